@@ -1,0 +1,66 @@
+"""Safety rules for the API paths that users put into batch requests and direct calls."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+from airflow_provider_ecwid.errors import EcwidUnsafePathError
+
+
+def path_problem(path: object) -> str | None:
+    """
+    Say what is wrong with ``path`` as an Ecwid API path, or return None when it is safe.
+
+    A safe path is relative to ``https://app.ecwid.com/api/v3/{storeId}``: it starts with a single ``/``,
+    names no scheme or host, has no ``.``/``..`` segment, no control characters (CR/LF would split the
+    request) and no ``token`` query parameter (Ecwid rejects query tokens; the token goes in a header).
+    """
+    if not isinstance(path, str):
+        return f"path must be a string, not {type(path).__name__}"
+    if not path:
+        return "path is empty"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
+        return "path contains a control character (CR, LF, tab...)"
+    if not path.startswith("/"):
+        return "path must start with '/' (a path relative to the store's API base, e.g. /products/123)"
+    if path.startswith("//"):
+        return "path must not start with '//' (that names another host)"
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc:
+        return "path must not name a scheme or host"
+    if "\\" in parts.path:
+        return "path must not contain a backslash"
+    if any(segment in {".", ".."} for segment in parts.path.split("/")):
+        return "path must not contain '.' or '..' segments"
+    if "//" in parts.path:
+        return "path must not contain an empty segment ('//')"
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if name.strip().lower() == "token":
+            return "path must not carry a token= query parameter (the token is sent in a header)"
+    return None
+
+
+def check_api_path(path: object) -> str:
+    """
+    Return ``path`` unchanged when it is a safe Ecwid API path, else raise :class:`EcwidUnsafePathError`.
+
+    :param path: the path after ``/api/v3/{storeId}``, query string included, e.g. ``/products?sku=A1``.
+    """
+    problem = path_problem(path)
+    if problem is not None:
+        raise EcwidUnsafePathError(f"Unsafe Ecwid API path {redact_path(path)!r}: {problem}")
+    assert isinstance(path, str)
+    return path
+
+
+def redact_path(path: object) -> object:
+    """Return ``path`` with the value of every ``token`` query parameter hidden, for messages and logs."""
+    if not isinstance(path, str) or "?" not in path:
+        return path
+    head, _, query = path.partition("?")
+    pairs = []
+    for pair in query.split("&"):
+        decoded = parse_qsl(pair, keep_blank_values=True)
+        is_token = bool(decoded) and decoded[0][0].strip().lower() == "token"
+        pairs.append(pair.partition("=")[0] + "=***" if is_token else pair)
+    return head + "?" + "&".join(pairs)

@@ -1,0 +1,428 @@
+"""EcwidClient: the one place that talks HTTP to Ecwid. No Airflow import.
+
+It holds one ``requests.Session`` with the Bearer token, applies connect/read time-outs to every call,
+keeps under a per-minute budget with a token bucket, and retries what Ecwid says is worth retrying:
+429 after ``Retry-After``, 449 / 5xx / connection errors / time-outs with exponential backoff and jitter.
+400, 402, 403, 404, 409, 415, 422 and every other 4xx fail at once with a typed error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import tenacity
+
+from airflow_provider_ecwid import __version__
+from airflow_provider_ecwid.batch.models import HTTP_METHODS, MAX_BATCH_SIZE, BatchRequest, BatchStatus
+from airflow_provider_ecwid.batch.paths import check_api_path, redact_path
+from airflow_provider_ecwid.batch.status import error_fields, parse_batch_status
+from airflow_provider_ecwid.errors import (
+    EcwidApiError,
+    EcwidAuthError,
+    EcwidConfigError,
+    EcwidError,
+    EcwidNotFoundError,
+    EcwidRetriesExhaustedError,
+    EcwidUnsafePathError,
+)
+from airflow_provider_ecwid.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://app.ecwid.com/api/v3"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RATE_LIMIT_PER_MINUTE = 500
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_MAX_RETRY_WAIT = 300.0
+#: Ecwid's own client waits this long on a 429 without Retry-After.
+DEFAULT_RETRY_AFTER = 10.0
+PAGE_LIMIT = 100
+
+RETRYABLE_STATUS = frozenset({429, 449})
+
+
+class _RetryableAnswer(Exception):
+    """An answer worth another attempt (429, 449, 5xx); kept internal to the retry loop."""
+
+    def __init__(self, error: EcwidApiError, retry_after: float | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Read a ``Retry-After`` header given in seconds or as an HTTP date; None when absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, moment.timestamp() - now())
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EcwidConfigError(f"The Ecwid API base URL must be an http(s) URL with a host, got {base_url!r}")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise EcwidConfigError("The Ecwid API base URL must not carry credentials, a query or a fragment")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise EcwidConfigError(
+            f"Refusing to send the Ecwid token over plain http to {parts.hostname}: use https "
+            "(plain http is allowed only to a loopback host such as the bundled emulator)."
+        )
+    return base_url.rstrip("/")
+
+
+def _check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not params:
+        return {}
+    for name in params:
+        if str(name).strip().lower() == "token":
+            raise EcwidUnsafePathError("A token= query parameter is not allowed: the token is sent in a header")
+    return {name: _param_value(value) for name, value in params.items() if value is not None}
+
+
+def _param_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(str(item) for item in value)
+    return value
+
+
+class EcwidClient:
+    """
+    A small, thread-safe client of one Ecwid store's REST API.
+
+    :param store_id: the store's numeric id.
+    :param token: the ``secret_...`` token; sent only in the ``Authorization`` header.
+    :param base_url: the API base without the store id; ``http`` is accepted only for loopback hosts.
+    :param timeout: the read time-out of each call in seconds (the connect time-out is at most 10 s).
+    :param rate_limit_per_minute: the client's own budget; Ecwid allows 600 a minute per token.
+    :param max_retries: how many times a retryable failure is tried again (0 disables retries).
+    :param max_retry_wait: the most seconds spent waiting between attempts of one call, in total.
+    :param session: a ``requests.Session`` to use instead of a new one.
+    :param sleep: the function that waits, for retries and the rate limit (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        store_id: str | int,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        rate_limit_per_minute: float = DEFAULT_RATE_LIMIT_PER_MINUTE,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store_id = str(store_id).strip()
+        if not self.store_id.isdigit():
+            raise EcwidConfigError(f"The Ecwid store id must be a number, got {self.store_id!r}")
+        if not token or not token.strip():
+            raise EcwidConfigError("The Ecwid token is empty")
+        if timeout <= 0:
+            raise EcwidConfigError(f"timeout must be positive, got {timeout}")
+        if max_retries < 0 or max_retry_wait < 0:
+            raise EcwidConfigError("max_retries and max_retry_wait must not be negative")
+        self.base_url = _check_base_url(base_url)
+        self.store_url = f"{self.base_url}/{self.store_id}"
+        self.timeout = (min(10.0, float(timeout)), float(timeout))
+        self.max_retries = int(max_retries)
+        self.max_retry_wait = float(max_retry_wait)
+        self._sleep = sleep
+        self.rate_limiter = TokenBucket(rate_limit_per_minute, sleep=sleep)
+        self.session = session or requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token.strip()}"
+        self.session.headers["User-Agent"] = (
+            f"airflow-provider-ecwid/{__version__} python-requests/{requests.__version__}"
+        )
+        self.session.headers["Accept"] = "application/json"
+
+    def __repr__(self) -> str:
+        return f"EcwidClient(store_id={self.store_id!r}, base_url={self.base_url!r})"
+
+    def __enter__(self) -> EcwidClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()
+
+    # -- the generic call ----------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+    ) -> Any:
+        """
+        Call ``method path`` on the store's API and return the decoded JSON answer (None when empty).
+
+        :param method: GET, POST, PUT or DELETE.
+        :param path: the path after ``/api/v3/{storeId}``; checked by :func:`check_api_path`.
+        :param params: query parameters (booleans become true/false, lists comma-joined, None dropped).
+        :param json_body: a JSON-serializable body.
+        :param data: an already encoded JSON body (takes precedence over ``json_body``).
+        """
+        method = method.upper()
+        if method not in HTTP_METHODS:
+            raise EcwidError(f"Unsupported HTTP method {method!r}; use one of {sorted(HTTP_METHODS)}")
+        check_api_path(path)
+        query = _check_params(params)
+        if data is None and json_body is not None:
+            data = json.dumps(json_body, allow_nan=False, separators=(",", ":")).encode()
+        shown_path = str(redact_path(path))
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type((_RetryableAnswer, requests.ConnectionError, requests.Timeout)),
+            wait=self._wait,
+            stop=self._stop,
+            before_sleep=lambda state: self._log_retry(method, shown_path, state),
+            retry_error_callback=lambda state: self._give_up(method, shown_path, state),
+            sleep=self._sleep,
+            reraise=False,
+        )
+        return retrying(self._send_once, method, path, shown_path, query, data)
+
+    def _send_once(self, method: str, path: str, shown_path: str, query: dict[str, Any], data: bytes | None) -> Any:
+        self.rate_limiter.acquire()
+        headers = {"Content-Type": "application/json"} if data is not None else None
+        started = time.monotonic()
+        response = self.session.request(
+            method,
+            self.store_url + path,
+            params=query,
+            data=data,
+            headers=headers,
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
+        log.debug(
+            "Ecwid %s %s -> %s in %.0f ms",
+            method,
+            shown_path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        if response.status_code < 300:
+            return self._decode(response, method, shown_path)
+        error = self._api_error(response, method, shown_path)
+        if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
+            retry_after = None
+            if response.status_code == 429:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
+            raise _RetryableAnswer(error, retry_after)
+        raise error
+
+    @staticmethod
+    def _decode(response: requests.Response, method: str, shown_path: str) -> Any:
+        if not response.content or not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError as err:
+            raise EcwidError(
+                f"Ecwid answered {response.status_code} to {method} {shown_path} with a body that is not JSON"
+            ) from err
+
+    @staticmethod
+    def _api_error(response: requests.Response, method: str, shown_path: str) -> EcwidApiError:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text[:500].strip() or response.reason
+        code, message = error_fields(body)
+        status = response.status_code
+        error_class = {403: EcwidAuthError, 404: EcwidNotFoundError}.get(status, EcwidApiError)
+        return error_class(status, method, shown_path, code, message)
+
+    # -- retry policy ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableAnswer) and error.retry_after is not None:
+            return error.retry_after
+        backoff = tenacity.wait_exponential_jitter(initial=1, max=30, jitter=1)
+        return float(backoff(state))
+
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
+        if state.attempt_number > self.max_retries:
+            return True
+        return state.idle_for + state.upcoming_sleep > self.max_retry_wait
+
+    def _log_retry(self, method: str, shown_path: str, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "Ecwid %s %s failed (%s); retry %d of %d in %.1f s",
+            method,
+            shown_path,
+            _reason(error),
+            state.attempt_number,
+            self.max_retries,
+            state.upcoming_sleep,
+        )
+
+    def _give_up(self, method: str, shown_path: str, state: tenacity.RetryCallState) -> Any:
+        error = state.outcome.exception() if state.outcome else None
+        assert error is not None
+        last = error.error if isinstance(error, _RetryableAnswer) else error
+        if state.attempt_number <= self.max_retries:
+            log.error(
+                "Ecwid %s %s: the next wait of %.1f s would pass the retry budget of %.1f s",
+                method,
+                shown_path,
+                state.upcoming_sleep,
+                self.max_retry_wait,
+            )
+        raise EcwidRetriesExhaustedError(method, shown_path, state.attempt_number, state.idle_for, last) from last
+
+    # -- batches --------------------------------------------------------------------------------------
+
+    def create_batch(
+        self,
+        requests_: Sequence[BatchRequest | Mapping[str, Any]] | bytes,
+        *,
+        stop_on_first_failure: bool = True,
+        allow_parallel_mode: bool = False,
+        deduplication_key: str | None = None,
+        group_id: str | None = None,
+    ) -> str:
+        """
+        Create a batch and return its ticket.
+
+        :param requests_: up to 500 requests, or their JSON array already encoded as bytes.
+        :param stop_on_first_failure: Ecwid's default; the rest of the batch becomes NOT_EXECUTED on a failure.
+        :param allow_parallel_mode: let Ecwid run up to 100 requests at once; only for independent requests.
+        :param deduplication_key: Ecwid returns the first ticket for a repeated key within an hour. When
+            None, a random key is made for this call so that the client's own retries never create a
+            second batch.
+        :param group_id: a group that :meth:`cancel_group` can stop later.
+        """
+        payload = requests_ if isinstance(requests_, bytes) else _encode_batch(requests_)
+        params = {
+            "stopOnFirstFailure": stop_on_first_failure,
+            "allowParallelMode": allow_parallel_mode,
+            "deduplicationKey": deduplication_key or str(uuid.uuid4()),
+            "groupId": group_id,
+        }
+        answer = self.request("POST", "/batch", params=params, data=payload)
+        ticket = answer.get("ticket") if isinstance(answer, Mapping) else None
+        if not isinstance(ticket, str | int) or not str(ticket):
+            raise EcwidError(f"Ecwid's answer to POST /batch holds no ticket: {answer!r:.200}")
+        return str(ticket)
+
+    def get_batch(self, ticket: str) -> BatchStatus:
+        """Read a batch's status (with ``escapedJson=true``, as Ecwid's client does). 404: unknown ticket."""
+        answer = self.request("GET", "/batch", params={"ticket": ticket, "escapedJson": True})
+        return parse_batch_status(ticket, answer)
+
+    def cancel_batch(self, ticket: str) -> int:
+        """Delete a batch that has not started; return Ecwid's ``deleteCount`` (0 once it runs)."""
+        answer = self.request("DELETE", "/batch", params={"ticket": ticket})
+        return _count(answer, "deleteCount", "delete_count")
+
+    def cancel_group(self, group_id: str) -> int:
+        """Mark every not-yet-run request of ``group_id`` as not executed; return ``updateCount``."""
+        answer = self.request("POST", "/batch/cancel-group", params={"groupId": group_id})
+        return _count(answer, "updateCount", "update_count")
+
+    def list_batches(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Yield ``{"ticket", "status"}`` of the store's batches, optionally of one status, page by page."""
+        yield from self._pages("/batch", {"status": status}, "list of batches")
+
+    # -- catalog --------------------------------------------------------------------------------------
+
+    def get_profile(self) -> dict[str, Any]:
+        """Read the store profile (allowed for every valid token: a good connection test)."""
+        answer = self.request("GET", "/profile")
+        return answer if isinstance(answer, dict) else {}
+
+    def iter_products(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """
+        Yield every product matching ``filters`` (Ecwid's search parameters, e.g. ``sku``, ``keyword``,
+        ``responseFields``), 100 per call.
+        """
+        yield from self._pages("/products", filters, "product search")
+
+    def _pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        while True:
+            answer = self.request("GET", path, params={**params, "offset": offset, "limit": PAGE_LIMIT})
+            if not isinstance(answer, Mapping) or not isinstance(answer.get("items"), list):
+                raise EcwidError(f"Ecwid's {what} answer has no items list: {answer!r:.200}")
+            items = answer["items"]
+            yield from items
+            offset += len(items)
+            total = answer.get("total")
+            if not items or len(items) < PAGE_LIMIT or (isinstance(total, int) and offset >= total):
+                return
+
+
+def _encode_batch(requests_: Sequence[BatchRequest | Mapping[str, Any]]) -> bytes:
+    if not 1 <= len(requests_) <= MAX_BATCH_SIZE:
+        raise EcwidError(f"A batch holds 1 to {MAX_BATCH_SIZE} requests, got {len(requests_)}")
+    items = []
+    for position, request in enumerate(requests_):
+        item = request.to_json() if isinstance(request, BatchRequest) else dict(request)
+        check_api_path(item.get("path"))
+        if str(item.get("method", "")).upper() not in HTTP_METHODS:
+            raise EcwidError(f"Request {position} has an unsupported method {item.get('method')!r}")
+        items.append(item)
+    return json.dumps(items, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _count(answer: Any, camel: str, snake: str) -> int:
+    if isinstance(answer, Mapping):
+        value = answer.get(camel, answer.get(snake))
+        if isinstance(value, int):
+            return value
+    raise EcwidError(f"Ecwid's answer holds no {camel}: {answer!r:.200}")
+
+
+def _reason(error: BaseException | None) -> str:
+    if isinstance(error, _RetryableAnswer):
+        return str(error.error)
+    if isinstance(error, requests.Timeout):
+        return f"time-out: {type(error).__name__}"
+    if isinstance(error, requests.ConnectionError):
+        return f"connection error: {type(error).__name__}"
+    return repr(error)

@@ -1,0 +1,93 @@
+"""Typed errors raised by the Ecwid client and everything built on it.
+
+None of these messages ever carries the store's token: they are built from the HTTP method, the API path
+(which is checked to hold no ``token=``), the status code and Ecwid's own error body.
+"""
+
+from __future__ import annotations
+
+
+class EcwidError(Exception):
+    """Base class of every error this provider raises on purpose."""
+
+
+class EcwidConfigError(EcwidError, ValueError):
+    """The connection or the client is configured in a way that cannot work (missing store id, bad URL...)."""
+
+
+class EcwidUnsafePathError(EcwidError, ValueError):
+    """A user-supplied API path is not a plain relative Ecwid path (host, ``..``, CR/LF, ``token=``...)."""
+
+
+class EcwidApiError(EcwidError):
+    """
+    Ecwid answered an HTTP error.
+
+    :param status_code: the HTTP status of the answer.
+    :param method: the HTTP method of the request.
+    :param path: the API path of the request (relative to the store's base URL, never holding a token).
+    :param error_code: Ecwid's ``errorCode`` (or legacy ``error_code``), when the body carried one.
+    :param error_message: Ecwid's ``errorMessage`` (or legacy ``error_message``), else the body's start.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        method: str,
+        path: str,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        self.error_code = error_code
+        self.error_message = error_message
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        text = f"Ecwid answered {self.status_code} to {self.method} {self.path}"
+        if self.error_code:
+            text += f" [{self.error_code}]"
+        if self.error_message:
+            text += f": {self.error_message}"
+        return text
+
+
+class EcwidAuthError(EcwidApiError):
+    """Ecwid answered 403: the token is wrong, or lacks a scope the request needs. Never retried."""
+
+    def _describe(self) -> str:
+        return (
+            super()._describe()
+            + ". Check the token and its scopes (a catalog import needs read_catalog, create_catalog and "
+            "update_catalog; public_ tokens cannot write). 403s are not retried: Ecwid blocks tokens that "
+            "repeat them."
+        )
+
+
+class EcwidNotFoundError(EcwidApiError):
+    """Ecwid answered 404: the product, category or batch ticket does not exist."""
+
+
+class EcwidRetriesExhaustedError(EcwidError):
+    """
+    A retryable failure (429, 449, 5xx, connection error or time-out) persisted past the retry budget.
+
+    :param method: the HTTP method of the request.
+    :param path: the API path of the request.
+    :param attempts: how many attempts were made.
+    :param waited: the seconds spent waiting between attempts.
+    :param last_error: the error of the last attempt.
+    """
+
+    def __init__(self, method: str, path: str, attempts: int, waited: float, last_error: BaseException) -> None:
+        self.method = method
+        self.path = path
+        self.attempts = attempts
+        self.waited = waited
+        self.last_error = last_error
+        super().__init__(
+            f"Gave up on {method} {path} after {attempts} attempt(s) and {waited:.1f} s of waiting; "
+            f"last error: {last_error}"
+        )

@@ -1,0 +1,79 @@
+"""EcwidHook: an Airflow Connection of type ``ecwid`` turned into an :class:`EcwidClient`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_ecwid.client import EcwidClient
+from airflow_provider_ecwid.connection import (
+    UI_FIELD_BEHAVIOUR,
+    EcwidConnectionSettings,
+    settings_from_connection,
+)
+from airflow_provider_ecwid.errors import EcwidError
+
+
+class EcwidHook(BaseHook):
+    """
+    Interact with one Ecwid store through its REST API.
+
+    The connection holds the store id (login), the ``secret_...`` token (password) and optional extras
+    ``base_url``, ``timeout``, ``rate_limit_per_minute``, ``max_retries`` and ``max_retry_wait``. The client
+    is built once per hook and reused.
+
+    :param ecwid_conn_id: the Airflow connection id of type ``ecwid``.
+    """
+
+    conn_name_attr = "ecwid_conn_id"
+    default_conn_name = "ecwid_default"
+    conn_type = "ecwid"
+    hook_name = "Ecwid"
+
+    def __init__(self, ecwid_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ecwid_conn_id = ecwid_conn_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabel and hide fields of the connection form (Airflow 2.x reads this; 3.2+ reads provider info)."""
+        return UI_FIELD_BEHAVIOUR
+
+    @cached_property
+    def settings(self) -> EcwidConnectionSettings:
+        """The checked settings of the connection."""
+        conn = self.get_connection(self.ecwid_conn_id)
+        return settings_from_connection(
+            self.ecwid_conn_id,
+            login=conn.login,
+            password=conn.password,
+            host=conn.host,
+            extra=conn.extra_dejson,
+        )
+
+    @cached_property
+    def client(self) -> EcwidClient:
+        """The store's client, built on first use and cached."""
+        return self.settings.make_client()
+
+    def get_conn(self) -> EcwidClient:
+        """Return the cached :class:`EcwidClient`."""
+        return self.client
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Read ``GET /profile``; return ``(ok, message)`` without raising. The message never holds the token."""
+        try:
+            profile = self.client.get_profile()
+        except EcwidError as err:
+            return False, self._without_token(str(err))
+        except Exception as err:
+            return False, self._without_token(f"{type(err).__name__}: {err}")
+        name = (profile.get("settings") or {}).get("storeName") or profile.get("generalInfo", {}).get("storeUrl", "")
+        return True, f"Connected to Ecwid store {self.settings.store_id} {name}".strip()
+
+    def _without_token(self, text: str) -> str:
+        settings = self.__dict__.get("settings")  # only if already read: never fetch the connection here
+        token = settings.token if isinstance(settings, EcwidConnectionSettings) else None
+        return text.replace(token, "***") if token else text

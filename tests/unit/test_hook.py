@@ -1,0 +1,234 @@
+"""EcwidHook: connections from JSON, URI and form fields; provider discovery; test_connection."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests_mock as rm
+from airflow.models.connection import Connection
+
+from airflow_provider_ecwid import get_provider_info
+from airflow_provider_ecwid.client import DEFAULT_BASE_URL
+from airflow_provider_ecwid.connection import settings_from_connection
+from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.hooks.ecwid import EcwidHook
+
+TOKEN = "secret_HOOKTOKEN987654321"
+
+
+def set_conn(monkeypatch: pytest.MonkeyPatch, value: str, conn_id: str = "ecwid_default") -> None:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value)
+
+
+def test_connection_from_json_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_conn(
+        monkeypatch,
+        json.dumps(
+            {
+                "conn_type": "ecwid",
+                "login": "1002",
+                "password": TOKEN,
+                "extra": {
+                    "base_url": "http://127.0.0.1:8089/api/v3",
+                    "timeout": "12.5",
+                    "rate_limit_per_minute": 300,
+                    "max_retries": 2,
+                    "max_retry_wait": 40,
+                },
+            }
+        ),
+    )
+    hook = EcwidHook()
+    settings = hook.settings
+    assert (settings.store_id, settings.token, settings.base_url) == ("1002", TOKEN, "http://127.0.0.1:8089/api/v3")
+    assert (settings.timeout, settings.rate_limit_per_minute, settings.max_retries, settings.max_retry_wait) == (
+        12.5,
+        300,
+        2,
+        40,
+    )
+    client = hook.get_conn()
+    assert client is hook.get_conn()  # cached
+    assert client.store_url == "http://127.0.0.1:8089/api/v3/1002"
+    assert client.timeout == (10.0, 12.5)
+    assert client.max_retries == 2
+    assert client.rate_limiter.rate == pytest.approx(5.0)
+
+
+def test_connection_from_uri(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_conn(
+        monkeypatch,
+        f"ecwid://1002:{TOKEN}@/?base_url=http%3A%2F%2F127.0.0.1%3A8089%2Fapi%2Fv3&max_retries=3",
+        conn_id="ecwid_uri",
+    )
+    settings = EcwidHook("ecwid_uri").settings
+    assert (settings.store_id, settings.token) == ("1002", TOKEN)
+    assert settings.base_url == "http://127.0.0.1:8089/api/v3"
+    assert settings.max_retries == 3
+
+
+def test_connection_from_form_fields_uses_defaults() -> None:
+    # what the UI form stores: login, password and the extra fields as JSON
+    conn = Connection(conn_id="from_ui", conn_type="ecwid", login=" 1002 ", password=TOKEN, extra='{"timeout": ""}')
+    settings = settings_from_connection(
+        conn.conn_id, login=conn.login, password=conn.password, host=conn.host, extra=conn.extra_dejson
+    )
+    assert settings.store_id == "1002"
+    assert settings.base_url == DEFAULT_BASE_URL
+    assert settings.timeout == 30.0
+    assert settings.rate_limit_per_minute == 500
+    assert settings.max_retries == 5
+
+
+def test_a_full_url_in_the_host_field_is_accepted_but_a_bare_host_is_explained() -> None:
+    settings = settings_from_connection("c", login="1", password=TOKEN, host="http://localhost:8089/api/v3")
+    assert settings.base_url == "http://localhost:8089/api/v3"
+    with pytest.raises(EcwidConfigError, match="base_url"):
+        settings_from_connection("c", login="1", password=TOKEN, host="localhost")
+
+
+@pytest.mark.parametrize(
+    ("login", "password", "extra", "message"),
+    [
+        (None, TOKEN, {}, "no Ecwid store id"),
+        ("", TOKEN, {}, "no Ecwid store id"),
+        ("shop", TOKEN, {}, "must be a number"),
+        ("1002", None, {}, "no Ecwid token"),
+        ("1002", "  ", {}, "no Ecwid token"),
+        ("1002", TOKEN, {"timeout": "soon"}, "'timeout' must be a number"),
+        ("1002", TOKEN, {"max_retries": -1}, "'max_retries' must not be negative"),
+    ],
+)
+def test_bad_connections_name_the_connection(
+    login: str | None, password: str | None, extra: dict[str, object], message: str
+) -> None:
+    with pytest.raises(EcwidConfigError, match=message) as caught:
+        settings_from_connection("my_shop", login=login, password=password, extra=extra)
+    assert "'my_shop'" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_missing_store_id_through_the_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_conn(monkeypatch, json.dumps({"conn_type": "ecwid", "password": TOKEN}), conn_id="no_store")
+    with pytest.raises(EcwidConfigError, match="'no_store' has no Ecwid store id"):
+        EcwidHook("no_store").get_conn()
+
+
+def test_public_token_gets_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        settings_from_connection("shop", login="1", password="public_abcdef")
+    assert "public_ token" in caplog.text
+    assert "'shop'" in caplog.text
+    assert "public_abcdef" not in caplog.text
+
+
+def test_settings_repr_hides_the_token() -> None:
+    settings = settings_from_connection("shop", login="1", password=TOKEN)
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings)
+
+
+def test_ui_field_behaviour_for_airflow_2_forms() -> None:
+    behaviour = EcwidHook.get_ui_field_behaviour()
+    assert behaviour["relabeling"] == {"login": "Store ID", "password": "Secret token"}
+    assert {"schema", "port"} <= set(behaviour["hidden-fields"])
+
+
+# -- test_connection ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator_like_conn(monkeypatch: pytest.MonkeyPatch) -> str:
+    set_conn(
+        monkeypatch,
+        json.dumps(
+            {
+                "conn_type": "ecwid",
+                "login": "1002",
+                "password": TOKEN,
+                "extra": {"base_url": "http://127.0.0.1:9/api/v3", "max_retries": 0},
+            }
+        ),
+        conn_id="ecwid_test",
+    )
+    return "http://127.0.0.1:9/api/v3/1002"
+
+
+def test_test_connection_ok(emulator_like_conn: str) -> None:
+    with rm.Mocker() as http:
+        http.get(f"{emulator_like_conn}/profile", json={"settings": {"storeName": "Demo shop"}})
+        ok, message = EcwidHook("ecwid_test").test_connection()
+    assert ok is True
+    assert message == "Connected to Ecwid store 1002 Demo shop"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"status_code": 403, "json": {"errorMessage": "Token invalid"}}, "Check the token"),
+        ({"status_code": 500}, "Gave up"),
+        ({"exc": ConnectionError(f"could not reach with {TOKEN}")}, "ConnectionError"),
+    ],
+)
+def test_test_connection_failure_never_raises_nor_shows_the_token(
+    emulator_like_conn: str, answer: dict[str, object], expected: str
+) -> None:
+    with rm.Mocker() as http:
+        http.get(f"{emulator_like_conn}/profile", **answer)  # type: ignore[arg-type]
+        ok, message = EcwidHook("ecwid_test").test_connection()
+    assert ok is False
+    assert expected in message
+    assert TOKEN not in message
+
+
+# -- provider discovery ------------------------------------------------------------------------------------
+
+
+def test_provider_info_describes_the_connection_type() -> None:
+    info = get_provider_info()
+    assert info["package-name"] == "airflow-provider-ecwid"
+    (conn_type,) = info["connection-types"]
+    assert conn_type["connection-type"] == "ecwid"
+    assert conn_type["hook-class-name"] == "airflow_provider_ecwid.hooks.ecwid.EcwidHook"
+    assert set(conn_type["conn-fields"]) == {
+        "base_url",
+        "timeout",
+        "rate_limit_per_minute",
+        "max_retries",
+        "max_retry_wait",
+    }
+    assert conn_type["ui-field-behaviour"] == EcwidHook.get_ui_field_behaviour()
+
+
+def test_providers_manager_discovers_the_provider_and_its_hook() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "airflow-provider-ecwid" in manager.providers
+    hook_info = manager.hooks["ecwid"]
+    assert hook_info is not None
+    assert hook_info.hook_class_name == "airflow_provider_ecwid.hooks.ecwid.EcwidHook"
+    assert hook_info.connection_id_attribute_name == "ecwid_conn_id"
+    assert manager.field_behaviours["ecwid"]["relabeling"]["login"] == "Store ID"
+
+
+def test_airflow_cli_lists_the_provider(tmp_path: Path) -> None:
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), "providers", "list", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    listing = next(line for line in result.stdout.splitlines() if line.startswith("[{"))
+    names = {provider["package_name"] for provider in json.loads(listing)}
+    assert "airflow-provider-ecwid" in names
