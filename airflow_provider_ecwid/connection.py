@@ -51,6 +51,8 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
     },
 }
 
+_FORM_PREFIX = "extra__ecwid__"
+
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port", "host"],
     "relabeling": {"login": "Store ID", "password": "Secret token"},
@@ -118,6 +120,13 @@ def _number(conn_id: str, extra: Mapping[str, Any], name: str, default: float, k
     return number
 
 
+def _plain_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Accept extras saved by older connection forms as ``extra__ecwid__<name>`` beside plain ``<name>``."""
+    plain = {name.removeprefix(_FORM_PREFIX): value for name, value in extra.items() if name.startswith(_FORM_PREFIX)}
+    plain.update({name: value for name, value in extra.items() if not name.startswith(_FORM_PREFIX)})
+    return plain
+
+
 def settings_from_connection(
     conn_id: str,
     *,
@@ -135,7 +144,7 @@ def settings_from_connection(
     :param host: accepted as the API base URL when it is a full http(s) URL and ``base_url`` is not set.
     :param extra: the connection's extra fields.
     """
-    extra = extra or {}
+    extra = _plain_extra(extra or {})
     store_id = (login or "").strip()
     token = (password or "").strip()
     if not store_id:

@@ -86,6 +86,13 @@ def test_connection_from_form_fields_uses_defaults() -> None:
     assert settings.max_retries == 5
 
 
+def test_prefixed_extras_of_older_forms_are_read() -> None:
+    extra = {"extra__ecwid__base_url": "http://127.0.0.1:1/api/v3", "extra__ecwid__max_retries": "1"}
+    settings = settings_from_connection("c", login="1", password=TOKEN, extra=extra)
+    assert settings.base_url == "http://127.0.0.1:1/api/v3"
+    assert settings.max_retries == 1
+
+
 def test_a_full_url_in_the_host_field_is_accepted_but_a_bare_host_is_explained() -> None:
     settings = settings_from_connection("c", login="1", password=TOKEN, host="http://localhost:8089/api/v3")
     assert settings.base_url == "http://localhost:8089/api/v3"
@@ -216,6 +223,11 @@ def test_providers_manager_discovers_the_provider_and_its_hook() -> None:
     assert hook_info.hook_class_name == "airflow_provider_ecwid.hooks.ecwid.EcwidHook"
     assert hook_info.connection_id_attribute_name == "ecwid_conn_id"
     assert manager.field_behaviours["ecwid"]["relabeling"]["login"] == "Store ID"
+    form_fields = {name for name in manager.connection_form_widgets if name.startswith("extra__ecwid__")}
+    assert form_fields == {
+        f"extra__ecwid__{name}"
+        for name in ("base_url", "timeout", "rate_limit_per_minute", "max_retries", "max_retry_wait")
+    }
 
 
 def test_airflow_cli_lists_the_provider(tmp_path: Path) -> None:
