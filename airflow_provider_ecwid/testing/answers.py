@@ -1,0 +1,56 @@
+"""The shape of an emulated answer: an HTTP status and a JSON body, plus Ecwid's error bodies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUS_LINES = {
+    200: "OK",
+    400: "Bad Request",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    449: "Retry With",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+@dataclass
+class Answer:
+    """
+    What the emulator answers to one request, direct or inside a batch.
+
+    :param status: the HTTP status code.
+    :param body: the JSON body (None for an empty body).
+    :param headers: extra response headers (e.g. Retry-After).
+    """
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status_line(self) -> str:
+        return STATUS_LINES.get(self.status, "")
+
+
+class EcwidFault(Exception):
+    """Raised by a handler to answer an Ecwid error body ``{"errorMessage", "errorCode"}``."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.answer = Answer(status, {"errorMessage": message, "errorCode": code}, headers or {})
+
+
+def bad_request(message: str, code: str = "WRONG_PARAMETER") -> EcwidFault:
+    return EcwidFault(400, code, message)
+
+
+def not_found(message: str, code: str = "NOT_FOUND") -> EcwidFault:
+    return EcwidFault(404, code, message)

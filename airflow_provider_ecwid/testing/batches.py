@@ -1,0 +1,226 @@
+"""Emulated batches: create, run first-in first-out per store, report, cancel.
+
+Runs on the emulator's event loop. Each store has one worker that takes its batches in the order they
+were created; inside a batch requests run in order, or up to ``parallel_limit`` at once in parallel mode.
+Inner requests go through the same catalog handlers as direct calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from airflow_provider_ecwid.testing import catalog
+from airflow_provider_ecwid.testing.answers import STATUS_LINES, Answer, bad_request
+
+if TYPE_CHECKING:
+    from airflow_provider_ecwid.testing.state import EmulatorState
+
+MAX_BATCH_SIZE = 500
+METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
+
+
+@dataclass
+class BatchItem:
+    """One inner request and, once run, its outcome."""
+
+    index: int
+    id: str | None
+    method: str
+    path: str
+    body: Any
+    status: str | None = None  # COMPLETED / FAILED / NOT_EXECUTED once done
+    http_status: int | None = None
+    answer: Any = None
+    attempts: int = 0
+
+
+@dataclass
+class Batch:
+    """One batch of a store."""
+
+    ticket: str
+    store_id: int
+    items: list[BatchItem]
+    stop_on_first_failure: bool
+    parallel: bool
+    group_id: str | None
+    deduplication_key: str | None
+    created_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+    finished_at: float | None = None
+    state: str = "QUEUED"
+    deleted: bool = False
+    failed: bool = False
+
+    @property
+    def done(self) -> int:
+        return sum(1 for item in self.items if item.status is not None)
+
+    def status_answer(self, escaped: bool) -> dict[str, Any]:
+        responses = []
+        for item in self.items:
+            if item.status is None:
+                continue
+            response: dict[str, Any] = {"id": item.id, "status": item.status}
+            if item.http_status is not None:
+                response["httpStatusCode"] = item.http_status
+                response["httpStatusLine"] = STATUS_LINES.get(item.http_status, "")
+                if escaped:
+                    response["escapedHttpBody"] = json.dumps(item.answer)
+                else:
+                    response["httpBody"] = item.answer
+            responses.append(response)
+        return {
+            "status": self.state,
+            "totalRequests": len(self.items),
+            "completedRequests": self.done,
+            "responses": responses,
+        }
+
+    def timings(self) -> dict[str, Any]:
+        return {
+            "ticket": self.ticket,
+            "store_id": self.store_id,
+            "status": self.state,
+            "requests": len(self.items),
+            "completed": self.done,
+            "parallel": self.parallel,
+            "stop_on_first_failure": self.stop_on_first_failure,
+            "group_id": self.group_id,
+            "deduplication_key": self.deduplication_key,
+            "deleted": self.deleted,
+            "queued_seconds": (self.started_at or time.monotonic()) - self.created_at,
+            "run_seconds": (
+                (self.finished_at or time.monotonic()) - self.started_at if self.started_at is not None else None
+            ),
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+def parse_items(payload: Any) -> list[BatchItem]:
+    """Validate a batch body (a JSON array of at most 500 requests); raise EcwidFault(400) if it is not."""
+    if not isinstance(payload, list):
+        raise bad_request("The batch body must be a JSON array of requests")
+    if not payload:
+        raise bad_request("The batch holds no requests")
+    if len(payload) > MAX_BATCH_SIZE:
+        raise bad_request(f"A batch holds at most {MAX_BATCH_SIZE} requests, got {len(payload)}")
+    items = []
+    for index, raw in enumerate(payload):
+        if not isinstance(raw, dict):
+            raise bad_request(f"Request #{index} of the batch is not a JSON object")
+        path, method, body = raw.get("path"), raw.get("method"), raw.get("body")
+        if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+            raise bad_request(f"Request #{index}: path must be a string starting with '/'")
+        if not isinstance(method, str) or method.upper() not in METHODS:
+            raise bad_request(f"Request #{index}: method must be one of GET, POST, PUT, DELETE")
+        if body is not None and not isinstance(body, dict):
+            raise bad_request(f"Request #{index}: body must be a JSON object or null")
+        raw_id = raw.get("id")
+        items.append(BatchItem(index, None if raw_id is None else str(raw_id), method.upper(), path, body))
+    return items
+
+
+class BatchRunner:
+    """
+    Runs the batches of every store on the event loop: one first-in first-out worker per store.
+
+    :param state: the emulator's shared state.
+    """
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self._queues: dict[int, asyncio.Queue[Batch]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+
+    def enqueue(self, batch: Batch) -> None:
+        """Queue a new batch; call on the event loop."""
+        queue = self._queues.get(batch.store_id)
+        if queue is None:
+            queue = self._queues[batch.store_id] = asyncio.Queue()
+            self._workers[batch.store_id] = asyncio.get_running_loop().create_task(self._work(queue))
+        queue.put_nowait(batch)
+
+    async def stop(self) -> None:
+        for worker in self._workers.values():
+            worker.cancel()
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        self._workers.clear()
+        self._queues.clear()
+
+    async def _work(self, queue: asyncio.Queue[Batch]) -> None:
+        while True:
+            batch = await queue.get()
+            if batch.deleted or batch.state == "COMPLETED":
+                continue
+            await self._run(batch)
+
+    async def _run(self, batch: Batch) -> None:
+        with self.state.lock:
+            batch.state = "IN_PROGRESS"
+            batch.started_at = time.monotonic()
+        if batch.parallel:
+            limit = asyncio.Semaphore(self.state.config.parallel_limit)
+
+            async def run_limited(item: BatchItem) -> None:
+                async with limit:
+                    await self._run_item(batch, item)
+
+            await asyncio.gather(*(run_limited(item) for item in batch.items))
+        else:
+            for item in batch.items:
+                await self._run_item(batch, item)
+        with self.state.lock:
+            batch.state = "COMPLETED"
+            batch.finished_at = time.monotonic()
+
+    async def _run_item(self, batch: Batch, item: BatchItem) -> None:
+        config = self.state.config
+        while True:
+            with self.state.lock:
+                if item.status is not None or batch.deleted:  # cancelled or reset while waiting
+                    return
+                if batch.failed and batch.stop_on_first_failure:
+                    item.status = "NOT_EXECUTED"
+                    return
+            await asyncio.sleep(config.scaled(config.processing_time))
+            with self.state.lock:
+                if item.status is not None or batch.deleted:
+                    return
+                item.attempts += 1
+                answer = self._execute(batch, item)
+                server_error = answer.status >= 500
+                retry = server_error and not batch.stop_on_first_failure and item.attempts <= config.inner_retries
+                if not retry:
+                    item.http_status, item.answer = answer.status, answer.body
+                    item.status = "COMPLETED" if answer.status < 400 else "FAILED"
+                    batch.failed = batch.failed or item.status == "FAILED"
+                    return
+            await asyncio.sleep(config.scaled(config.inner_retry_delay))
+
+    def _execute(self, batch: Batch, item: BatchItem) -> Answer:
+        """Run one inner request through the catalog handlers; call with the lock held."""
+        state = self.state
+        parts = urlsplit(item.path)
+        endpoint = catalog.endpoint_of(parts.path)
+        if parts.path.startswith("/batch"):
+            answer = bad_request("A batch cannot hold batch requests").answer
+        elif state.config.inner_error_rate and state.rng.random() < state.config.inner_error_rate:
+            answer = Answer(500, {"errorMessage": "Injected inner failure", "errorCode": "INTERNAL_ERROR"})
+        else:
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            answer = catalog.handle(state.stores[batch.store_id], item.method, parts.path, query, item.body)
+        state.count("inner", item.method, endpoint, answer.status)
+        return answer
+
+
+def new_ticket() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,65 @@
+"""The emulator's knobs: stores and tokens, realism (time), and fault injection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class EmulatorConfig:
+    """
+    How the emulator behaves. Every knob is also a CLI flag of ``python -m airflow_provider_ecwid.testing.emulator``.
+
+    :param stores: store id -> its tokens (a token belongs to one store).
+    :param processing_time: seconds each inner batch request takes (before the time factor).
+    :param latency: extra seconds added to every HTTP call (before the time factor).
+    :param time_factor: multiplies every emulated duration: processing, latency, inner retry delays.
+    :param seed: seed of the random faults, for reproducible runs.
+    :param rate_limit_per_minute: calls per token per rolling minute before 429 (0 disables the limit).
+    :param error_rate: probability that an API call answers 503 without doing anything.
+    :param inner_error_rate: probability that an inner batch request answers 500.
+    :param drop_rate: probability that an API call's connection is closed without an answer.
+    :param import_lock_windows: ``(start, duration)`` pairs in seconds from the start during which catalog
+        writes (and POST /batch) answer 449.
+    :param inner_retries: how often Ecwid retries an inner 5xx when stopOnFirstFailure is false.
+    :param inner_retry_delay: seconds between those retries (before the time factor).
+    :param deduplication_ttl: seconds a deduplicationKey is remembered (Ecwid: one hour).
+    :param parallel_limit: how many requests of a parallel batch run at once (Ecwid: 100).
+    """
+
+    stores: dict[int, list[str]] = field(default_factory=lambda: {1002: ["secret_demo"]})
+    processing_time: float = 0.0
+    latency: float = 0.0
+    time_factor: float = 1.0
+    seed: int | None = None
+    rate_limit_per_minute: int = 600
+    error_rate: float = 0.0
+    inner_error_rate: float = 0.0
+    drop_rate: float = 0.0
+    import_lock_windows: list[tuple[float, float]] = field(default_factory=list)
+    inner_retries: int = 5
+    inner_retry_delay: float = 3.0
+    deduplication_ttl: float = 3600.0
+    parallel_limit: int = 100
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "inner_error_rate", "drop_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        for name in ("processing_time", "latency", "inner_retry_delay", "deduplication_ttl"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.time_factor < 0:
+            raise ValueError("time_factor must not be negative")
+        if self.rate_limit_per_minute < 0:
+            raise ValueError("rate_limit_per_minute must not be negative (0 disables it)")
+        if self.parallel_limit < 1:
+            raise ValueError("parallel_limit must be at least 1")
+        tokens = [token for store_tokens in self.stores.values() for token in store_tokens]
+        if len(tokens) != len(set(tokens)):
+            raise ValueError("a token belongs to one store only")
+
+    def scaled(self, seconds: float) -> float:
+        """An emulated duration in real seconds."""
+        return seconds * self.time_factor

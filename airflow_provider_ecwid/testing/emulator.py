@@ -1,0 +1,96 @@
+"""The emulator's command line: ``python -m airflow_provider_ecwid.testing.emulator --port 8089``.
+
+Serves an emulated Ecwid REST API (stores, catalog, batches) in the foreground until Ctrl-C, and prints the
+API base URL and a connection to put in ``AIRFLOW_CONN_ECWID_DEFAULT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from airflow_provider_ecwid.testing.config import EmulatorConfig
+from airflow_provider_ecwid.testing.server import DEFAULT_STORE_ID, DEFAULT_TOKEN, EcwidEmulator
+
+__all__ = ["EcwidEmulator", "main"]
+
+
+def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorConfig]:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_ecwid.testing.emulator",
+        description="Serve an emulated Ecwid REST API (stores, catalog, batches) for tests and demos.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8089, help="port (default 8089; 0 picks a free one)")
+    parser.add_argument("--store-id", type=int, default=DEFAULT_STORE_ID, help="the first store's id")
+    parser.add_argument("--token", default=DEFAULT_TOKEN, help="the first store's secret token")
+    parser.add_argument(
+        "--store", action="append", default=[], metavar="ID:TOKEN", help="another store and its token (repeatable)"
+    )
+    parser.add_argument("--processing-time", type=float, default=0.0, help="seconds per inner batch request")
+    parser.add_argument("--latency", type=float, default=0.0, help="extra seconds per HTTP call")
+    parser.add_argument("--time-factor", type=float, default=1.0, help="multiplies every emulated duration")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the random faults")
+    parser.add_argument("--rate-limit", type=int, default=600, help="calls per token per minute (0: no limit)")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="probability of a 503 on an API call")
+    parser.add_argument("--inner-error-rate", type=float, default=0.0, help="probability of a 500 on an inner request")
+    parser.add_argument("--drop-rate", type=float, default=0.0, help="probability of closing a connection unanswered")
+    parser.add_argument(
+        "--import-lock",
+        action="append",
+        default=[],
+        metavar="START:SECONDS",
+        help="answer 449 to catalog writes from START for SECONDS after start-up (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    stores: dict[int, list[str]] = {args.store_id: [args.token]}
+    for spec in args.store:
+        store_id, _, token = spec.partition(":")
+        if not store_id.isdigit() or not token:
+            parser.error(f"--store wants ID:TOKEN, got {spec!r}")
+        stores.setdefault(int(store_id), []).append(token)
+    windows = []
+    for spec in args.import_lock:
+        start, _, length = spec.partition(":")
+        try:
+            windows.append((float(start), float(length)))
+        except ValueError:
+            parser.error(f"--import-lock wants START:SECONDS, got {spec!r}")
+    try:
+        config = EmulatorConfig(
+            stores=stores,
+            processing_time=args.processing_time,
+            latency=args.latency,
+            time_factor=args.time_factor,
+            seed=args.seed,
+            rate_limit_per_minute=args.rate_limit,
+            error_rate=args.error_rate,
+            inner_error_rate=args.inner_error_rate,
+            drop_rate=args.drop_rate,
+            import_lock_windows=windows,
+        )
+    except ValueError as err:
+        parser.error(str(err))
+    return args, config
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the emulator in the foreground until interrupted."""
+    args, config = _parse_args(argv)
+    emulator = EcwidEmulator(config, host=args.host, port=args.port)
+    emulator.start()
+    print(f"Ecwid emulator listening; API base URL: {emulator.base_url}", flush=True)
+    for store_id in config.stores:
+        print(f"  store {store_id}: AIRFLOW_CONN_ECWID_DEFAULT='{emulator.connection_json(store_id)}'", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
