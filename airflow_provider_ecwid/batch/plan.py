@@ -1,0 +1,113 @@
+"""A batch plan: one input, one way to turn rows into requests, one chunk size.
+
+``validate()`` reads the whole input once and reports every problem (nothing is sent before it passes);
+``chunks()`` reads it again, slice by slice, and yields encoded batches, so memory holds a few chunks, not
+the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_ecwid.batch.build import RequestBuilder
+from airflow_provider_ecwid.batch.chunks import EncodedChunk, check_chunk_size, iter_chunks
+from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
+from airflow_provider_ecwid.batch.sources import InputSource
+from airflow_provider_ecwid.batch.wire import WireRequest
+
+#: Rows read and converted at a time, in chunks; bounds memory to a few chunks.
+SLICE_CHUNKS = 20
+_DIGITS = re.compile(r"/\d+")
+
+
+@dataclass
+class PlanSummary:
+    """
+    What a plan would send: the dry-run report and the progress totals.
+
+    :param requests: how many requests.
+    :param chunks: how many batches.
+    :param by_pattern: requests per ``METHOD path-pattern``.
+    :param first_requests: the first few requests, as sent.
+    """
+
+    requests: int = 0
+    chunks: int = 0
+    by_pattern: Counter[str] = field(default_factory=Counter)
+    first_requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        text = [f"{self.requests:,} request(s) in {self.chunks:,} batch(es)"]
+        text += [f"  {count:>9,}  {pattern}" for pattern, count in self.by_pattern.most_common()]
+        text += ["first requests:"] + [f"  {json.dumps(request)[:300]}" for request in self.first_requests]
+        return text
+
+
+class BatchPlan:
+    """
+    How one input becomes batches.
+
+    :param source: the input.
+    :param builder: how rows become requests (unused for ready requests).
+    :param chunk_size: requests per batch, 1 to 500.
+    """
+
+    def __init__(self, source: InputSource, builder: RequestBuilder, chunk_size: int = 500) -> None:
+        self.source = source
+        self.builder = builder
+        self.chunk_size = check_chunk_size(chunk_size)
+        self.slice_rows = self.chunk_size * SLICE_CHUNKS
+
+    def _requests(self, problems: ProblemLog, make: bool) -> Iterator[list[WireRequest]]:
+        for first_row, rows in self.source.slices(self.slice_rows):
+            if self.source.kind == "requests":
+                yield RequestBuilder.build_ready(rows, first_row, problems)
+            else:
+                yield self.builder.build(rows, first_row, problems, make=make)
+
+    def validate(self) -> PlanSummary:
+        """Check every row; raise EcwidValidationError listing the problems, else return the summary."""
+        problems = ProblemLog()
+        summary = PlanSummary()
+        seen: dict[str, int] = {}
+        pattern = self._pattern_of_rows()
+        for requests in self._requests(problems, make=True):
+            for request in requests:
+                row = summary.requests
+                summary.requests += 1
+                if request.id in seen and request.id:
+                    problems.add(
+                        RowProblem(row, request.id, "id", f"duplicate id (first used by row {seen[request.id]})")
+                    )
+                else:
+                    seen[request.id] = row
+                summary.by_pattern[
+                    f"{request.method} {pattern or _DIGITS.sub('/{id}', request.path.split('?')[0])}"
+                ] += 1
+                if len(summary.first_requests) < 3:
+                    summary.first_requests.append(json.loads(_encode_one(request)))
+        problems.raise_if_any()
+        summary.chunks = -(-summary.requests // self.chunk_size)
+        return summary
+
+    def _pattern_of_rows(self) -> str | None:
+        if self.source.kind == "requests" or self.builder.template is None:
+            return None
+        return self.builder.template.template
+
+    def chunks(self) -> Iterator[EncodedChunk]:
+        """Yield the encoded batches in order; call after :meth:`validate` passed."""
+        problems = ProblemLog()
+        yield from iter_chunks(self._requests(problems, make=True), self.chunk_size)
+        problems.raise_if_any()  # the input changed between the two reads
+
+
+def _encode_one(request: WireRequest) -> bytes:
+    from airflow_provider_ecwid.batch.wire import encode
+
+    return encode([request])[1:-1]

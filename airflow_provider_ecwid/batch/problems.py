@@ -1,0 +1,66 @@
+"""Collecting input problems so that all of them are reported together, before anything is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from airflow_provider_ecwid.errors import EcwidError
+
+SHOWN_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """
+    One reason why one input row cannot be sent.
+
+    :param row: the row's 0-based position in the input.
+    :param request_id: the request id the row would have had, when known.
+    :param column: the column (or request field) at fault.
+    :param reason: what is wrong.
+    """
+
+    row: int
+    request_id: str | None
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        who = f"row {self.row}" + (f" (id {self.request_id!r})" if self.request_id is not None else "")
+        return f"{who}, column {self.column!r}: {self.reason}"
+
+
+@dataclass
+class ProblemLog:
+    """Keeps the first problems and counts them all."""
+
+    keep: int = SHOWN_PROBLEMS
+    shown: list[RowProblem] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, problem: RowProblem) -> None:
+        self.total += 1
+        if len(self.shown) < self.keep:
+            self.shown.append(problem)
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise EcwidValidationError(self.shown, self.total)
+
+
+class EcwidValidationError(EcwidError, ValueError):
+    """
+    The input has rows that cannot be sent; nothing was sent.
+
+    :param problems: the first problems found.
+    :param total: how many problems there are in all.
+    """
+
+    def __init__(self, problems: list[RowProblem], total: int) -> None:
+        self.problems = problems
+        self.total = total
+        lines = [f"{total} problem(s) in the input; nothing was sent to Ecwid."]
+        lines += [f"  - {problem}" for problem in problems]
+        if total > len(problems):
+            lines.append(f"  ... and {total - len(problems)} more")
+        super().__init__("\n".join(lines))

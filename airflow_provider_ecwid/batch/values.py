@@ -1,0 +1,147 @@
+"""JSON-safe values: pandas columns and Python values turned into what Ecwid's JSON can carry.
+
+Rules (../shared/design.md): NaN / None / NaT mean "no value" and become ``MISSING`` (the field is left out,
+or sent as null when asked); numpy scalars become Python numbers; timestamps become ISO 8601 strings;
+Decimal stays a number; infinities, binary data and objects JSON cannot express are problems reported
+with their row, never silently changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+#: Marks a field with no value; msgspec leaves such struct fields out of the JSON.
+MISSING: Any = msgspec.UNSET
+
+BINARY_HINT = "binary data cannot go in a batch: host the file and give its URL (e.g. externalUrl for images)"
+
+#: Reports a problem of the value at a position of the column being converted.
+OnProblem = Callable[[int, str], None]
+
+
+class UnsafeValue(ValueError):
+    """A value that JSON cannot carry; the message says why."""
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN (float, numpy or Decimal), NaT and pandas.NA."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(math.isnan(value))
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    return False
+
+
+def json_safe(value: Any, *, nested: bool = False) -> Any:
+    """
+    Return ``value`` as something JSON can carry, or raise :class:`UnsafeValue`.
+
+    :param value: any Python, numpy or pandas value.
+    :param nested: True inside lists and dicts, where a missing value becomes null instead of MISSING.
+    """
+    if is_missing(value):
+        return None if nested else MISSING
+    if isinstance(value, str | bool | int) and not isinstance(value, np.generic):
+        return value
+    if isinstance(value, float):
+        if math.isinf(value):
+            raise UnsafeValue("infinity is not a JSON number")
+        return value
+    if isinstance(value, np.generic):
+        if isinstance(value, np.bytes_ | np.void):
+            raise UnsafeValue(BINARY_HINT)
+        return json_safe(value.item(), nested=nested)
+    if isinstance(value, Decimal):
+        if value.is_infinite():
+            raise UnsafeValue("infinity is not a JSON number")
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        raise UnsafeValue(BINARY_HINT)
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        safe: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise UnsafeValue(f"dict keys must be strings, got {type(key).__name__} {key!r}")
+            safe[key] = json_safe(item, nested=True)
+        return safe
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_safe(item, nested=True) for item in value]
+    raise UnsafeValue(f"a {type(value).__name__} cannot be sent as JSON")
+
+
+def _missing_to(values: list[Any], mask: np.ndarray, replacement: Any) -> None:
+    for position in np.flatnonzero(mask).tolist():
+        values[position] = replacement
+
+
+def column_values(series: pd.Series, on_problem: OnProblem, *, null: Any = MISSING) -> tuple[list[Any], np.ndarray]:
+    """
+    Convert one column; return its values and a mask of the rows that have no value.
+
+    Vectorized for numbers, booleans and strings; value by value for object columns.
+
+    :param series: the column.
+    :param on_problem: called with the position and the reason of each value that cannot be sent.
+    :param null: what a missing value becomes: MISSING (left out) or None (sent as null).
+    """
+    dtype = series.dtype
+    kind = dtype.kind
+    if kind == "f" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        numbers = series.to_numpy()
+        mask = np.isnan(numbers)
+        for position in np.flatnonzero(np.isinf(numbers)).tolist():
+            on_problem(position, "infinity is not a JSON number")
+        values = numbers.tolist()
+        if mask.any():
+            _missing_to(values, mask, null)
+        return values, mask
+    if kind in "iub" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return series.to_numpy().tolist(), np.zeros(len(series), dtype=bool)
+    if isinstance(dtype, pd.StringDtype):
+        mask = series.isna().to_numpy()
+        values = series.tolist()
+        if mask.any():
+            _missing_to(values, mask, null)
+        return values, mask
+    if kind in "SV":
+        mask = series.isna().to_numpy()
+        for position in np.flatnonzero(~mask).tolist():
+            on_problem(position, BINARY_HINT)
+        return [null] * len(series), mask
+    if kind == "m":
+        mask = series.isna().to_numpy()
+        for position in np.flatnonzero(~mask).tolist():
+            on_problem(position, "a time span cannot be sent as JSON; convert it to a number or text first")
+        return [null] * len(series), mask
+    return _object_values(series.tolist(), on_problem, null)
+
+
+def _object_values(items: list[Any], on_problem: OnProblem, null: Any) -> tuple[list[Any], np.ndarray]:
+    values: list[Any] = []
+    mask = np.zeros(len(items), dtype=bool)
+    for position, item in enumerate(items):
+        try:
+            safe = json_safe(item)
+        except UnsafeValue as err:
+            on_problem(position, str(err))
+            values.append(null)
+            continue
+        if safe is MISSING:
+            mask[position] = True
+            safe = null
+        values.append(safe)
+    return values, mask
