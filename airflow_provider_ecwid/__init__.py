@@ -1,4 +1,11 @@
-"""Apache Airflow provider for Ecwid's batch API."""
+"""Apache Airflow provider for Ecwid's batch API.
+
+Public API: :class:`~airflow_provider_ecwid.hooks.ecwid.EcwidHook`,
+:class:`~airflow_provider_ecwid.operators.batch.EcwidBatchOperator`,
+:class:`~airflow_provider_ecwid.sensors.batch.EcwidBatchSensor`,
+:class:`~airflow_provider_ecwid.triggers.batch.EcwidBatchTrigger`, and the emulator in
+:mod:`airflow_provider_ecwid.testing`. Import them from their modules, or lazily from here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "get_provider_info"]
+_LAZY = {
+    "EcwidHook": "airflow_provider_ecwid.hooks.ecwid",
+    "EcwidBatchOperator": "airflow_provider_ecwid.operators.batch",
+    "EcwidBatchSensor": "airflow_provider_ecwid.sensors.batch",
+    "EcwidBatchTrigger": "airflow_provider_ecwid.triggers.batch",
+    "EcwidClient": "airflow_provider_ecwid.client",
+}
+
+__all__ = ["__version__", "get_provider_info", *_LAZY]
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -14,3 +29,12 @@ def get_provider_info() -> dict[str, Any]:
     from airflow_provider_ecwid.provider_info import provider_info
 
     return provider_info()
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public classes on first use, so that reading the provider info stays cheap."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,10 @@ def provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.hooks.ecwid"]}],
+        "operators": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.operators.batch"]}],
+        "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.sensors.batch"]}],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.triggers.batch"]}],
+        "extra-links": ["airflow_provider_ecwid.links.EcwidStoreLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_ecwid.hooks.ecwid.EcwidHook",

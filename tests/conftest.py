@@ -11,3 +11,24 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 pytest_plugins = ["airflow_provider_ecwid.testing.pytest_plugin"]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def emulator_conn(ecwid_emulator, monkeypatch):  # type: ignore[no-untyped-def]
+    """Point the connection ``ecwid_default`` at the test's emulator (fast retries, no client rate limit)."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ECWID_DEFAULT",
+        ecwid_emulator.connection_json(rate_limit_per_minute=100_000, max_retry_wait=5),
+    )
+    return ecwid_emulator
+
+
+@pytest.fixture
+def task_logs(capsys, caplog):  # type: ignore[no-untyped-def]
+    """Everything logged during the test, from task loggers (stdout) and plain loggers alike."""
+    from tests.integration.fakes import TaskLogs
+
+    return TaskLogs(capsys, caplog)

@@ -67,10 +67,10 @@ class PathTemplate:
         if problem is not None:
             raise EcwidConfigError(f"path template {template!r} is not a safe Ecwid API path: {problem}")
 
-    def render(self, columns: Sequence[list[str]]) -> list[str]:
-        """Fill the template row by row from one list of ready (quoted) values per field."""
+    def render(self, columns: Sequence[list[str]], rows: int) -> list[str]:
+        """Fill the template for ``rows`` rows from one list of ready (quoted) values per field."""
         if not self.fields:
-            return [self.template] * (len(columns[0]) if columns else 0)
+            return [self.template] * rows
         if len(self.fields) == 1:
             head, tail = self.literals
             return [head + value + tail for value in columns[0]]
@@ -124,8 +124,8 @@ class RequestBuilder:
     :param path: the path template, e.g. ``/products/{ecwid_id}``; its fields are columns of the input.
     :param method: the HTTP method of every request (ignored when ``method_column`` is set).
     :param method_column: a column holding each row's method.
-    :param body_columns: the columns that make the body; default every column not used by the path, the
-        method or the id.
+    :param body_columns: the columns that make the body; default every column not used by the path template
+        or the method column (the id column stays in the body: it is often the SKU).
     :param body: a callable ``row -> dict`` that makes each body (for nested bodies); it receives the row's
         JSON-safe values with missing ones left out.
     :param id_column: a column holding each request's id; default the row's position in the input.
@@ -242,13 +242,13 @@ class RequestBuilder:
                     on_problem(position, reason)
                 texts.append(text or "")
             columns.append(texts)
-        return self.template.render(columns)
+        return self.template.render(columns, len(frame))
 
     def _body_names(self, frame: pd.DataFrame) -> list[str]:
         if self.body_columns is not None:
             return self.body_columns
         assert self.template is not None
-        used = {*self.template.fields, self.method_column, self.id_column}
+        used = {*self.template.fields, self.method_column}  # the id column (e.g. sku) stays in the body
         return [str(name) for name in frame.columns if name not in used]
 
     def _bodies(

@@ -1,0 +1,138 @@
+"""What the operator and the sensor share once the tickets are known: waiting, deferring and the report."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+from airflow_provider_ecwid.batch.models import BatchState, BatchStatus
+from airflow_provider_ecwid.batch.report import BatchReport, FailOn
+from airflow_provider_ecwid.client import EcwidClient
+from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.triggers.batch import EcwidBatchTrigger
+
+RESULT_FORMATS = (".csv", ".jsonl", ".ndjson")
+
+
+def normalize_tickets(value: Any) -> list[str]:
+    """Accept a list of tickets, one ticket, or a list rendered as text by a template."""
+    if value is None:
+        raise EcwidConfigError("tickets is None: pass the batch operator's output or a list of tickets")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = ast.literal_eval(text)
+        else:
+            return [text] if text else []
+    if isinstance(value, dict) and "tickets" in value:
+        value = value["tickets"]
+    if not isinstance(value, list | tuple) or not all(isinstance(t, str | int) for t in value):
+        raise EcwidConfigError(f"tickets must be a list of ticket strings, got {type(value).__name__}")
+    return [str(ticket) for ticket in value]
+
+
+def check_results_path(path: str | None) -> None:
+    if path and not path.lower().endswith(RESULT_FORMATS):
+        raise EcwidConfigError(f"results_path must end in .csv or .jsonl (.ndjson), got {path!r}")
+
+
+def final_statuses(client: EcwidClient, tickets: Sequence[str]) -> list[BatchStatus]:
+    """Read every ticket once more for the row results; fail closed if one is not finished."""
+    statuses = [client.get_batch(ticket) for ticket in tickets]
+    unfinished = [status.ticket for status in statuses if status.state is not BatchState.COMPLETED]
+    if unfinished:
+        raise AirflowException(f"Ecwid reports ticket(s) {unfinished[:5]} as not finished after the wait ended")
+    return statuses
+
+
+def write_results(report: BatchReport, path: str, log: Any) -> None:
+    """Write every row's outcome to a local path or an ObjectStoragePath URL, as CSV or JSON Lines."""
+    if "://" in path:
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+        handle = ObjectStoragePath(path).open("w")
+    else:
+        handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed below
+    with handle:
+        rows = report.rows()
+        if path.lower().endswith(".csv"):
+            fields = ["ticket", "id", "status", "http_status", "error_code", "error_message", "entity_id"]
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+    log.info("Wrote the outcome of %d row(s) to %s", len(report.outcomes), path)
+
+
+def finish(
+    statuses: Sequence[BatchStatus],
+    *,
+    fail_on: FailOn,
+    results_path: str | None,
+    log: Any,
+) -> dict[str, Any]:
+    """Build the report, log it, write it if asked, and fail the task when ``fail_on`` says so."""
+    report = BatchReport.from_statuses(statuses)
+    log.info(
+        "Ecwid batches done: %d request(s) in %d ticket(s); %d completed, %d failed, %d not executed",
+        report.total,
+        len(report.tickets),
+        report.completed,
+        len(report.failed),
+        len(report.not_done) - len(report.failed),
+    )
+    if report.not_done:
+        log.warning("Rows that did not complete:\n%s", report.failure_table())
+    if results_path:
+        write_results(report, results_path, log)
+    verdict = report.verdict(fail_on)
+    if verdict is not None:
+        raise AirflowException(f"Ecwid batch import failed: {verdict}.\n{report.failure_table()}")
+    return report.to_xcom()
+
+
+def make_trigger(
+    *,
+    conn_id: str,
+    tickets: list[str],
+    poll_interval: float,
+    timeout: float | None,
+    progress_timeout: float | None,
+    group_id: str | None,
+    cancel_on_kill: bool,
+    poller_state: dict[str, Any] | None = None,
+) -> EcwidBatchTrigger:
+    """A trigger whose deadlines are wall-clock epochs computed here, on the worker, before deferring."""
+    state = poller_state or {}
+    return EcwidBatchTrigger(
+        conn_id=conn_id,
+        tickets=tickets,
+        poll_interval=poll_interval,
+        deadline=time.time() + timeout if timeout is not None else None,
+        progress_timeout=progress_timeout,
+        next_index=int(state.get("next_index", 0)),
+        last_progress_at=state.get("last_progress_at") or time.time(),
+        progress_mark=int(state.get("progress_mark", -1)),
+        group_id=group_id,
+        cancel_on_kill=cancel_on_kill,
+    )
+
+
+def check_event(event: Any, tickets: Sequence[str]) -> None:
+    """Fail closed on a missing, malformed, failed or foreign trigger event."""
+    if not isinstance(event, dict) or "status" not in event:
+        raise AirflowException(f"The Ecwid batch trigger ended without a usable event ({event!r:.200}); failing")
+    if event["status"] == "error":
+        raise AirflowException(f"Waiting for Ecwid batches failed: {event.get('message', 'no message')}")
+    if event["status"] != "success":
+        raise AirflowException(f"The Ecwid batch trigger sent an unknown status {event['status']!r}; failing")
+    if list(event.get("tickets", [])) != list(tickets):
+        raise AirflowException("The Ecwid batch trigger reported on other tickets than this task's; failing")

@@ -1,0 +1,300 @@
+"""EcwidBatchOperator: data -> validated, chunked, idempotent Ecwid batch submissions."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from functools import cached_property
+from typing import IO, Any
+
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context, conf
+
+from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues, RequestBuilder
+from airflow_provider_ecwid.batch.chunks import (
+    DEDUPLICATION_NAMESPACE,
+    EncodedChunk,
+    check_chunk_size,
+    deduplication_key,
+)
+from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
+from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
+from airflow_provider_ecwid.batch.sources import FileFormat, make_source
+from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller, wait_for_tickets
+from airflow_provider_ecwid.client import EcwidClient
+from airflow_provider_ecwid.completion import check_event, check_results_path, final_statuses, finish, make_trigger
+from airflow_provider_ecwid.hooks.ecwid import EcwidHook
+from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
+
+TICKETS_XCOM_KEY = "tickets"
+STATE_KEY = "ecwid_chunk_{index}"
+
+
+def _open_url(url: str) -> IO[bytes]:
+    if "://" not in url or url.startswith("file://"):
+        return open(url.removeprefix("file://"), "rb")
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    return ObjectStoragePath(url).open("rb")  # type: ignore[no-any-return]
+
+
+class EcwidBatchOperator(BaseOperator):
+    """
+    Send rows to Ecwid's batch API: validate every row, cut them into batches, submit, return the tickets.
+
+    Input (``data``, templated): a pandas DataFrame, a list of dicts (rows), a list of ready batch requests
+    (``{"id"?, "path", "method", "body"?}``), or the path / URL of a CSV, Parquet or JSON Lines file (local,
+    ``file://``, or any ObjectStoragePath scheme such as ``s3://``), read in slices.
+
+    Every row is checked before the first call; problems are reported together and nothing is sent. Each batch
+    carries a deterministic ``deduplicationKey`` (a retry within the hour gets the same ticket) and the task
+    run's ``groupId`` (cancelled by ``on_kill``). On Airflow 3.3+ each ticket is also kept in the task's state
+    store, so a retried try resumes after the last submitted batch.
+
+    :param data: the input (see above).
+    :param path: the request path template, e.g. ``/products/{ecwid_id}``; fields are input columns. Not
+        needed for ready requests.
+    :param method: the HTTP method of every request (default POST).
+    :param method_column: a column holding each row's method instead.
+    :param body_columns: the columns that make the body; default all columns not used by the path template or
+        ``method_column`` (an ``id_column`` such as ``sku`` stays in the body).
+    :param body: a callable ``row -> dict`` that builds each body (nested options, attributes, categoryIds).
+    :param id_column: a column holding each request's id (unique); default the row's position.
+    :param null_values: ``"omit"`` (default) leaves empty fields out; ``"null"`` sends them as null.
+    :param chunk_size: requests per batch, 1 to 500 (default 500).
+    :param stop_on_first_failure: Ecwid's default True: the rest of a batch is NOT_EXECUTED after a failure.
+    :param allow_parallel_mode: let Ecwid run up to 100 requests of a batch at once. Only safe when no request
+        depends on another one in the same batch (e.g. updates of distinct products, never a create and an
+        update of the same product).
+    :param dry_run: validate and log a summary; send nothing.
+    :param wait_for_completion: wait for the batches and return the report instead of the tickets.
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status calls while waiting.
+    :param wait_timeout: the most seconds to wait in all (None: no limit).
+    :param progress_timeout: seconds without a newly completed request before failing (None: no limit).
+    :param fail_on: when waiting: ``"any_failed"`` (default), ``"never"``, or the fraction of rows allowed to
+        not complete.
+    :param results_path: when waiting: write every row's outcome to this ``.csv`` / ``.jsonl`` path or URL.
+    :param file_format: ``csv``, ``parquet`` or ``jsonl`` when the file's suffix does not say.
+    :param read_options: extra keyword arguments for the file reader (e.g. ``{"dtype": {"sku": "str"}}``).
+    :param ecwid_conn_id: the ``ecwid`` connection.
+    """
+
+    template_fields: Sequence[str] = (
+        "data",
+        "path",
+        "method",
+        "method_column",
+        "id_column",
+        "body_columns",
+        "results_path",
+        "file_format",
+        "ecwid_conn_id",
+    )
+    operator_extra_links = (EcwidStoreLink(),)
+    ui_color = "#3fb4e0"
+
+    def __init__(
+        self,
+        *,
+        data: Any,
+        path: str | None = None,
+        method: str = "POST",
+        method_column: str | None = None,
+        body_columns: Sequence[str] | None = None,
+        body: BodyBuilder | None = None,
+        id_column: str | None = None,
+        null_values: NullValues = "omit",
+        chunk_size: int = 500,
+        stop_on_first_failure: bool = True,
+        allow_parallel_mode: bool = False,
+        dry_run: bool = False,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 10.0,
+        wait_timeout: float | None = None,
+        progress_timeout: float | None = 3600.0,
+        fail_on: Any = "any_failed",
+        results_path: str | None = None,
+        file_format: FileFormat | None = None,
+        read_options: dict[str, Any] | None = None,
+        ecwid_conn_id: str = EcwidHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.data = data
+        self.path = path
+        self.method = method
+        self.method_column = method_column
+        self.body_columns = body_columns
+        self.body = body
+        self.id_column = id_column
+        self.null_values = null_values
+        self.chunk_size = check_chunk_size(chunk_size)
+        self.stop_on_first_failure = stop_on_first_failure
+        self.allow_parallel_mode = allow_parallel_mode
+        self.is_dry_run = dry_run  # BaseOperator already has a dry_run() method
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.wait_timeout = wait_timeout
+        self.progress_timeout = progress_timeout
+        self.fail_on = check_fail_on(fail_on)
+        self.results_path = results_path
+        self.file_format = file_format
+        self.read_options = read_options
+        self.ecwid_conn_id = ecwid_conn_id
+        self.group_id: str | None = None
+        self.tickets: list[str] = []
+
+    @cached_property
+    def hook(self) -> EcwidHook:
+        return EcwidHook(self.ecwid_conn_id)
+
+    # -- planning -----------------------------------------------------------------------------------------
+
+    def _plan(self) -> BatchPlan:
+        builder = RequestBuilder(
+            path=self.path,
+            method=self.method,
+            method_column=self.method_column,
+            body_columns=self.body_columns,
+            body=self.body,
+            id_column=self.id_column,
+            null_values=self.null_values,
+        )
+        source = make_source(self.data, opener=_open_url, file_format=self.file_format, read_options=self.read_options)
+        self.log.info("Reading %s", source.describe())
+        return BatchPlan(source, builder, self.chunk_size)
+
+    @staticmethod
+    def _identity(context: Context) -> str:
+        ti = context["ti"]
+        return f"{ti.dag_id}|{ti.run_id}|{ti.task_id}|{getattr(ti, 'map_index', -1)}"
+
+    # -- execute ------------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        check_results_path(self.results_path)
+        plan = self._plan()
+        summary = plan.validate()
+        self.log.info("Validated: %s", "\n".join(summary.lines()))
+        if self.is_dry_run:
+            self.log.info("Dry run: nothing was sent to Ecwid.")
+            return {
+                "dry_run": True,
+                "requests": summary.requests,
+                "chunks": summary.chunks,
+                "by_pattern": dict(summary.by_pattern),
+            }
+        if not summary.requests:
+            self.log.info("The input is empty: nothing to send.")
+            return BatchReport().to_xcom() if self.wait_for_completion else []
+        client = self.hook.get_conn()
+        context["ti"].xcom_push(key=ADMIN_URL_XCOM_KEY, value=admin_url(client.store_id))
+        identity = self._identity(context)
+        self.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
+        self.tickets = self._submit(plan, summary, client, identity, context)
+        if not self.wait_for_completion:
+            return self.tickets
+        return self._wait(client, context)
+
+    def _submit(
+        self, plan: BatchPlan, summary: PlanSummary, client: EcwidClient, identity: str, context: Context
+    ) -> list[str]:
+        state_store = context.get("task_state_store")  # Airflow 3.3+: survives retries of this task
+        tickets: list[str] = []
+        sent = 0
+        started = time.monotonic()
+        self.log.info("Submitting %d batch(es) in group %s", summary.chunks, self.group_id)
+        for chunk in plan.chunks():
+            key = deduplication_key(identity, chunk)
+            ticket = self._resumed_ticket(state_store, chunk, key)
+            if ticket is None:
+                ticket = client.create_batch(
+                    chunk.payload,
+                    stop_on_first_failure=self.stop_on_first_failure,
+                    allow_parallel_mode=self.allow_parallel_mode,
+                    deduplication_key=key,
+                    group_id=self.group_id,
+                )
+                if state_store is not None:
+                    state_store.set(STATE_KEY.format(index=chunk.index), {"ticket": ticket, "key": key})
+                verb = "submitted"
+            else:
+                verb = "resumed (already submitted by an earlier try)"
+            tickets.append(ticket)
+            sent += chunk.size
+            context["ti"].xcom_push(key=TICKETS_XCOM_KEY, value=tickets)
+            self.log.info(
+                "chunk %d/%d %s (%s/%s requests), ticket %s",
+                chunk.index + 1,
+                summary.chunks,
+                verb,
+                f"{sent:,}",
+                f"{summary.requests:,}",
+                ticket,
+            )
+        self.log.info("Submitted %d batch(es) in %.1f s", len(tickets), time.monotonic() - started)
+        return tickets
+
+    def _resumed_ticket(self, state_store: Any, chunk: EncodedChunk, key: str) -> str | None:
+        if state_store is None:
+            return None
+        saved = state_store.get(STATE_KEY.format(index=chunk.index))
+        if isinstance(saved, dict) and saved.get("key") == key and saved.get("ticket"):
+            return str(saved["ticket"])
+        if saved:
+            self.log.warning("Chunk %d changed since the earlier try; submitting it again", chunk.index + 1)
+        return None
+
+    # -- waiting ------------------------------------------------------------------------------------------
+
+    def _wait(self, client: EcwidClient, context: Context) -> Any:
+        poller = TicketPoller(self.tickets, client.get_batch)
+        if self.deferrable:
+            if poller.poll():
+                return finish(poller.statuses(), fail_on=self.fail_on, results_path=self.results_path, log=self.log)
+            self.defer(
+                trigger=make_trigger(
+                    conn_id=self.ecwid_conn_id,
+                    tickets=self.tickets,
+                    poll_interval=self.poll_interval,
+                    timeout=self.wait_timeout,
+                    progress_timeout=self.progress_timeout,
+                    group_id=self.group_id,
+                    cancel_on_kill=True,
+                    poller_state=poller.state(),
+                ),
+                method_name="execute_complete",
+            )
+        deadline = time.time() + self.wait_timeout if self.wait_timeout is not None else None
+        try:
+            statuses = wait_for_tickets(
+                poller, poll_interval=self.poll_interval, deadline=deadline, progress_timeout=self.progress_timeout
+            )
+        except EcwidWaitError as err:
+            raise AirflowException(str(err)) from err
+        return finish(statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log)
+
+    def execute_complete(self, context: Context, event: Any = None) -> Any:
+        """Resume after the trigger fired: fail closed on a bad event, else report."""
+        tickets = list(
+            context["ti"].xcom_pull(
+                task_ids=self.task_id, key=TICKETS_XCOM_KEY, map_indexes=getattr(context["ti"], "map_index", None)
+            )
+            or []
+        )
+        check_event(event, tickets)
+        statuses = final_statuses(self.hook.get_conn(), tickets)
+        return finish(statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log)
+
+    def on_kill(self) -> None:
+        """Cancel the not-yet-run requests of this task run's group (best effort, logged)."""
+        if not self.group_id:
+            return
+        try:
+            count = self.hook.get_conn().cancel_group(self.group_id)
+            self.log.info("on_kill: cancelled %d not-yet-run request(s) of group %s", count, self.group_id)
+        except Exception as err:
+            self.log.warning("on_kill: could not cancel group %s: %s", self.group_id, err)

@@ -1,0 +1,129 @@
+"""EcwidBatchSensor: waits on batch tickets and reports every row's outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    BaseSensorOperator,
+    Context,
+    PokeReturnValue,
+    conf,
+)
+
+from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
+from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller
+from airflow_provider_ecwid.completion import (
+    check_event,
+    check_results_path,
+    final_statuses,
+    finish,
+    make_trigger,
+    normalize_tickets,
+)
+from airflow_provider_ecwid.hooks.ecwid import EcwidHook
+
+
+class EcwidBatchSensor(BaseSensorOperator):
+    """
+    Wait until Ecwid has run every batch of ``tickets``; return a report of every row's outcome.
+
+    Batches of one store run in order, so only the oldest unfinished ticket is polled. Waiting fails closed:
+    an unknown ticket, a time-out, no progress for ``progress_timeout``, or an unusable trigger event fail the
+    task. Rows that did not complete fail the task according to ``fail_on``.
+
+    :param tickets: the tickets (templated), e.g. the output of ``EcwidBatchOperator``.
+    :param ecwid_conn_id: the ``ecwid`` connection.
+    :param progress_timeout: seconds without a newly completed request before failing (None: no limit).
+        The total limit is the sensor's ``timeout``.
+    :param fail_on: ``"any_failed"`` (default), ``"never"``, or the fraction of rows allowed not to complete.
+    :param results_path: where to write every row's outcome (``.csv`` or ``.jsonl``; local or an
+        ObjectStoragePath URL such as ``s3://bucket/results.csv``); templated.
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param group_id: the submission's group, for ``cancel_on_kill``.
+    :param cancel_on_kill: cancel the group's not-yet-run requests when the task is killed.
+    """
+
+    template_fields: Sequence[str] = ("tickets", "ecwid_conn_id", "results_path", "group_id")
+
+    def __init__(
+        self,
+        *,
+        tickets: Any,
+        ecwid_conn_id: str = EcwidHook.default_conn_name,
+        progress_timeout: float | None = None,
+        fail_on: Any = "any_failed",
+        results_path: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        group_id: str | None = None,
+        cancel_on_kill: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.tickets = tickets
+        self.ecwid_conn_id = ecwid_conn_id
+        self.progress_timeout = progress_timeout
+        self.fail_on = check_fail_on(fail_on)
+        self.results_path = results_path
+        self.deferrable = deferrable
+        self.group_id = group_id
+        self.cancel_on_kill = cancel_on_kill
+        self._poller: TicketPoller | None = None
+
+    @cached_property
+    def hook(self) -> EcwidHook:
+        return EcwidHook(self.ecwid_conn_id)
+
+    def _ticket_list(self) -> list[str]:
+        return normalize_tickets(self.tickets)
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        tickets = self._ticket_list()
+        if self._poller is None:
+            check_results_path(self.results_path)
+            self._poller = TicketPoller(tickets, self.hook.get_conn().get_batch)
+        try:
+            done = self._poller.poll()
+            if not done:
+                self._poller.check_deadlines(None, self.progress_timeout)
+        except EcwidWaitError as err:
+            raise AirflowException(str(err)) from err
+        if not done:
+            return False
+        value = finish(self._poller.statuses(), fail_on=self.fail_on, results_path=self.results_path, log=self.log)
+        return PokeReturnValue(is_done=True, xcom_value=value)
+
+    def execute(self, context: Context) -> Any:
+        tickets = self._ticket_list()
+        if not tickets:
+            self.log.info("No tickets to wait for.")
+            return BatchReport().to_xcom()
+        if not self.deferrable:
+            return super().execute(context)
+        result = self.poke(context)
+        if isinstance(result, PokeReturnValue):
+            return result.xcom_value
+        assert self._poller is not None
+        self.defer(
+            trigger=make_trigger(
+                conn_id=self.ecwid_conn_id,
+                tickets=tickets,
+                poll_interval=self.poke_interval,
+                timeout=self.timeout,
+                progress_timeout=self.progress_timeout,
+                group_id=self.group_id,
+                cancel_on_kill=self.cancel_on_kill,
+                poller_state=self._poller.state(),
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: Any = None) -> Any:
+        """Resume after the trigger fired: fail closed on a bad event, else report."""
+        tickets = self._ticket_list()
+        check_event(event, tickets)
+        statuses = final_statuses(self.hook.get_conn(), tickets)
+        return finish(statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log)

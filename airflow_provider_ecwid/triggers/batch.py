@@ -1,0 +1,134 @@
+"""EcwidBatchTrigger: waits on batch tickets in the triggerer without blocking its event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller
+from airflow_provider_ecwid.client import EcwidClient
+from airflow_provider_ecwid.connection import settings_from_connection
+from airflow_provider_ecwid.errors import EcwidError
+
+
+class EcwidBatchTrigger(BaseTrigger):
+    """
+    Poll the oldest unfinished ticket until every ticket completed; yield one event.
+
+    Events: ``{"status": "success", "tickets": [...]}`` or ``{"status": "error", "reason": ..., "message": ...,
+    "tickets": [...]}`` with reason ``timeout``, ``progress_timeout``, ``unknown_ticket`` or ``api_error``.
+    HTTP calls run in a worker thread with the client's usual retries, so the event loop never blocks.
+
+    :param conn_id: the ``ecwid`` connection id.
+    :param tickets: the tickets, in submission order.
+    :param poll_interval: seconds between polls.
+    :param deadline: wall-clock epoch after which waiting fails (None: no limit).
+    :param progress_timeout: seconds without a newly completed request after which waiting fails.
+    :param next_index: the first ticket not known to be finished.
+    :param last_progress_at: wall-clock epoch of the last progress.
+    :param progress_mark: completed requests counted at that moment.
+    :param group_id: the submission's group, cancelled by :meth:`on_kill` when ``cancel_on_kill``.
+    :param cancel_on_kill: cancel the group's not-yet-run requests when a user kills the task.
+    """
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        tickets: list[str],
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+        progress_timeout: float | None = None,
+        next_index: int = 0,
+        last_progress_at: float | None = None,
+        progress_mark: int = -1,
+        group_id: str | None = None,
+        cancel_on_kill: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.tickets = list(tickets)
+        self.poll_interval = float(poll_interval)
+        self.deadline = deadline
+        self.progress_timeout = progress_timeout
+        self.next_index = next_index
+        self.last_progress_at = last_progress_at
+        self.progress_mark = progress_mark
+        self.group_id = group_id
+        self.cancel_on_kill = cancel_on_kill
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "conn_id": self.conn_id,
+                "tickets": self.tickets,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "progress_timeout": self.progress_timeout,
+                "next_index": self.next_index,
+                "last_progress_at": self.last_progress_at,
+                "progress_mark": self.progress_mark,
+                "group_id": self.group_id,
+                "cancel_on_kill": self.cancel_on_kill,
+            },
+        )
+
+    async def _client(self) -> EcwidClient:
+        from airflow.providers.common.compat.connection import get_async_connection
+
+        conn = await get_async_connection(self.conn_id)
+        settings = settings_from_connection(
+            self.conn_id, login=conn.login, password=conn.password, host=conn.host, extra=conn.extra_dejson
+        )
+        return settings.make_client()
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            client = await self._client()
+        except Exception as err:
+            yield self._error("api_error", f"cannot read connection {self.conn_id!r}: {err}")
+            return
+        poller = TicketPoller(
+            self.tickets,
+            client.get_batch,
+            next_index=self.next_index,
+            last_progress_at=self.last_progress_at,
+            progress_mark=self.progress_mark,
+        )
+        try:
+            while not await asyncio.to_thread(poller.poll):
+                poller.check_deadlines(self.deadline, self.progress_timeout)
+                await asyncio.sleep(self.poll_interval)
+        except EcwidWaitError as err:
+            reason = (
+                "unknown_ticket"
+                if "does not know" in str(err)
+                else ("progress_timeout" if "progress_timeout" in str(err) else "timeout")
+            )
+            yield self._error(reason, str(err))
+            return
+        except EcwidError as err:
+            yield self._error("api_error", str(err))
+            return
+        finally:
+            await asyncio.to_thread(client.close)
+        self.log.info("All %d Ecwid ticket(s) finished after %d status call(s)", len(self.tickets), poller.calls)
+        yield TriggerEvent({"status": "success", "tickets": self.tickets, "status_calls": poller.calls})
+
+    def _error(self, reason: str, message: str) -> TriggerEvent:
+        return TriggerEvent({"status": "error", "reason": reason, "message": message, "tickets": self.tickets})
+
+    async def on_kill(self) -> None:
+        """On Airflow 3.3+, when a user kills the deferred task: cancel the group's not-yet-run requests."""
+        if not (self.cancel_on_kill and self.group_id):
+            return
+        try:
+            client = await self._client()
+            count = await asyncio.to_thread(client.cancel_group, self.group_id)
+            self.log.info("Cancelled %d not-yet-run request(s) of group %s", count, self.group_id)
+        except Exception as err:
+            self.log.warning("Could not cancel Ecwid group %s: %s", self.group_id, err)
