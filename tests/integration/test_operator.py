@@ -191,7 +191,7 @@ def test_bad_input_fails_before_any_call(
 
 
 def test_all_problems_are_reported_together_with_row_column_and_reason(emulator_conn: EcwidEmulator) -> None:
-    frame = pd.DataFrame({"ecwid_id": list(range(30)) + [None], "price": [np.inf] * 25 + [1.0] * 6})
+    frame = pd.DataFrame({"ecwid_id": [*range(30), None], "price": [np.inf] * 25 + [1.0] * 6})
     with pytest.raises(EcwidValidationError) as caught:
         run(EcwidBatchOperator(task_id="bad", data=frame, path="/products/{ecwid_id}", method="PUT"))
     error = caught.value
