@@ -15,7 +15,8 @@ class EmulatorConfig:
     :param latency: extra seconds added to every HTTP call (before the time factor).
     :param time_factor: multiplies every emulated duration: processing, latency, inner retry delays.
     :param seed: seed of the random faults, for reproducible runs.
-    :param rate_limit_per_minute: calls per token per rolling minute before 429 (0 disables the limit).
+    :param rate_limit_per_minute: calls per token per rolling window before 429 (0 disables the limit).
+    :param rate_limit_window: the window of that limit in seconds (Ecwid: 60; shorter makes 429 tests fast).
     :param error_rate: probability that an API call answers 503 without doing anything.
     :param inner_error_rate: probability that an inner batch request answers 500.
     :param drop_rate: probability that an API call's connection is closed without an answer.
@@ -33,6 +34,7 @@ class EmulatorConfig:
     time_factor: float = 1.0
     seed: int | None = None
     rate_limit_per_minute: int = 600
+    rate_limit_window: float = 60.0
     error_rate: float = 0.0
     inner_error_rate: float = 0.0
     drop_rate: float = 0.0

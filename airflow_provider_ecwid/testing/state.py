@@ -19,8 +19,6 @@ from airflow_provider_ecwid.testing.batches import Batch, BatchItem, new_ticket
 from airflow_provider_ecwid.testing.catalog import Store
 from airflow_provider_ecwid.testing.config import EmulatorConfig
 
-WINDOW = 60.0
-
 
 class EmulatorState:
     """
@@ -89,14 +87,15 @@ class EmulatorState:
         now = self.now()
         with self.lock:
             window = self.rate_windows.setdefault(token, deque())
-            while window and window[0] <= now - WINDOW:
+            span = self.config.rate_limit_window
+            while window and window[0] <= now - span:
                 window.popleft()
             if len(window) >= limit:
-                wait = max(1, math.ceil(window[0] + WINDOW - now))
+                wait = max(1, math.ceil(window[0] + span - now))
                 raise EcwidFault(
                     429,
                     "RATE_LIMITED",
-                    f"Too many requests: {limit} a minute allowed",
+                    f"Too many requests: {limit} per {span:g} s allowed",
                     headers={"Retry-After": str(wait)},
                 )
             window.append(now)

@@ -1,0 +1,232 @@
+"""EcwidBatchSensor and EcwidBatchTrigger against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
+
+from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
+from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
+from airflow_provider_ecwid.testing import EcwidEmulator
+from airflow_provider_ecwid.triggers.batch import EcwidBatchTrigger
+from tests.integration.fakes import FakeTaskInstance, TaskLogs, make_context
+
+
+def submit(rows: list[dict], **options: object) -> list[str]:  # type: ignore[type-arg]
+    operator = EcwidBatchOperator(task_id="submit", data=pd.DataFrame(rows), path="/products", **options)
+    return operator.execute(make_context())  # type: ignore[no-any-return]
+
+
+def products(count: int, duplicate_at: int | None = None) -> list[dict]:  # type: ignore[type-arg]
+    rows = [{"sku": f"S{n:03d}", "name": f"p{n}", "enabled": True} for n in range(count)]
+    if duplicate_at is not None:
+        rows[duplicate_at]["sku"] = "S000"
+    return rows
+
+
+def sensor(tickets: object, **options: object) -> EcwidBatchSensor:
+    options.setdefault("poke_interval", 0.05)
+    return EcwidBatchSensor(task_id="wait", tickets=tickets, **options)  # type: ignore[arg-type]
+
+
+# -- the sensor -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.002)
+def test_poke_mode_reports_every_row(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(120), chunk_size=25)
+    report = sensor(tickets, deferrable=False).execute(make_context())
+    assert (report["total"], report["completed"], report["failed_count"]) == (120, 120, 0)
+    assert report["created_count"] == 120
+    assert [t["ticket"] for t in report["tickets"]] == tickets
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.01)
+def test_status_calls_grow_with_time_not_with_tickets(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(200), chunk_size=10)  # 20 tickets, about 2 s of work
+    before = emulator_conn.call_count(method="GET", endpoint="/batch")
+    started = time.monotonic()
+    sensor(tickets, deferrable=False, poke_interval=0.1).execute(make_context())
+    elapsed = time.monotonic() - started
+    status_calls = emulator_conn.call_count(method="GET", endpoint="/batch") - before
+    polls = elapsed / 0.1
+    # at most one call per poke for the ticket in progress, plus one per ticket that completes
+    assert status_calls <= polls + len(tickets) + 2
+    # polling every unfinished ticket each poke would cost about tickets x polls / 2
+    assert status_calls < len(tickets) * polls / 4
+
+
+@pytest.mark.ecwid_emulator
+def test_failed_rows_fail_the_task_by_default_and_are_written(
+    emulator_conn: EcwidEmulator, tmp_path: Path, task_logs: TaskLogs
+) -> None:
+    tickets = submit(products(5, duplicate_at=2), stop_on_first_failure=True)
+    results = tmp_path / "results.csv"
+    with pytest.raises(AirflowException, match="3 of 5 rows did not complete"):
+        sensor(tickets, deferrable=False, results_path=str(results)).execute(make_context())
+    logs = task_logs.text()
+    assert "SKU_ALREADY_EXISTS" in logs
+    written = pd.read_csv(results)
+    assert list(written["status"]) == ["COMPLETED", "COMPLETED", "FAILED", "NOT_EXECUTED", "NOT_EXECUTED"]
+    assert written.loc[2, "error_code"] == "SKU_ALREADY_EXISTS"
+
+
+def test_fail_on_never_and_a_fraction(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
+    tickets = submit(products(10, duplicate_at=5), stop_on_first_failure=False)
+    report = sensor(tickets, deferrable=False, fail_on="never", results_path=str(tmp_path / "r.jsonl")).execute(
+        make_context()
+    )
+    assert report["failed_count"] == 1
+    assert report["failed"][0]["id"] == "5"
+    assert report["failed"][0]["http_status"] == 409
+    lines = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert len(lines) == 10
+    assert sensor(tickets, deferrable=False, fail_on=0.1).execute(make_context())["failed_count"] == 1
+    with pytest.raises(AirflowException):
+        sensor(tickets, deferrable=False, fail_on=0.05).execute(make_context())
+
+
+def test_unknown_ticket_fails_closed(emulator_conn: EcwidEmulator) -> None:
+    with pytest.raises(AirflowException, match="does not know ticket no-such-ticket"):
+        sensor(["no-such-ticket"], deferrable=False).execute(make_context())
+
+
+@pytest.mark.ecwid_emulator(processing_time=5)
+def test_progress_timeout_fails_closed(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(3))
+    with pytest.raises(AirflowException, match="No batch request completed"):
+        sensor(tickets, deferrable=False, progress_timeout=0.3).execute(make_context())
+
+
+def test_no_tickets_is_an_empty_report(emulator_conn: EcwidEmulator) -> None:
+    assert sensor([], deferrable=False).execute(make_context())["total"] == 0
+    assert emulator_conn.call_count() == 0
+
+
+@pytest.mark.ecwid_emulator(processing_time=1)
+def test_deferrable_sensor_defers_with_json_kwargs(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(3))
+    waiting = sensor(tickets, deferrable=True, timeout=600, progress_timeout=60)
+    with pytest.raises(TaskDeferred) as deferred:
+        waiting.execute(make_context())
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, EcwidBatchTrigger)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_ecwid.triggers.batch.EcwidBatchTrigger"
+    again = EcwidBatchTrigger(**json.loads(json.dumps(kwargs)))
+    assert again.serialize() == (classpath, kwargs)
+    assert kwargs["tickets"] == tickets
+    assert time.time() + 590 < kwargs["deadline"] <= time.time() + 600
+    assert emulator_conn.token() not in json.dumps(kwargs)
+
+
+def test_execute_complete_fails_closed_on_bad_events(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(2))
+    waiting = sensor(tickets)
+    for event in (None, "done", {}, {"status": "weird", "tickets": tickets}, {"status": "success", "tickets": ["x"]}):
+        with pytest.raises(AirflowException):
+            waiting.execute_complete(make_context(), event)
+    with pytest.raises(AirflowException, match="Timed out"):
+        waiting.execute_complete(
+            make_context(), {"status": "error", "message": "Timed out waiting", "tickets": tickets}
+        )
+    time.sleep(0.3)
+    report = waiting.execute_complete(make_context(), {"status": "success", "tickets": tickets})
+    assert report["completed"] == 2
+
+
+# -- the trigger -----------------------------------------------------------------------------------------------
+
+
+async def first_event(trigger: EcwidBatchTrigger) -> dict:  # type: ignore[type-arg]
+    events = [event async for event in trigger.run()]
+    assert len(events) == 1  # exactly one terminal event
+    return events[0].payload  # type: ignore[no-any-return]
+
+
+def trigger_for(tickets: list[str], **options: object) -> EcwidBatchTrigger:
+    options.setdefault("poll_interval", 0.05)
+    return EcwidBatchTrigger(conn_id="ecwid_default", tickets=tickets, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.005)
+async def test_trigger_success_and_partial_failure(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(60, duplicate_at=30), chunk_size=20, stop_on_first_failure=True)
+    event = await first_event(trigger_for(tickets))
+    assert event["status"] == "success"
+    assert event["tickets"] == tickets
+    assert event["status_calls"] >= 3
+    assert emulator_conn.token() not in json.dumps(event)
+
+
+async def test_trigger_unknown_ticket(emulator_conn: EcwidEmulator) -> None:
+    event = await first_event(trigger_for(["missing"]))
+    assert (event["status"], event["reason"]) == ("error", "unknown_ticket")
+
+
+@pytest.mark.ecwid_emulator(processing_time=5)
+async def test_trigger_progress_timeout(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(2))
+    event = await first_event(trigger_for(tickets, progress_timeout=0.3, last_progress_at=time.time()))
+    assert (event["status"], event["reason"]) == ("error", "progress_timeout")
+
+
+@pytest.mark.ecwid_emulator(processing_time=5)
+async def test_trigger_deadline(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(2))
+    event = await first_event(trigger_for(tickets, deadline=time.time() + 0.3))
+    assert (event["status"], event["reason"]) == ("error", "timeout")
+
+
+@pytest.mark.ecwid_emulator(rate_limit_per_minute=4, rate_limit_window=1, processing_time=0.01)
+async def test_trigger_rides_out_a_429_storm(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(40), chunk_size=5)
+    event = await first_event(trigger_for(tickets, poll_interval=0.01))
+    assert event["status"] == "success"
+    assert emulator_conn.call_count(status=429) > 0
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.05)
+async def test_trigger_on_kill_cancels_the_group(emulator_conn: EcwidEmulator) -> None:
+    operator = EcwidBatchOperator(task_id="submit", data=pd.DataFrame(products(40)), path="/products", chunk_size=10)
+    tickets = operator.execute(make_context(FakeTaskInstance()))
+    await trigger_for(tickets, group_id=operator.group_id, cancel_on_kill=True).on_kill()
+    assert emulator_conn.call_count(method="POST", endpoint="/batch/cancel-group") == 1
+    await trigger_for(tickets, group_id=operator.group_id, cancel_on_kill=False).on_kill()
+    assert emulator_conn.call_count(method="POST", endpoint="/batch/cancel-group") == 1
+
+
+# -- the operator waiting ---------------------------------------------------------------------------------------
+
+
+def test_operator_waits_and_returns_the_report(emulator_conn: EcwidEmulator) -> None:
+    operator = EcwidBatchOperator(
+        task_id="w",
+        data=pd.DataFrame(products(30)),
+        path="/products",
+        chunk_size=10,
+        wait_for_completion=True,
+        poll_interval=0.05,
+        deferrable=False,
+    )
+    report = operator.execute(make_context())
+    assert (report["total"], report["completed"]) == (30, 30)
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.5)
+def test_operator_defers_when_deferrable(emulator_conn: EcwidEmulator) -> None:
+    ti = FakeTaskInstance()
+    operator = EcwidBatchOperator(
+        task_id="w", data=pd.DataFrame(products(3)), path="/products", wait_for_completion=True, deferrable=True
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(make_context(ti))
+    kwargs = deferred.value.trigger.serialize()[1]
+    assert kwargs["tickets"] == ti.xcom["tickets"]  # the tickets were in XCom before waiting
+    assert kwargs["cancel_on_kill"] is True
+    assert kwargs["group_id"] == operator.group_id
