@@ -6,7 +6,7 @@ import ast
 import csv
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
@@ -21,20 +21,30 @@ RESULT_FORMATS = (".csv", ".jsonl", ".ndjson")
 
 
 def normalize_tickets(value: Any) -> list[str]:
-    """Accept a list of tickets, one ticket, or a list rendered as text by a template."""
+    """
+    Accept what a task hands over: a list of tickets, one ticket, a list rendered as text by a template, the
+    outputs of a mapped operator (a sequence of ticket lists, flattened in map order) or a report.
+    """
     if value is None:
         raise EcwidConfigError("tickets is None: pass the batch operator's output or a list of tickets")
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("["):
-            value = ast.literal_eval(text)
-        else:
+        if not text.startswith("["):
             return [text] if text else []
-    if isinstance(value, dict) and "tickets" in value:
-        value = value["tickets"]
-    if not isinstance(value, list | tuple) or not all(isinstance(t, str | int) for t in value):
+        value = ast.literal_eval(text)
+    if isinstance(value, dict):
+        if "tickets" not in value:
+            raise EcwidConfigError("tickets is a dict without a 'tickets' entry")
+        value = [item["ticket"] if isinstance(item, dict) else item for item in value["tickets"]]
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise EcwidConfigError(f"tickets must be a list of ticket strings, got {type(value).__name__}")
-    return [str(ticket) for ticket in value]
+    tickets: list[str] = []
+    for item in value:
+        if isinstance(item, str | int) and not isinstance(item, bool):
+            tickets.append(str(item))
+        else:
+            tickets.extend(normalize_tickets(item))  # a mapped task's output: one list per map index
+    return tickets
 
 
 def check_results_path(path: str | None) -> None:

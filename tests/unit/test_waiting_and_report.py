@@ -165,3 +165,29 @@ def test_fail_on() -> None:
     for bad in ("sometimes", 2, -0.1, True):
         with pytest.raises(EcwidConfigError):
             check_fail_on(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["a", "b"], ["a", "b"]),
+        ("a", ["a"]),
+        ("['a', 'b']", ["a", "b"]),
+        ([["a", "b"], ["c"]], ["a", "b", "c"]),  # a mapped operator's outputs
+        ((t for t in ["a"]), ["a"]),
+        ({"tickets": [{"ticket": "a"}, {"ticket": "b"}]}, ["a", "b"]),  # a report
+        ([], []),
+    ],
+)
+def test_normalize_tickets(value: object, expected: list[str]) -> None:
+    from airflow_provider_ecwid.completion import normalize_tickets
+
+    assert normalize_tickets(value) == expected
+
+
+@pytest.mark.parametrize("value", [None, 5, {"x": 1}, [1.5]])
+def test_normalize_tickets_refuses(value: object) -> None:
+    from airflow_provider_ecwid.completion import normalize_tickets
+
+    with pytest.raises(EcwidConfigError):
+        normalize_tickets(value)

@@ -1,0 +1,58 @@
+"""End-to-end runs: a real Airflow (its own AIRFLOW_HOME and SQLite database) runs DAGs against the emulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_ecwid.testing import EcwidEmulator
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+@dataclass
+class AirflowHome:
+    home: Path
+    dags: Path
+
+    def env(self, emulator: EcwidEmulator, **extra: str) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "E2E_", "PYTEST_"))
+        }
+        env.update(
+            AIRFLOW_HOME=str(self.home),
+            AIRFLOW__CORE__DAGS_FOLDER=str(self.dags),
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW_CONN_ECWID_DEFAULT=emulator.connection_json(**extra.pop("_conn_extra", {})),  # type: ignore[arg-type]
+        )
+        env.update(extra)
+        return env
+
+    def dags_test(self, dag_id: str, emulator: EcwidEmulator, conn_extra: dict | None = None, **env: str):  # type: ignore[no-untyped-def,type-arg]
+        environment = self.env(emulator, _conn_extra=conn_extra or {}, **env)  # type: ignore[arg-type]
+        return subprocess.run(
+            [AIRFLOW, "dags", "test", dag_id],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowHome]:
+    """One migrated Airflow home for the session, with the test DAGs and the example DAGs."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    dags = Path(__file__).parent / "dags"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW__")}
+    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, check=True, timeout=600)
+    return AirflowHome(home, dags)

@@ -1,0 +1,55 @@
+"""The batch operator and sensor in real Airflow runs (`airflow dags test`), against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_ecwid.testing import EcwidEmulator
+from tests.e2e.conftest import AirflowHome
+
+
+def succeeded(result) -> bool:  # type: ignore[no-untyped-def]
+    return result.returncode == 0 and "state=success" in result.stdout + result.stderr
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.02)
+@pytest.mark.parametrize("deferrable", ["false", "true"])
+def test_mapped_operator_then_sensor(airflow_home: AirflowHome, ecwid_emulator: EcwidEmulator, deferrable: str) -> None:
+    result = airflow_home.dags_test(
+        "e2e_mapped_import", ecwid_emulator, E2E_DEFERRABLE=deferrable, E2E_FEED_SIZES="30,20"
+    )
+    output = result.stdout + result.stderr
+    assert succeeded(result), output[-5000:]
+    assert sorted(p["sku"] for p in ecwid_emulator.products()) == sorted(
+        [f"F0-{n}" for n in range(30)] + [f"F1-{n}" for n in range(20)]
+    )
+    assert ecwid_emulator.call_count(method="POST", endpoint="/batch") == 5
+    assert "Ecwid batches done: 50 request(s) in 5 ticket(s); 50 completed, 0 failed" in output
+    if deferrable == "true":
+        assert "Pausing task as DEFERRED" in output
+    assert ecwid_emulator.token() not in output
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.02)
+@pytest.mark.parametrize("deferrable", ["false", "true"])
+def test_operator_waits_itself(airflow_home: AirflowHome, ecwid_emulator: EcwidEmulator, deferrable: str) -> None:
+    result = airflow_home.dags_test("e2e_wait_in_operator", ecwid_emulator, E2E_DEFERRABLE=deferrable)
+    output = result.stdout + result.stderr
+    assert succeeded(result), output[-5000:]
+    assert len(ecwid_emulator.products()) == 25
+    assert "25 completed, 0 failed" in output
+
+
+@pytest.mark.ecwid_emulator(rate_limit_per_minute=3, rate_limit_window=2)
+def test_a_retried_try_resumes_from_the_state_store(airflow_home: AirflowHome, ecwid_emulator: EcwidEmulator) -> None:
+    # 3 calls per 2 s and a client that never retries: the first try fails at the 4th chunk; the task's retry
+    # comes 3 s later, when the window is free again
+    result = airflow_home.dags_test("e2e_retry_resumes", ecwid_emulator, conn_extra={"max_retries": 0})
+    output = result.stdout + result.stderr
+    assert "RATE_LIMITED" in output
+    assert succeeded(result), output[-5000:]
+    assert len(ecwid_emulator.batches()) == 5  # each chunk created exactly once
+    assert sorted(p["sku"] for p in ecwid_emulator.products()) == sorted(f"R{n}" for n in range(50))
+    # Airflow 3.3 keeps the tickets in the task state store: the retry sends only the chunks not yet sent
+    assert ecwid_emulator.call_count(method="POST", endpoint="/batch", status=200) == 5
+    assert "resumed (already submitted by an earlier try)" in output
