@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,27 +55,41 @@ class BatchPlan:
     :param source: the input.
     :param builder: how rows become requests (unused for ready requests).
     :param chunk_size: requests per batch, 1 to 500.
+    :param more_parts: further ``(source, builder)`` pairs whose requests follow, in the same batches
+        (the catalog sync sends its creates, updates and missing-product changes as one submission).
     """
 
-    def __init__(self, source: InputSource, builder: RequestBuilder, chunk_size: int = 500) -> None:
+    def __init__(
+        self,
+        source: InputSource,
+        builder: RequestBuilder,
+        chunk_size: int = 500,
+        *,
+        more_parts: Sequence[tuple[InputSource, RequestBuilder]] = (),
+    ) -> None:
         self.source = source
         self.builder = builder
+        self.parts = [(source, builder), *more_parts]
         self.chunk_size = check_chunk_size(chunk_size)
         self.slice_rows = self.chunk_size * SLICE_CHUNKS
 
     def _requests(self, problems: ProblemLog, make: bool) -> Iterator[list[WireRequest]]:
-        for first_row, rows in self.source.slices(self.slice_rows):
-            if self.source.kind == "requests":
-                yield RequestBuilder.build_ready(rows, first_row, problems)
-            else:
-                yield self.builder.build(rows, first_row, problems, make=make)
+        offset = 0
+        for source, builder in self.parts:
+            rows_in_part = 0
+            for first_row, rows in source.slices(self.slice_rows):
+                if source.kind == "requests":
+                    yield RequestBuilder.build_ready(rows, offset + first_row, problems)
+                else:
+                    yield builder.build(rows, offset + first_row, problems, make=make)
+                rows_in_part = first_row + len(rows)
+            offset += rows_in_part
 
     def validate(self) -> PlanSummary:
         """Check every row; raise EcwidValidationError listing the problems, else return the summary."""
         problems = ProblemLog()
         summary = PlanSummary()
         seen: dict[str, int] = {}
-        pattern = self._pattern_of_rows()
         for requests in self._requests(problems, make=True):
             for request in requests:
                 row = summary.requests
@@ -86,25 +100,23 @@ class BatchPlan:
                     )
                 else:
                     seen[request.id] = row
-                summary.by_pattern[
-                    f"{request.method} {pattern or _DIGITS.sub('/{id}', request.path.split('?')[0])}"
-                ] += 1
+                summary.by_pattern[f"{request.method} {_pattern(request.path)}"] += 1
                 if len(summary.first_requests) < 3:
                     summary.first_requests.append(json.loads(_encode_one(request)))
         problems.raise_if_any()
         summary.chunks = -(-summary.requests // self.chunk_size)
         return summary
 
-    def _pattern_of_rows(self) -> str | None:
-        if self.source.kind == "requests" or self.builder.template is None:
-            return None
-        return self.builder.template.template
-
     def chunks(self) -> Iterator[EncodedChunk]:
         """Yield the encoded batches in order; call after :meth:`validate` passed."""
         problems = ProblemLog()
         yield from iter_chunks(self._requests(problems, make=True), self.chunk_size)
         problems.raise_if_any()  # the input changed between the two reads
+
+
+def _pattern(path: str) -> str:
+    """A path with its numeric ids replaced, for counting requests by endpoint."""
+    return _DIGITS.sub("/{id}", path.split("?")[0])
 
 
 def _encode_one(request: WireRequest) -> bytes:

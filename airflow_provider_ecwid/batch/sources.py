@@ -13,7 +13,8 @@ from airflow_provider_ecwid.batch.build import is_ready_request
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError
 
 FileFormat = Literal["csv", "parquet", "jsonl"]
-SourceKind = Literal["dataframe", "records", "requests", "file"]
+SourceKind = Literal["dataframe", "records", "requests", "file", "derived"]
+Slicer = Callable[[int], Iterator[tuple[int, pd.DataFrame]]]
 
 _SUFFIXES: dict[str, FileFormat] = {
     ".csv": "csv",
@@ -54,6 +55,7 @@ class InputSource:
     :param opener: opens the file for reading bytes (kind file).
     :param file_format: csv, parquet or jsonl (kind file).
     :param read_options: extra keyword arguments for the pandas/pyarrow reader (kind file).
+    :param slicer: makes the slices of DataFrames (kind derived: rows computed from another source).
     """
 
     kind: SourceKind
@@ -63,6 +65,7 @@ class InputSource:
     opener: Callable[[], IO[bytes]] | None = None
     file_format: FileFormat | None = None
     read_options: dict[str, Any] = field(default_factory=dict)
+    slicer: Slicer | None = None
 
     def describe(self) -> str:
         if self.kind == "dataframe":
@@ -70,6 +73,8 @@ class InputSource:
             return f"a DataFrame of {len(self.frame):,} rows"
         if self.kind in ("records", "requests"):
             return f"a list of {len(self.items):,} {'rows' if self.kind == 'records' else 'ready requests'}"
+        if self.kind == "derived":
+            return self.name or "derived rows"
         return f"the {self.file_format} file {self.name}"
 
     def slices(self, rows: int) -> Iterator[tuple[int, Any]]:
@@ -85,6 +90,9 @@ class InputSource:
         elif self.kind == "requests":
             for start in range(0, len(self.items), rows):
                 yield start, self.items[start : start + rows]
+        elif self.kind == "derived":
+            assert self.slicer is not None
+            yield from self.slicer(rows)
         else:
             yield from self._file_slices(rows)
 

@@ -153,7 +153,7 @@ class EcwidBatchOperator(BaseOperator):
 
     # -- planning -----------------------------------------------------------------------------------------
 
-    def _plan(self) -> BatchPlan:
+    def _plan(self, context: Context) -> BatchPlan:
         builder = RequestBuilder(
             path=self.path,
             method=self.method,
@@ -176,7 +176,7 @@ class EcwidBatchOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         check_results_path(self.results_path)
-        plan = self._plan()
+        plan = self._plan(context)
         summary = plan.validate()
         self.log.info("Validated: %s", "\n".join(summary.lines()))
         if self.is_dry_run:

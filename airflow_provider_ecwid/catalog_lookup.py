@@ -1,0 +1,93 @@
+"""Mapping SKU -> product id with as few calls as possible: page the catalog, or look SKUs up in batches."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Literal
+from urllib.parse import quote
+
+from airflow_provider_ecwid.batch.catalog import CatalogIndex, lookup_costs
+from airflow_provider_ecwid.batch.models import ItemStatus
+from airflow_provider_ecwid.batch.waiting import TicketPoller, wait_for_tickets
+from airflow_provider_ecwid.client import EcwidClient
+from airflow_provider_ecwid.errors import EcwidError
+
+log = logging.getLogger(__name__)
+
+LookupMode = Literal["auto", "scan", "batch"]
+
+
+def _fields(index: CatalogIndex) -> str:
+    return ",".join(["id", "sku", "enabled", *index.fields])
+
+
+def scan_catalog(client: EcwidClient, index: CatalogIndex) -> None:
+    """Page through the whole catalog, 100 products a call, with only the compared fields."""
+    before = index.calls
+    for product in client.iter_products(responseFields=f"total,count,items({_fields(index)})"):
+        index.add(product)
+    index.calls = before + max(1, -(-len(index.products) // 100))
+    index.complete = True
+    index.catalog_size = len(index.products)
+
+
+def batch_lookup(client: EcwidClient, index: CatalogIndex, skus: Sequence[str], *, poll_interval: float = 2.0) -> None:
+    """Look each SKU up with ``GET /products?sku=`` inside batches of 500 run in parallel mode."""
+    tickets = []
+    for start in range(0, len(skus), 500):
+        requests = [
+            {
+                "id": str(position),
+                "method": "GET",
+                "path": f"/products?sku={quote(sku, safe='')}&responseFields=items({_fields(index)})",
+            }
+            for position, sku in enumerate(skus[start : start + 500], start)
+        ]
+        tickets.append(client.create_batch(requests, allow_parallel_mode=True, stop_on_first_failure=False))
+    poller = TicketPoller(tickets, client.get_batch)
+    statuses = wait_for_tickets(poller, poll_interval=poll_interval, deadline=time.time() + 3600, progress_timeout=600)
+    for status in statuses:
+        for item in status.responses:
+            if item.status is not ItemStatus.COMPLETED or not isinstance(item.body, dict):
+                raise EcwidError(f"SKU lookup {item.id} failed: {item.http_status_code} {item.error_message}")
+            for product in item.body.get("items") or []:
+                index.add(product)
+    index.calls += len(tickets) + poller.calls
+    index.complete = False
+
+
+def build_index(
+    client: EcwidClient, fields: Sequence[str], skus: Sequence[str], mode: LookupMode, *, need_complete: bool
+) -> tuple[CatalogIndex, str]:
+    """Build the SKU index the cheapest way (``auto``), or as told; return it and the way used."""
+    index = CatalogIndex(fields)
+    if mode == "auto":
+        answer = client.request("GET", "/products", params={"limit": 1, "responseFields": "total"})
+        index.calls += 1
+        catalog_size = int(answer.get("total", 0)) if isinstance(answer, dict) else 0
+        index.catalog_size = catalog_size
+        scan_cost, batch_cost = lookup_costs(catalog_size, len(skus))
+        mode = "scan" if need_complete or scan_cost <= batch_cost else "batch"
+        log.info(
+            "SKU lookup: the catalog has %s product(s), the feed %s SKU(s); paging costs about %s call(s), "
+            "batched lookups about %s: using %s%s",
+            f"{catalog_size:,}",
+            f"{len(skus):,}",
+            f"{scan_cost:,}",
+            f"{batch_cost:,}",
+            mode,
+            " (on_missing needs the whole catalog)" if need_complete else "",
+        )
+    if mode == "scan":
+        scan_catalog(client, index)
+    elif mode == "batch":
+        batch_lookup(client, index, skus)
+    else:
+        raise EcwidError(f"lookup must be 'auto', 'scan' or 'batch', got {mode!r}")
+    log.info("Found %s of the feed's SKUs in the store", f"{sum(1 for s in skus if s in index.products):,}")
+    return index, mode
+
+
+__all__ = ["LookupMode", "batch_lookup", "build_index", "scan_catalog"]
