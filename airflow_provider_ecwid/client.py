@@ -383,6 +383,10 @@ class EcwidClient:
         """
         yield from self._pages("/products", filters, "product search")
 
+    def iter_categories(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Yield every category matching ``filters`` (e.g. ``parent``), 100 per call."""
+        yield from self._pages("/categories", filters, "category search")
+
     def _pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         while True:

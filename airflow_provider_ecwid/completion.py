@@ -33,6 +33,8 @@ def normalize_tickets(value: Any) -> list[str]:
             return [text] if text else []
         value = ast.literal_eval(text)
     if isinstance(value, dict):
+        if value.get("dry_run") is True:
+            return []  # a dry run sent nothing
         if "tickets" not in value:
             raise EcwidConfigError("tickets is a dict without a 'tickets' entry")
         value = [item["ticket"] if isinstance(item, dict) else item for item in value["tickets"]]

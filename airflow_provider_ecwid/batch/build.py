@@ -8,6 +8,8 @@ its row, column and reason. Validation lives here only.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
@@ -173,6 +175,8 @@ class RequestBuilder:
         :param make: False to only check (the validation pass).
         """
         if self.template is None:
+            if {"path", "method"} <= set(frame.columns) and set(frame.columns) <= REQUEST_KEYS:
+                return self.build_ready(_ready_rows(frame), first_row, problems)  # a file of ready requests
             raise EcwidConfigError("path is required to turn rows into requests, e.g. path='/products/{ecwid_id}'")
         self._check_columns(frame)
         rows = len(frame)
@@ -339,6 +343,18 @@ class RequestBuilder:
                 safe_body = MISSING
             requests.append(WireRequest(request_id or "", str(item.get("path")), method, safe_body))
         return requests
+
+
+def _ready_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a file of ready requests; a body given as JSON text is decoded, empty cells dropped."""
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {str(key): value for key, value in record.items() if not is_missing(value)}
+        if isinstance(row.get("body"), str):
+            with contextlib.suppress(ValueError):  # if not JSON, build_ready says a body must be an object
+                row["body"] = json.loads(row["body"])
+        rows.append(row)
+    return rows
 
 
 def is_ready_request(item: Any) -> bool:

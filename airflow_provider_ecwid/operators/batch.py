@@ -23,6 +23,7 @@ from airflow_provider_ecwid.batch.sources import FileFormat, make_source
 from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller, wait_for_tickets
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.completion import check_event, check_results_path, final_statuses, finish, make_trigger
+from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
 
@@ -30,7 +31,20 @@ TICKETS_XCOM_KEY = "tickets"
 STATE_KEY = "ecwid_chunk_{index}"
 
 
-def _open_url(url: str) -> IO[bytes]:
+def as_bool(value: Any, name: str) -> bool:
+    """A flag given as a bool or as text (``true``/``false``, ``1``/``0``, ``yes``/``no``)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise EcwidConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def open_input(url: str) -> IO[bytes]:
+    """Open a local path, a ``file://`` URL or any ObjectStoragePath URL for reading bytes."""
     if "://" not in url or url.startswith("file://"):
         return open(url.removeprefix("file://"), "rb")
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -90,6 +104,8 @@ class EcwidBatchOperator(BaseOperator):
         "results_path",
         "file_format",
         "ecwid_conn_id",
+        "is_dry_run",
+        "stop_on_first_failure",
     )
     operator_extra_links = (EcwidStoreLink(),)
     ui_color = "#3fb4e0"
@@ -163,7 +179,7 @@ class EcwidBatchOperator(BaseOperator):
             id_column=self.id_column,
             null_values=self.null_values,
         )
-        source = make_source(self.data, opener=_open_url, file_format=self.file_format, read_options=self.read_options)
+        source = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
         self.log.info("Reading %s", source.describe())
         return BatchPlan(source, builder, self.chunk_size)
 
@@ -176,6 +192,9 @@ class EcwidBatchOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         check_results_path(self.results_path)
+        # both may come from a rendered template (e.g. a Params form): accept "true"/"false" text too
+        self.is_dry_run = as_bool(self.is_dry_run, "dry_run")
+        self.stop_on_first_failure = as_bool(self.stop_on_first_failure, "stop_on_first_failure")
         plan = self._plan(context)
         summary = plan.validate()
         self.log.info("Validated: %s", "\n".join(summary.lines()))

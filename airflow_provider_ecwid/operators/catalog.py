@@ -12,7 +12,7 @@ from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.catalog_lookup import LookupMode, build_index
 from airflow_provider_ecwid.errors import EcwidConfigError
-from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, _open_url
+from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, open_input
 
 SYNC_XCOM_KEY = "sync_summary"
 
@@ -65,7 +65,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         self.lookup = lookup
 
     def _plan(self, context: Context) -> BatchPlan:
-        feed = make_source(self.data, opener=_open_url, file_format=self.file_format, read_options=self.read_options)
+        feed = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
         self.log.info("Reading %s", feed.describe())
         sync = CatalogSync(
             feed,

@@ -86,6 +86,8 @@ def _check_fields(body: Any, types: dict[str, tuple[type, ...]], what: str) -> d
         if expected is None or value is None:
             continue
         wrong_bool = isinstance(value, bool) and bool not in expected
+        if expected == (int,) and isinstance(value, float) and value.is_integer():
+            continue  # like Ecwid's JSON reader, a whole float is a fine integer
         if wrong_bool or not isinstance(value, expected):
             names = "/".join(kind.__name__ for kind in expected)
             raise bad_request(f"Field {name!r} of the {what} must be {names}, got {type(value).__name__}")

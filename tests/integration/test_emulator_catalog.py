@@ -94,6 +94,10 @@ def test_wrong_field_types_are_400(api: Api, body: dict[str, object]) -> None:
     assert "errorMessage" in answer.json()
 
 
+def test_a_whole_float_is_a_fine_integer(api: Api) -> None:
+    assert api.call("POST", "/products", json={"sku": "W", "quantity": 3.0}).status_code == 200
+
+
 def test_search_filters_paging_and_response_fields(api: Api) -> None:
     ids = [
         api.call("POST", "/products", json={"sku": f"S{n:03d}", "name": f"Item {n}"}).json()["id"] for n in range(150)
