@@ -20,8 +20,8 @@ class EmulatorConfig:
     :param error_rate: probability that an API call answers 503 without doing anything.
     :param inner_error_rate: probability that an inner batch request answers 500.
     :param drop_rate: probability that an API call's connection is closed without an answer.
-    :param import_lock_windows: ``(start, duration)`` pairs in seconds from the start during which catalog
-        writes (and POST /batch) answer 449.
+    :param import_lock_windows: ``(start, duration)`` pairs, in seconds from the first authenticated API
+        call, during which catalog writes (and POST /batch) answer 449.
     :param inner_retries: how often Ecwid retries an inner 5xx when stopOnFirstFailure is false.
     :param inner_retry_delay: seconds between those retries (before the time factor).
     :param deduplication_ttl: seconds a deduplicationKey is remembered (Ecwid: one hour).

@@ -40,7 +40,7 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
         action="append",
         default=[],
         metavar="START:SECONDS",
-        help="answer 449 to catalog writes from START for SECONDS after start-up (repeatable)",
+        help="answer 449 to catalog writes from START to START+SECONDS after the first API call (repeatable)",
     )
     args = parser.parse_args(argv)
     stores: dict[int, list[str]] = {args.store_id: [args.token]}

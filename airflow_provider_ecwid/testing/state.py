@@ -45,7 +45,7 @@ class EmulatorState:
             self.batches: dict[str, Batch] = {}
             self.dedup: dict[tuple[int, str], tuple[str, float]] = {}
             self.clock_offset = 0.0
-            self.started = time.time()
+            self.first_call_at: float | None = None  # 449 windows count from the first API call
 
     # -- time --------------------------------------------------------------------------------------------
 
@@ -56,14 +56,20 @@ class EmulatorState:
         with self.lock:
             self.clock_offset += seconds
 
+    def _since_first_call(self) -> float:
+        with self.lock:
+            if self.first_call_at is None:
+                self.first_call_at = self.now()
+            return self.now() - self.first_call_at
+
     def import_locked(self) -> bool:
-        elapsed = self.now() - self.started
+        elapsed = self._since_first_call()
         return any(start <= elapsed < start + length for start, length in self.config.import_lock_windows)
 
     def lock_imports(self, seconds: float) -> None:
         """Answer 449 to catalog writes for the next ``seconds``."""
         with self.lock:
-            self.config.import_lock_windows.append((self.now() - self.started, seconds))
+            self.config.import_lock_windows.append((self._since_first_call(), seconds))
 
     # -- auth and limits ---------------------------------------------------------------------------------
 
@@ -77,6 +83,7 @@ class EmulatorState:
         owner = self.token_store.get(token.strip())
         if owner is None or str(owner) != store_id:
             raise EcwidFault(403, "INVALID_API_TOKEN", "The API token is not valid for this store")
+        self._since_first_call()
         return token.strip()
 
     def check_rate(self, token: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -37,9 +38,20 @@ class AirflowHome:
         return env
 
     def dags_test(self, dag_id: str, emulator: EcwidEmulator, conn_extra: dict | None = None, **env: str):  # type: ignore[no-untyped-def,type-arg]
+        return self.dags_test_with_conf(dag_id, emulator, None, conn_extra, **env)
+
+    def dags_test_with_conf(  # type: ignore[no-untyped-def]
+        self,
+        dag_id: str,
+        emulator: EcwidEmulator,
+        conf: dict | None,
+        conn_extra: dict | None = None,
+        **env: str,  # type: ignore[type-arg]
+    ):
         environment = self.env(emulator, _conn_extra=conn_extra or {}, **env)  # type: ignore[arg-type]
+        command = [AIRFLOW, "dags", "test", dag_id] + (["-c", json.dumps(conf)] if conf else [])
         return subprocess.run(
-            [AIRFLOW, "dags", "test", dag_id],
+            command,
             env=environment,
             capture_output=True,
             text=True,
