@@ -2,6 +2,7 @@
 
 Public API: :class:`~airflow_provider_ecwid.hooks.ecwid.EcwidHook`,
 :class:`~airflow_provider_ecwid.operators.batch.EcwidBatchOperator`,
+:class:`~airflow_provider_ecwid.operators.catalog.EcwidCatalogSyncOperator`,
 :class:`~airflow_provider_ecwid.sensors.batch.EcwidBatchSensor`,
 :class:`~airflow_provider_ecwid.triggers.batch.EcwidBatchTrigger`, and the emulator in
 :mod:`airflow_provider_ecwid.testing`. Import them from their modules, or lazily from here.
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "EcwidHook": "airflow_provider_ecwid.hooks.ecwid",
     "EcwidBatchOperator": "airflow_provider_ecwid.operators.batch",
+    "EcwidCatalogSyncOperator": "airflow_provider_ecwid.operators.catalog",
     "EcwidBatchSensor": "airflow_provider_ecwid.sensors.batch",
     "EcwidBatchTrigger": "airflow_provider_ecwid.triggers.batch",
     "EcwidClient": "airflow_provider_ecwid.client",

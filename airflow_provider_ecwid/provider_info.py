@@ -25,7 +25,15 @@ def provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.hooks.ecwid"]}],
-        "operators": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.operators.batch"]}],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_ecwid.operators.batch",
+                    "airflow_provider_ecwid.operators.catalog",
+                ],
+            }
+        ],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.sensors.batch"]}],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.triggers.batch"]}],
         "extra-links": ["airflow_provider_ecwid.links.EcwidStoreLink"],

@@ -244,3 +244,18 @@ def test_airflow_cli_lists_the_provider(tmp_path: Path) -> None:
     listing = next(line for line in result.stdout.splitlines() if line.startswith("[{"))
     names = {provider["package_name"] for provider in json.loads(listing)}
     assert "airflow-provider-ecwid" in names
+
+
+def test_public_names_import_from_the_package() -> None:
+    import airflow_provider_ecwid as provider
+
+    for name in (
+        "EcwidHook",
+        "EcwidBatchOperator",
+        "EcwidBatchSensor",
+        "EcwidBatchTrigger",
+        "EcwidCatalogSyncOperator",
+    ):
+        assert getattr(provider, name).__name__ == name
+    with pytest.raises(AttributeError):
+        provider.NoSuchThing  # noqa: B018
