@@ -69,6 +69,11 @@ class PathTemplate:
         if problem is not None:
             raise EcwidConfigError(f"path template {template!r} is not a safe Ecwid API path: {problem}")
 
+    def render_ints(self, values: list[int]) -> list[str]:
+        """Fill a one-field template from whole numbers (no quoting needed)."""
+        head, tail = (literal.replace("%", "%%") for literal in self.literals)
+        return list(map(f"{head}%d{tail}".__mod__, values))
+
     def render(self, columns: Sequence[list[str]], rows: int) -> list[str]:
         """Fill the template for ``rows`` rows from one list of ready (quoted) values per field."""
         if not self.fields:
@@ -179,7 +184,6 @@ class RequestBuilder:
                 return self.build_ready(_ready_rows(frame), first_row, problems)  # a file of ready requests
             raise EcwidConfigError("path is required to turn rows into requests, e.g. path='/products/{ecwid_id}'")
         self._check_columns(frame)
-        rows = len(frame)
         ids = self._ids(frame, first_row)
 
         def report(column: str) -> Callable[[int, str], None]:
@@ -196,10 +200,8 @@ class RequestBuilder:
         bodies = self._bodies(frame, methods, report, make)
         if not make:
             return []
-        return [
-            WireRequest(ids[position] or "", paths[position], methods[position], bodies[position])
-            for position in range(rows)
-        ]
+        wire_ids: list[str] = ids if self.id_column is None else [i or "" for i in ids]  # type: ignore[assignment]
+        return list(map(WireRequest, wire_ids, paths, methods, bodies))
 
     def _check_columns(self, frame: pd.DataFrame) -> None:
         assert self.template is not None
@@ -215,7 +217,7 @@ class RequestBuilder:
 
     def _ids(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
         if self.id_column is None:
-            return [str(position) for position in range(first_row, first_row + len(frame))]
+            return list(map(str, range(first_row, first_row + len(frame))))
         return [_text_value(value) for value in frame[self.id_column].tolist()]
 
     def _methods(self, frame: pd.DataFrame, report: Callable[[str], Callable[[int, str], None]]) -> list[str]:
@@ -236,6 +238,8 @@ class RequestBuilder:
         for field in self.template.fields:
             series = frame[field]
             if series.dtype.kind in "iu" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+                if len(self.template.fields) == 1:  # the common case, e.g. /products/{ecwid_id}: one pass
+                    return self.template.render_ints(series.to_numpy().tolist())
                 columns.append(list(map(str, series.to_numpy().tolist())))
                 continue
             on_problem = report(field)
@@ -276,7 +280,10 @@ class RequestBuilder:
             bodies = list(map(body_struct(tuple(names)), *(values for values, _ in converted))) if make else []
             if not names:
                 bodies = [MISSING] * rows
-        needs_body = np.array([method in ("POST", "PUT") for method in methods], dtype=bool)
+        if self.method_column is None:
+            needs_body = np.full(rows, self.method in ("POST", "PUT"), dtype=bool)
+        else:
+            needs_body = np.array([method in ("POST", "PUT") for method in methods], dtype=bool)
         on_problem = report("body")
         for position in np.flatnonzero(empty & needs_body).tolist():
             on_problem(position, f"{methods[position]} needs a body, and every body column of this row is empty")

@@ -50,12 +50,20 @@ def iter_chunks(slices: Iterable[list[WireRequest]], chunk_size: int) -> Iterato
     index = 0
     first_row = 0
     for requests in slices:
-        pending.extend(requests)
-        while len(pending) >= chunk_size:
-            chunk, pending = pending[:chunk_size], pending[chunk_size:]
+        if pending:  # top up the carried-over part first
+            take = chunk_size - len(pending)
+            pending.extend(requests[:take])
+            requests = requests[take:]
+            if len(pending) < chunk_size:
+                continue
+            yield EncodedChunk(index, encode(pending), [request.id for request in pending], first_row)
+            index, first_row, pending = index + 1, first_row + chunk_size, []
+        whole = len(requests) - len(requests) % chunk_size
+        for start in range(0, whole, chunk_size):
+            chunk = requests[start : start + chunk_size]
             yield EncodedChunk(index, encode(chunk), [request.id for request in chunk], first_row)
-            index += 1
-            first_row += chunk_size
+            index, first_row = index + 1, first_row + chunk_size
+        pending = requests[whole:]
     if pending:
         yield EncodedChunk(index, encode(pending), [request.id for request in pending], first_row)
 
