@@ -9,6 +9,7 @@ its row, column and reason. Validation lives here only.
 from __future__ import annotations
 
 import contextlib
+from itertools import repeat
 import json
 import re
 import string
@@ -172,12 +173,12 @@ class RequestBuilder:
         self, frame: pd.DataFrame, first_row: int, problems: ProblemLog, *, make: bool = True
     ) -> list[WireRequest]:
         """
-        Check a slice of rows and (when ``make``) return its requests; problems go to ``problems``.
+        Check a slice of rows and return its requests; problems go to ``problems``.
 
         :param frame: the rows.
         :param first_row: the position of the slice's first row in the whole input.
         :param problems: where problems are reported.
-        :param make: False to only check (the validation pass).
+        :param make: False to check only: the requests come back without bodies (the validation pass).
         """
         if self.template is None:
             if {"path", "method"} <= set(frame.columns) and set(frame.columns) <= REQUEST_KEYS:
@@ -197,9 +198,7 @@ class RequestBuilder:
                     report(self.id_column)(position, "the request id is empty")
         methods = self._methods(frame, report)
         paths = self._paths(frame, report)
-        bodies = self._bodies(frame, methods, report, make)
-        if not make:
-            return []
+        bodies = self._bodies(frame, methods, report, make) if make else repeat(MISSING)
         wire_ids: list[str] = ids if self.id_column is None else [i or "" for i in ids]  # type: ignore[assignment]
         return list(map(WireRequest, wire_ids, paths, methods, bodies))
 

@@ -74,14 +74,17 @@ class BatchPlan:
         self.slice_rows = self.chunk_size * SLICE_CHUNKS
 
     def _requests(self, problems: ProblemLog, make: bool) -> Iterator[list[WireRequest]]:
+        """The requests slice by slice; with ``make`` False only the first slice carries bodies."""
         offset = 0
+        made_one = False
         for source, builder in self.parts:
             rows_in_part = 0
             for first_row, rows in source.slices(self.slice_rows):
                 if source.kind == "requests":
                     yield RequestBuilder.build_ready(rows, offset + first_row, problems)
                 else:
-                    yield builder.build(rows, offset + first_row, problems, make=make)
+                    yield builder.build(rows, offset + first_row, problems, make=make or not made_one)
+                    made_one = made_one or len(rows) > 0
                 rows_in_part = first_row + len(rows)
             offset += rows_in_part
 
@@ -90,7 +93,7 @@ class BatchPlan:
         problems = ProblemLog()
         summary = PlanSummary()
         seen: dict[str, int] = {}
-        for requests in self._requests(problems, make=True):
+        for requests in self._requests(problems, make=False):
             for request in requests:
                 row = summary.requests
                 summary.requests += 1
