@@ -66,14 +66,20 @@ class EmulatorProcess:
 
     def connection(self, **extra: Any) -> str:
         return json.dumps(
-            {"conn_type": "ecwid", "login": str(STORE), "password": TOKEN, "extra": {"base_url": self.base_url, **extra}}
+            {
+                "conn_type": "ecwid",
+                "login": str(STORE),
+                "password": TOKEN,
+                "extra": {"base_url": self.base_url, **extra},
+            }
         )
 
     def stats(self) -> dict[str, Any]:
         return requests.get(f"{self.url}/_emulator/stats", timeout=60).json()  # type: ignore[no-any-return]
 
-    def calls(self, *, scope: str = "http", method: str | None = None, endpoint: str | None = None,
-              status: int | None = None) -> int:
+    def calls(
+        self, *, scope: str = "http", method: str | None = None, endpoint: str | None = None, status: int | None = None
+    ) -> int:
         return sum(
             row["count"]
             for row in self.stats()["calls"]
@@ -100,8 +106,18 @@ class EmulatorProcess:
 @contextmanager
 def emulator_process(*args: str) -> Iterator[EmulatorProcess]:
     port = free_port()
-    command = [sys.executable, "-m", "airflow_provider_ecwid.testing.emulator", "--port", str(port),
-               "--store-id", str(STORE), "--token", TOKEN, *args]
+    command = [
+        sys.executable,
+        "-m",
+        "airflow_provider_ecwid.testing.emulator",
+        "--port",
+        str(port),
+        "--store-id",
+        str(STORE),
+        "--token",
+        TOKEN,
+        *args,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -9,11 +9,11 @@ its row, column and reason. Validation lives here only.
 from __future__ import annotations
 
 import contextlib
-from itertools import repeat
 import json
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
 from typing import Any, Literal
 from urllib.parse import quote
 

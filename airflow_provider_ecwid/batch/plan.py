@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import EncodedChunk, check_chunk_size, iter_chunks
@@ -92,23 +95,39 @@ class BatchPlan:
         """Check every row; raise EcwidValidationError listing the problems, else return the summary."""
         problems = ProblemLog()
         summary = PlanSummary()
-        seen: dict[str, int] = {}
+        positional = all(source.kind != "requests" and builder.id_column is None for source, builder in self.parts)
+        id_hashes = array("q")  # 8 bytes per row, not a dict of every id, to find duplicates
         for requests in self._requests(problems, make=False):
             for request in requests:
-                row = summary.requests
                 summary.requests += 1
-                if request.id in seen and request.id:
-                    problems.add(
-                        RowProblem(row, request.id, "id", f"duplicate id (first used by row {seen[request.id]})")
-                    )
-                else:
-                    seen[request.id] = row
+                if not positional:  # ids from row positions cannot repeat
+                    id_hashes.append(hash(request.id))
                 summary.by_pattern[f"{request.method} {_pattern(request.path)}"] += 1
                 if len(summary.first_requests) < 3:
                     summary.first_requests.append(json.loads(_encode_one(request)))
+        if len(id_hashes) > 1:
+            hashes = np.frombuffer(id_hashes, dtype=np.int64)
+            hashes.sort()  # in place: no second array of every id
+            repeated = set(hashes[1:][hashes[1:] == hashes[:-1]].tolist())
+            if repeated:
+                self._report_duplicates(repeated, problems)
         problems.raise_if_any()
         summary.chunks = -(-summary.requests // self.chunk_size)
         return summary
+
+    def _report_duplicates(self, repeated_hashes: set[int], problems: ProblemLog) -> None:
+        """A second read, only for the ids whose hash repeats: report each id used more than once."""
+        first_use: dict[str, int] = {}
+        row = 0
+        for requests in self._requests(ProblemLog(), make=False):
+            for request in requests:
+                if hash(request.id) in repeated_hashes:
+                    if request.id in first_use:
+                        why = f"duplicate id (first used by row {first_use[request.id]})"
+                        problems.add(RowProblem(row, request.id, "id", why))
+                    else:
+                        first_use[request.id] = row
+                row += 1
 
     def chunks(self) -> Iterator[EncodedChunk]:
         """Yield the encoded batches in order; call after :meth:`validate` passed."""

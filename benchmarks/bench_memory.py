@@ -1,0 +1,117 @@
+"""2. Peak memory of submitting 1,000,000 rows, from a CSV file and from a DataFrame, against the emulator.
+
+Each route runs in a fresh child process (the emulator runs in another one), which reports its resident
+memory before the submission (after imports, and after building the DataFrame) and the peak sampled every
+5 ms during it. Bars: the file
+route's growth stays within a few chunks' worth (far below the file's size); the DataFrame route adds no full
+second copy (its growth stays below the DataFrame's own size).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.common import Figure, emulator_process, product_frame
+
+ROWS = 1_000_000
+
+
+def rss_mib() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def child(route: str, csv_path: str) -> None:
+    """Runs in the child process: submit, then print the memory figures as JSON."""
+    from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
+    from tests.integration.fakes import FakeTaskInstance, make_context
+
+    data: object
+    if route == "dataframe":
+        frame = product_frame(ROWS)
+        input_mib = frame.memory_usage(deep=True).sum() / 2**20
+        data = frame
+    else:
+        input_mib = os.path.getsize(csv_path) / 2**20
+        data = csv_path
+    gc.collect()
+    before = rss_mib()
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:  # resident memory every 5 ms while the submission runs
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mib())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    ti = FakeTaskInstance()
+    ti.xcom_push = lambda key, value: None  # type: ignore[method-assign]
+    tickets = EcwidBatchOperator(task_id="m", data=data, path="/products/{ecwid_id}", method="PUT").execute(
+        make_context(ti)
+    )
+    done.set()
+    sampler.join()
+    print(json.dumps({"input_mib": input_mib, "before_mib": before, "peak_mib": peak[0], "tickets": len(tickets)}))
+
+
+def measure(route: str, csv_path: str, connection: str) -> dict[str, float]:
+    env = {**os.environ, "AIRFLOW_CONN_ECWID_DEFAULT": connection, "AIRFLOW_HOME": tempfile.mkdtemp()}
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_memory", "--child", route, csv_path],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run() -> list[Figure]:
+    with tempfile.TemporaryDirectory() as folder:
+        csv_path = str(Path(folder) / "feed.csv")
+        product_frame(ROWS).to_csv(csv_path, index=False)
+        figures = []
+        with emulator_process("--rate-limit", "0") as emulator:
+            connection = emulator.connection(rate_limit_per_minute=1_000_000)
+            for route in ("csv", "dataframe"):
+                figures_of = measure(route, csv_path, connection)
+                growth = figures_of["peak_mib"] - figures_of["before_mib"]
+                chunk_mib = figures_of["input_mib"] / (ROWS / 500)
+                bar_ok = growth < figures_of["input_mib"] / 2 if route == "csv" else growth < figures_of["input_mib"]
+                figures.append(
+                    Figure(
+                        "memory",
+                        f"{route}: peak growth while submitting (MiB)",
+                        growth,
+                        "MiB",
+                        "input size",
+                        figures_of["input_mib"],
+                        "csv: far below the file; dataframe: no full copy",
+                        bar_ok,
+                        {**figures_of, "chunk_mib": chunk_mib, "growth_in_chunks": growth / chunk_mib},
+                    )
+                )
+                emulator.wait_idle()
+        return figures
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3])
+    else:
+        from benchmarks.common import print_table
+
+        print_table(run())
