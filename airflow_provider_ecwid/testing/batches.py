@@ -172,17 +172,18 @@ class BatchRunner:
 
             async def run_limited(item: BatchItem) -> None:
                 async with limit:
-                    await self._run_item(batch, item)
+                    await self._run_item(batch, item, Pacer())
 
             await asyncio.gather(*(run_limited(item) for item in batch.items))
         else:
+            pacer = Pacer()  # one timeline for the whole batch: sleeps add up exactly, even when tiny
             for item in batch.items:
-                await self._run_item(batch, item)
+                await self._run_item(batch, item, pacer)
         with self.state.lock:
             batch.state = "COMPLETED"
             batch.finished_at = time.monotonic()
 
-    async def _run_item(self, batch: Batch, item: BatchItem) -> None:
+    async def _run_item(self, batch: Batch, item: BatchItem, pacer: Pacer) -> None:
         config = self.state.config
         while True:
             with self.state.lock:
@@ -191,7 +192,7 @@ class BatchRunner:
                 if batch.failed and batch.stop_on_first_failure:
                     item.status = "NOT_EXECUTED"
                     return
-            await asyncio.sleep(config.scaled(config.processing_time))
+            await pacer.spend(config.scaled(config.processing_time))
             with self.state.lock:
                 if item.status is not None or batch.deleted:
                     return
@@ -220,6 +221,26 @@ class BatchRunner:
             answer = catalog.handle(state.stores[batch.store_id], item.method, parts.path, query, item.body)
         state.count("inner", item.method, endpoint, answer.status)
         return answer
+
+
+class Pacer:
+    """
+    Spends emulated processing time on a timeline, so that many tiny durations add up to their true sum.
+
+    ``asyncio.sleep`` cannot sleep 0.5 ms; sleeping only once the timeline is 5 ms ahead keeps a batch of
+    10,000 requests at 0.5 ms each at 5 s, not at 10,000 times the event loop's shortest sleep.
+    """
+
+    def __init__(self) -> None:
+        self.target = time.monotonic()
+
+    async def spend(self, seconds: float) -> None:
+        self.target = max(self.target, time.monotonic() - 0.05) + seconds  # never bank more than 50 ms of idling
+        ahead = self.target - time.monotonic()
+        if ahead >= 0.005:
+            await asyncio.sleep(ahead)
+        else:
+            await asyncio.sleep(0)  # let the server answer calls between requests
 
 
 def new_ticket() -> str:

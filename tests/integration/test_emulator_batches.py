@@ -249,3 +249,11 @@ def test_inspection_api(api: Api, ecwid_emulator: EcwidEmulator) -> None:
     requests.post(f"{url}/_emulator/reset", timeout=5)
     assert ecwid_emulator.products() == []
     assert ecwid_emulator.batches() == []
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.0005)
+def test_tiny_processing_times_add_up_to_their_sum(api: Api, ecwid_emulator: EcwidEmulator) -> None:
+    ticket = api.batch([{"path": "/profile", "method": "GET"}] * 500)
+    api.wait(ticket)
+    (batch,) = ecwid_emulator.batches()
+    assert 0.25 <= batch["run_seconds"] < 0.4  # 500 x 0.5 ms, not 500 x the loop's shortest sleep
