@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import requests
 
+from airflow_provider_ecwid.testing.server import count_calls
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 TOKEN = "secret_bench"
@@ -80,14 +82,7 @@ class EmulatorProcess:
     def calls(
         self, *, scope: str = "http", method: str | None = None, endpoint: str | None = None, status: int | None = None
     ) -> int:
-        return sum(
-            row["count"]
-            for row in self.stats()["calls"]
-            if row["scope"] == scope
-            and (method is None or row["method"] == method)
-            and (endpoint is None or row["endpoint"] == endpoint)
-            and (status is None or row["status"] == status)
-        )
+        return count_calls(self.stats(), scope=scope, method=method, endpoint=endpoint, status=status)
 
     def batches(self) -> list[dict[str, Any]]:
         return requests.get(f"{self.url}/_emulator/batches", timeout=120).json()  # type: ignore[no-any-return]

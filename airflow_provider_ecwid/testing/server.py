@@ -30,6 +30,25 @@ DEFAULT_STORE_ID = 1002
 DEFAULT_TOKEN = "secret_demo"
 
 
+def count_calls(
+    stats: dict[str, Any],
+    *,
+    scope: str = "http",
+    method: str | None = None,
+    endpoint: str | None = None,
+    status: int | None = None,
+) -> int:
+    """Sum the counters of an emulator's stats (``GET /_emulator/stats``) that match every given filter."""
+    return sum(
+        row["count"]
+        for row in stats["calls"]
+        if row["scope"] == scope
+        and (method is None or row["method"] == method)
+        and (endpoint is None or row["endpoint"] == endpoint)
+        and (status is None or row["status"] == status)
+    )
+
+
 class EcwidEmulator:
     """
     A real HTTP server on a loopback port that behaves like Ecwid's REST API, with a handle to inspect it.
@@ -143,14 +162,7 @@ class EcwidEmulator:
         self, *, scope: str = "http", method: str | None = None, endpoint: str | None = None, status: int | None = None
     ) -> int:
         """How many calls matched; ``endpoint`` is a pattern such as ``/batch`` or ``/products/{id}``."""
-        return sum(
-            row["count"]
-            for row in self.stats()["calls"]
-            if row["scope"] == scope
-            and (method is None or row["method"] == method)
-            and (endpoint is None or row["endpoint"] == endpoint)
-            and (status is None or row["status"] == status)
-        )
+        return count_calls(self.stats(), scope=scope, method=method, endpoint=endpoint, status=status)
 
     def products(self, store_id: int | None = None) -> list[dict[str, Any]]:
         """A copy of the store's products."""

@@ -1,0 +1,43 @@
+"""Run every benchmark, print one table, and save the figures with the date and machine as JSON.
+
+.venv/bin/python -m benchmarks.run_all          # about 8 minutes here; writes benchmarks/results/latest.json
+.venv/bin/python -m benchmarks.run_all encode   # only some: encode, memory, calls, e2e, emulator
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from benchmarks import bench_calls, bench_e2e, bench_encode, bench_memory, emulator_throughput
+from benchmarks.common import Figure, machine, print_table, save
+
+SUITES = {
+    "encode": bench_encode.run,
+    "memory": bench_memory.run,
+    "calls": bench_calls.run,
+    "e2e": bench_e2e.run,
+    "emulator": emulator_throughput.run,
+}
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or list(SUITES)
+    figures: list[Figure] = []
+    for name in chosen:
+        started = time.monotonic()
+        print(f"== {name}", flush=True)
+        figures += SUITES[name]()
+        print(f"   {time.monotonic() - started:.0f} s", flush=True)
+    print_table(figures)
+    print("\nnotes:")
+    for figure in figures:
+        if figure.notes:
+            print(f"  {figure.benchmark}/{figure.name}: {json.dumps(figure.notes, default=str)}")
+    path = save(figures, "latest" if not sys.argv[1:] else "partial")
+    print(f"\n{machine()}\nsaved to {path}")
+
+
+if __name__ == "__main__":
+    main()
