@@ -28,6 +28,9 @@ class FakeTaskInstance:
     def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **_: Any) -> Any:
         return self.xcom.get(key)
 
+    def get_first_reschedule_date(self, context: Any) -> None:  # reschedule-mode sensors ask for it
+        return None
+
 
 class FakeStateStore:
     """Airflow 3.3's task_state_store: get/set of JSON values, kept across tries of one task."""

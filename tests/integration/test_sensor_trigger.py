@@ -61,6 +61,19 @@ def test_status_calls_grow_with_time_not_with_tickets(emulator_conn: EcwidEmulat
     assert status_calls < len(tickets) * polls / 4
 
 
+@pytest.mark.ecwid_emulator(processing_time=0.05)
+def test_reschedule_mode_frees_the_slot_until_done(emulator_conn: EcwidEmulator) -> None:
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    tickets = submit(products(10), chunk_size=5)  # about half a second of work
+    with pytest.raises(AirflowRescheduleException):
+        sensor(tickets, deferrable=False, mode="reschedule", poke_interval=5).execute(make_context())
+    time.sleep(1.0)
+    # Airflow runs a fresh instance at the rescheduled time
+    report = sensor(tickets, deferrable=False, mode="reschedule", poke_interval=5).execute(make_context())
+    assert (report["total"], report["completed"]) == (10, 10)
+
+
 @pytest.mark.ecwid_emulator
 def test_failed_rows_fail_the_task_by_default_and_are_written(
     emulator_conn: EcwidEmulator, tmp_path: Path, task_logs: TaskLogs
