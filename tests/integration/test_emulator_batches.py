@@ -100,7 +100,7 @@ def test_parallel_mode_really_overlaps(api: Api, ecwid_emulator: EcwidEmulator) 
     parallel = api.batch([product_request(f"P{n}") for n in range(50)], allowParallelMode=True)
     api.wait(parallel)
     runs = {batch["ticket"]: batch["run_seconds"] for batch in ecwid_emulator.batches()}
-    assert runs[sequential] >= 50 * 0.02
+    assert runs[sequential] >= 50 * 0.02 * 0.95  # the last few milliseconds may be left unslept
     assert runs[parallel] < runs[sequential] / 5
 
 
