@@ -1,9 +1,8 @@
 """EcwidClient: the one place that talks HTTP to Ecwid. No Airflow import.
 
 It holds one ``requests.Session`` with the Bearer token, applies connect/read time-outs to every call,
-keeps under a per-minute budget with a token bucket, and retries what Ecwid says is worth retrying:
-429 after ``Retry-After``, 449 / 5xx / connection errors / time-outs with exponential backoff and jitter.
-400, 402, 403, 404, 409, 415, 422 and every other 4xx fail at once with a typed error.
+keeps under a per-minute budget with a token bucket, and retries what :mod:`retries` says is worth
+retrying. 400, 402, 403, 404, 409, 415, 422 and every other 4xx fail at once with a typed error.
 """
 
 from __future__ import annotations
@@ -14,12 +13,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-import tenacity
 
 from airflow_provider_ecwid import __version__
 from airflow_provider_ecwid.batch.models import HTTP_METHODS, MAX_BATCH_SIZE, BatchRequest, BatchStatus
@@ -31,10 +28,10 @@ from airflow_provider_ecwid.errors import (
     EcwidConfigError,
     EcwidError,
     EcwidNotFoundError,
-    EcwidRetriesExhaustedError,
     EcwidUnsafePathError,
 )
 from airflow_provider_ecwid.ratelimit import TokenBucket
+from airflow_provider_ecwid.retries import RetryableAnswer, RetryPolicy, is_retryable, parse_retry_after, retry_after_of
 
 log = logging.getLogger(__name__)
 
@@ -43,36 +40,7 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_RATE_LIMIT_PER_MINUTE = 500
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_MAX_RETRY_WAIT = 300.0
-#: Ecwid's own client waits this long on a 429 without Retry-After.
-DEFAULT_RETRY_AFTER = 10.0
 PAGE_LIMIT = 100
-
-RETRYABLE_STATUS = frozenset({429, 449})
-
-
-class _RetryableAnswer(Exception):
-    """An answer worth another attempt (429, 449, 5xx); kept internal to the retry loop."""
-
-    def __init__(self, error: EcwidApiError, retry_after: float | None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
-    """Read a ``Retry-After`` header given in seconds or as an HTTP date; None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, moment.timestamp() - now())
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -158,9 +126,7 @@ class EcwidClient:
         self.base_url = _check_base_url(base_url)
         self.store_url = f"{self.base_url}/{self.store_id}"
         self.timeout = (min(10.0, float(timeout)), float(timeout))
-        self.max_retries = int(max_retries)
-        self.max_retry_wait = float(max_retry_wait)
-        self._sleep = sleep
+        self.retry_policy = RetryPolicy(int(max_retries), float(max_retry_wait), sleep)
         self.rate_limiter = TokenBucket(rate_limit_per_minute, sleep=sleep)
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token.strip()}"
@@ -168,6 +134,18 @@ class EcwidClient:
             f"airflow-provider-ecwid/{__version__} python-requests/{requests.__version__}"
         )
         self.session.headers["Accept"] = "application/json"
+
+    @property
+    def max_retries(self) -> int:
+        return self.retry_policy.max_retries
+
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        self.retry_policy.max_retries = value
+
+    @property
+    def max_retry_wait(self) -> float:
+        return self.retry_policy.max_retry_wait
 
     def __repr__(self) -> str:
         return f"EcwidClient(store_id={self.store_id!r}, base_url={self.base_url!r})"
@@ -210,15 +188,7 @@ class EcwidClient:
         if data is None and json_body is not None:
             data = json.dumps(json_body, allow_nan=False, separators=(",", ":")).encode()
         shown_path = str(redact_path(path))
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type((_RetryableAnswer, requests.ConnectionError, requests.Timeout)),
-            wait=self._wait,
-            stop=self._stop,
-            before_sleep=lambda state: self._log_retry(method, shown_path, state),
-            retry_error_callback=lambda state: self._give_up(method, shown_path, state),
-            sleep=self._sleep,
-            reraise=False,
-        )
+        retrying = self.retry_policy.retrying(method, shown_path)
         return retrying(self._send_once, method, path, shown_path, query, data)
 
     def _send_once(self, method: str, path: str, shown_path: str, query: dict[str, Any], data: bytes | None) -> Any:
@@ -244,12 +214,8 @@ class EcwidClient:
         if response.status_code < 300:
             return self._decode(response, method, shown_path)
         error = self._api_error(response, method, shown_path)
-        if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
-            retry_after = None
-            if response.status_code == 429:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                retry_after = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
-            raise _RetryableAnswer(error, retry_after)
+        if is_retryable(response.status_code):
+            raise RetryableAnswer(error, retry_after_of(response.status_code, response.headers.get("Retry-After")))
         raise error
 
     @staticmethod
@@ -273,47 +239,6 @@ class EcwidClient:
         status = response.status_code
         error_class = {403: EcwidAuthError, 404: EcwidNotFoundError}.get(status, EcwidApiError)
         return error_class(status, method, shown_path, code, message)
-
-    # -- retry policy ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def _wait(state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _RetryableAnswer) and error.retry_after is not None:
-            return error.retry_after
-        backoff = tenacity.wait_exponential_jitter(initial=1, max=30, jitter=1)
-        return float(backoff(state))
-
-    def _stop(self, state: tenacity.RetryCallState) -> bool:
-        if state.attempt_number > self.max_retries:
-            return True
-        return state.idle_for + state.upcoming_sleep > self.max_retry_wait
-
-    def _log_retry(self, method: str, shown_path: str, state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "Ecwid %s %s failed (%s); retry %d of %d in %.1f s",
-            method,
-            shown_path,
-            _reason(error),
-            state.attempt_number,
-            self.max_retries,
-            state.upcoming_sleep,
-        )
-
-    def _give_up(self, method: str, shown_path: str, state: tenacity.RetryCallState) -> Any:
-        error = state.outcome.exception() if state.outcome else None
-        assert error is not None
-        last = error.error if isinstance(error, _RetryableAnswer) else error
-        if state.attempt_number <= self.max_retries:
-            log.error(
-                "Ecwid %s %s: the next wait of %.1f s would pass the retry budget of %.1f s",
-                method,
-                shown_path,
-                state.upcoming_sleep,
-                self.max_retry_wait,
-            )
-        raise EcwidRetriesExhaustedError(method, shown_path, state.attempt_number, state.idle_for, last) from last
 
     # -- batches --------------------------------------------------------------------------------------
 
@@ -422,11 +347,4 @@ def _count(answer: Any, camel: str, snake: str) -> int:
     raise EcwidError(f"Ecwid's answer holds no {camel}: {answer!r:.200}")
 
 
-def _reason(error: BaseException | None) -> str:
-    if isinstance(error, _RetryableAnswer):
-        return str(error.error)
-    if isinstance(error, requests.Timeout):
-        return f"time-out: {type(error).__name__}"
-    if isinstance(error, requests.ConnectionError):
-        return f"connection error: {type(error).__name__}"
-    return repr(error)
+__all__ = ["DEFAULT_BASE_URL", "EcwidClient", "is_loopback_host", "parse_retry_after"]
