@@ -211,13 +211,11 @@ class CatalogSync:
         post_columns = list(self.columns) + ([] if "enabled" in self.columns else ["enabled"])
         creates = self._derived(status, NEW, "new products", post_columns, index)
         updates = self._derived(status, CHANGED, "changed products", self.columns, index)
-        parts: list[tuple[InputSource, RequestBuilder]] = [
+        parts: list[tuple[InputSource, RequestBuilder | None]] = [
             (updates, self._builder(f"/products/{{{PRODUCT_ID_COLUMN}}}", "PUT", self.columns))
         ]
         if missing and self.on_missing != "keep":
-            parts.append(
-                (InputSource("requests", items=self._missing_requests(missing, index)), self._builder("/", "GET", []))
-            )
+            parts.append((InputSource("requests", items=self._missing_requests(missing, index)), None))
         plan = BatchPlan(creates, self._builder("/products", "POST", post_columns), chunk_size, more_parts=parts)
         return plan, summary
 

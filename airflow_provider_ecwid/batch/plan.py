@@ -58,7 +58,8 @@ class BatchPlan:
     :param source: the input.
     :param builder: how rows become requests (unused for ready requests).
     :param chunk_size: requests per batch, 1 to 500.
-    :param more_parts: further ``(source, builder)`` pairs whose requests follow, in the same batches
+    :param more_parts: further ``(source, builder)`` pairs whose requests follow, in the same batches (the
+        builder is None for a source of ready requests)
         (the catalog sync sends its creates, updates and missing-product changes as one submission).
     """
 
@@ -68,11 +69,11 @@ class BatchPlan:
         builder: RequestBuilder,
         chunk_size: int = 500,
         *,
-        more_parts: Sequence[tuple[InputSource, RequestBuilder]] = (),
+        more_parts: Sequence[tuple[InputSource, RequestBuilder | None]] = (),
     ) -> None:
         self.source = source
         self.builder = builder
-        self.parts = [(source, builder), *more_parts]
+        self.parts: list[tuple[InputSource, RequestBuilder | None]] = [(source, builder), *more_parts]
         self.chunk_size = check_chunk_size(chunk_size)
         self.slice_rows = self.chunk_size * SLICE_CHUNKS
 
@@ -83,7 +84,7 @@ class BatchPlan:
         for source, builder in self.parts:
             rows_in_part = 0
             for first_row, rows in source.slices(self.slice_rows):
-                if source.kind == "requests":
+                if source.kind == "requests" or builder is None:
                     yield RequestBuilder.build_ready(rows, offset + first_row, problems)
                 else:
                     yield builder.build(rows, offset + first_row, problems, make=make or not made_one)
@@ -95,7 +96,10 @@ class BatchPlan:
         """Check every row; raise EcwidValidationError listing the problems, else return the summary."""
         problems = ProblemLog()
         summary = PlanSummary()
-        positional = all(source.kind != "requests" and builder.id_column is None for source, builder in self.parts)
+        positional = all(
+            source.kind != "requests" and builder is not None and builder.id_column is None
+            for source, builder in self.parts
+        )
         id_hashes = array("q")  # 8 bytes per row, not a dict of every id, to find duplicates
         for requests in self._requests(problems, make=False):
             for request in requests:

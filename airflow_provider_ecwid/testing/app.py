@@ -146,13 +146,7 @@ async def _batch_call(
             with state.lock:
                 batch = state.find_batch(store_id, query["ticket"])
                 return Answer(200, batch.status_answer(escaped=query.get("escapedJson", "").lower() == "true"))
-        status = query.get("status") or None
-        items = state.list_batches(store_id, status)
-        offset, limit = catalog._paging(query)
-        chosen = items[offset : offset + limit]
-        return Answer(
-            200, {"total": len(items), "count": len(chosen), "offset": offset, "limit": limit, "items": chosen}
-        )
+        return catalog.page_answer(state.list_batches(store_id, query.get("status") or None), query)
     if method == "DELETE":
         ticket = query.get("ticket") or query.get("ticketId")
         if not ticket:

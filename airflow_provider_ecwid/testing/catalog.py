@@ -113,7 +113,8 @@ def _paging(query: dict[str, str]) -> tuple[int, int]:
     return offset, min(limit, MAX_PAGE)
 
 
-def _page(items: list[dict[str, Any]], query: dict[str, str]) -> Answer:
+def page_answer(items: list[dict[str, Any]], query: dict[str, str]) -> Answer:
+    """One page of ``items`` as Ecwid answers a search: total, count, offset, limit, items (trimmed if asked)."""
     offset, limit = _paging(query)
     chosen = items[offset : offset + limit]
     answer: dict[str, Any] = {
@@ -168,7 +169,7 @@ def search_products(store: Store, ids: tuple[str, ...], query: dict[str, str], b
         ]
     if query.get("enabled") in ("true", "false"):
         items = [item for item in items if item.get("enabled") is (query["enabled"] == "true")]
-    return _page(items, query)
+    return page_answer(items, query)
 
 
 def get_product(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
@@ -287,7 +288,7 @@ def search_categories(store: Store, ids: tuple[str, ...], query: dict[str, str],
     if query.get("parent"):
         parent = _int_id(query["parent"], "Parent category")
         items = [item for item in items if item.get("parentId", 0) == parent]
-    return _page(items, query)
+    return page_answer(items, query)
 
 
 def get_category(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
