@@ -31,7 +31,8 @@ NullValues = Literal["omit", "null"]
 BodyBuilder = Callable[[dict[str, Any]], Mapping[str, Any]]
 
 REQUEST_KEYS = frozenset({"id", "path", "method", "body"})
-_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$")
+#: A path value that needs no percent-encoding (fullmatch: ``$`` alone would let a trailing newline through).
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.~-]*")
 _BODYLESS = frozenset({"GET", "DELETE"})
 
 
@@ -109,7 +110,7 @@ def _path_value(value: Any) -> tuple[str | None, str | None]:
             return None, "is empty, and the path needs it"
         if value in (".", ".."):
             return None, f"{value!r} cannot be a path segment"
-        return (value if _SAFE_SEGMENT.match(value) else quote(value, safe="")), None
+        return (value if _SAFE_SEGMENT.fullmatch(value) else quote(value, safe="")), None
     return None, f"a {type(value).__name__} cannot be part of a path"
 
 

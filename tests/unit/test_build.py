@@ -107,6 +107,7 @@ def test_decimal_is_a_json_number() -> None:
             {"sku": ["A B", "a/b&token=x"]},
             ["/products?sku=A%20B", "/products?sku=a%2Fb%26token%3Dx"],
         ),
+        ("/products?sku={sku}", {"sku": ["ab\n", "x\r\n"]}, ["/products?sku=ab%0A", "/products?sku=x%0D%0A"]),
         ("/products/{p}/combinations/{c}", {"p": [1], "c": ["7"]}, ["/products/1/combinations/7"]),
         ("/profile", {"x": [1]}, ["/profile"]),
     ],
