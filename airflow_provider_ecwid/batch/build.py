@@ -33,7 +33,8 @@ BodyBuilder = Callable[[dict[str, Any]], Mapping[str, Any]]
 REQUEST_KEYS = frozenset({"id", "path", "method", "body"})
 #: A path value that needs no percent-encoding (fullmatch: ``$`` alone would let a trailing newline through).
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.~-]*")
-_BODYLESS = frozenset({"GET", "DELETE"})
+#: Methods whose requests carry no body.
+BODYLESS = frozenset({"GET", "DELETE"})
 
 
 class PathTemplate:
@@ -252,7 +253,8 @@ class RequestBuilder:
             columns.append(texts)
         return self.template.render(columns, len(frame))
 
-    def _body_names(self, frame: pd.DataFrame) -> list[str]:
+    def body_names(self, frame: pd.DataFrame) -> list[str]:
+        """The columns that make each row's body."""
         if self.body_columns is not None:
             return self.body_columns
         assert self.template is not None
@@ -267,9 +269,9 @@ class RequestBuilder:
         make: bool,
     ) -> list[Any]:
         rows = len(frame)
-        if self.method_column is None and self.method in _BODYLESS:
+        if self.method_column is None and self.method in BODYLESS:
             return [MISSING] * rows
-        names = self._body_names(frame)
+        names = self.body_names(frame)
         converted = [column_values(frame[name], report(name), null=self.null) for name in names]
         if self.body_builder is not None:
             bodies, empty = self._built_bodies(names, converted, report("body"))
@@ -288,7 +290,7 @@ class RequestBuilder:
         for position in np.flatnonzero(empty & needs_body).tolist():
             on_problem(position, f"{methods[position]} needs a body, and every body column of this row is empty")
         if make and self.method_column is not None:
-            bodies = [MISSING if method in _BODYLESS else body for method, body in zip(methods, bodies, strict=True)]
+            bodies = [MISSING if method in BODYLESS else body for method, body in zip(methods, bodies, strict=True)]
         return bodies
 
     def _built_bodies(
@@ -346,7 +348,7 @@ class RequestBuilder:
                 problems.add(RowProblem(position, request_id, "body", "body must be a JSON object or null"))
             if method in ("POST", "PUT") and not safe_body:
                 problems.add(RowProblem(position, request_id, "body", f"{method} needs a body"))
-            if method in _BODYLESS:
+            if method in BODYLESS:
                 safe_body = MISSING
             requests.append(WireRequest(request_id or "", str(item.get("path")), method, safe_body))
         return requests

@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from airflow_provider_ecwid.batch.models import MAX_BATCH_SIZE
 from airflow_provider_ecwid.batch.wire import WireRequest, encode
@@ -29,43 +30,64 @@ class EncodedChunk:
 
     :param index: the chunk's 0-based position in the submission.
     :param payload: the JSON array, encoded.
-    :param request_ids: the ids of its requests, in order.
+    :param size: how many requests it holds.
     :param first_row: the input position of its first request.
     """
 
     index: int
     payload: bytes
-    request_ids: list[str]
+    size: int
     first_row: int
 
-    @property
-    def size(self) -> int:
-        return len(self.request_ids)
+
+class RequestRows(Protocol):
+    """A slice of requests that can hand out any run of them as encoded JSON objects."""
+
+    def __len__(self) -> int: ...
+
+    def fragment(self, start: int, stop: int) -> bytes | memoryview:
+        """Requests ``start`` to ``stop - 1`` as JSON objects separated by commas (no brackets)."""
+        ...
 
 
-def iter_chunks(slices: Iterable[list[WireRequest]], chunk_size: int) -> Iterator[EncodedChunk]:
+class WireRows:
+    """
+    Requests built row by row, encoded when a batch takes them.
+
+    :param requests: the requests.
+    """
+
+    def __init__(self, requests: list[WireRequest]) -> None:
+        self.requests = requests
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def fragment(self, start: int, stop: int) -> bytes:
+        return encode(self.requests[start:stop])[1:-1]
+
+
+def iter_chunks(slices: Iterable[RequestRows], chunk_size: int) -> Iterator[EncodedChunk]:
     """Regroup slices of requests (of any length) into encoded chunks of exactly ``chunk_size`` (the last less)."""
     check_chunk_size(chunk_size)
-    pending: list[WireRequest] = []
-    index = 0
-    first_row = 0
-    for requests in slices:
-        if pending:  # top up the carried-over part first
-            take = chunk_size - len(pending)
-            pending.extend(requests[:take])
-            requests = requests[take:]
-            if len(pending) < chunk_size:
-                continue
-            yield EncodedChunk(index, encode(pending), [request.id for request in pending], first_row)
-            index, first_row, pending = index + 1, first_row + chunk_size, []
-        whole = len(requests) - len(requests) % chunk_size
-        for start in range(0, whole, chunk_size):
-            chunk = requests[start : start + chunk_size]
-            yield EncodedChunk(index, encode(chunk), [request.id for request in chunk], first_row)
-            index, first_row = index + 1, first_row + chunk_size
-        pending = requests[whole:]
-    if pending:
-        yield EncodedChunk(index, encode(pending), [request.id for request in pending], first_row)
+    pieces: list[bytes | memoryview] = []
+    taken = index = first_row = 0
+    for rows in slices:
+        start = 0
+        while start < len(rows):
+            stop = min(start + chunk_size - taken, len(rows))
+            pieces.append(rows.fragment(start, stop))
+            taken += stop - start
+            start = stop
+            if taken == chunk_size:
+                yield EncodedChunk(index, _array(pieces), taken, first_row)
+                index, first_row, taken, pieces = index + 1, first_row + taken, 0, []
+    if taken:
+        yield EncodedChunk(index, _array(pieces), taken, first_row)
+
+
+def _array(pieces: list[bytes | memoryview]) -> bytes:
+    return b"".join((b"[", b",".join(pieces), b"]"))
 
 
 def deduplication_key(identity: str, chunk: EncodedChunk) -> str:

@@ -10,21 +10,25 @@ from __future__ import annotations
 import json
 import re
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
-from airflow_provider_ecwid.batch.chunks import EncodedChunk, check_chunk_size, iter_chunks
+from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, WireRows, check_chunk_size, iter_chunks
+from airflow_provider_ecwid.batch.columnar import encode_columns
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.sources import InputSource
 from airflow_provider_ecwid.batch.wire import WireRequest
 
 #: Rows read and converted at a time, in chunks; bounds memory to a few chunks.
-SLICE_CHUNKS = 20
+SLICE_CHUNKS = 10
+#: Slices encoded at once: Arrow's kernels release the GIL, so two threads use two cores.
+ENCODE_THREADS = 2
 _DIGITS = re.compile(r"/\d+")
 
 
@@ -77,20 +81,25 @@ class BatchPlan:
         self.chunk_size = check_chunk_size(chunk_size)
         self.slice_rows = self.chunk_size * SLICE_CHUNKS
 
-    def _requests(self, problems: ProblemLog, make: bool) -> Iterator[list[WireRequest]]:
-        """The requests slice by slice; with ``make`` False only the first slice carries bodies."""
+    def _slices(self) -> Iterator[tuple[int, RequestBuilder | None, Any]]:
+        """Every slice of every part: its first row in the whole input, its builder (None: ready requests), rows."""
         offset = 0
-        made_one = False
         for source, builder in self.parts:
             rows_in_part = 0
             for first_row, rows in source.slices(self.slice_rows):
-                if source.kind == "requests" or builder is None:
-                    yield RequestBuilder.build_ready(rows, offset + first_row, problems)
-                else:
-                    yield builder.build(rows, offset + first_row, problems, make=make or not made_one)
-                    made_one = made_one or len(rows) > 0
+                yield offset + first_row, None if source.kind == "requests" else builder, rows
                 rows_in_part = first_row + len(rows)
             offset += rows_in_part
+
+    def _requests(self, problems: ProblemLog) -> Iterator[list[WireRequest]]:
+        """The requests slice by slice, checked, without bodies except in the first slice (for the summary)."""
+        made_one = False
+        for first_row, builder, rows in self._slices():
+            if builder is None:
+                yield RequestBuilder.build_ready(rows, first_row, problems)
+            else:
+                yield builder.build(rows, first_row, problems, make=not made_one)
+                made_one = made_one or len(rows) > 0
 
     def validate(self) -> PlanSummary:
         """Check every row; raise EcwidValidationError listing the problems, else return the summary."""
@@ -101,7 +110,7 @@ class BatchPlan:
             for source, builder in self.parts
         )
         id_hashes = array("q")  # 8 bytes per row, not a dict of every id, to find duplicates
-        for requests in self._requests(problems, make=False):
+        for requests in self._requests(problems):
             for request in requests:
                 summary.requests += 1
                 if not positional:  # ids from row positions cannot repeat
@@ -123,7 +132,7 @@ class BatchPlan:
         """A second read, only for the ids whose hash repeats: report each id used more than once."""
         first_use: dict[str, int] = {}
         row = 0
-        for requests in self._requests(ProblemLog(), make=False):
+        for requests in self._requests(ProblemLog()):
             for request in requests:
                 if hash(request.id) in repeated_hashes:
                     if request.id in first_use:
@@ -136,8 +145,39 @@ class BatchPlan:
     def chunks(self) -> Iterator[EncodedChunk]:
         """Yield the encoded batches in order; call after :meth:`validate` passed."""
         problems = ProblemLog()
-        yield from iter_chunks(self._requests(problems, make=True), self.chunk_size)
+        yield from iter_chunks(self._encoded_slices(problems), self.chunk_size)
         problems.raise_if_any()  # the input changed between the two reads
+
+    def _encoded_slices(self, problems: ProblemLog) -> Iterator[RequestRows]:
+        """The slices encoded, a few at once in threads, in order; the input is read in this thread meanwhile."""
+        pool = ThreadPoolExecutor(ENCODE_THREADS, thread_name_prefix="ecwid-encode")
+        pending: deque[Future[tuple[RequestRows, ProblemLog]]] = deque()
+        try:
+            for first_row, builder, rows in self._slices():
+                pending.append(pool.submit(_encode_slice, builder, rows, first_row))
+                if len(pending) >= ENCODE_THREADS:
+                    yield _collect(pending.popleft(), problems)
+            while pending:
+                yield _collect(pending.popleft(), problems)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _encode_slice(builder: RequestBuilder | None, rows: Any, first_row: int) -> tuple[RequestRows, ProblemLog]:
+    """One slice encoded: by Arrow when its columns allow it, else row by row (which reports problems)."""
+    problems = ProblemLog()
+    if builder is None:
+        return WireRows(RequestBuilder.build_ready(rows, first_row, problems)), problems
+    encoded = encode_columns(builder, rows, first_row)
+    if encoded is not None:
+        return encoded, problems
+    return WireRows(builder.build(rows, first_row, problems)), problems
+
+
+def _collect(future: Future[tuple[RequestRows, ProblemLog]], problems: ProblemLog) -> RequestRows:
+    rows, found = future.result()
+    problems.extend(found)
+    return rows
 
 
 def _pattern(path: str) -> str:

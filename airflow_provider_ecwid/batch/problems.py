@@ -43,6 +43,11 @@ class ProblemLog:
         if len(self.shown) < self.keep:
             self.shown.append(problem)
 
+    def extend(self, other: ProblemLog) -> None:
+        """Take in the problems another log found (e.g. in another slice)."""
+        self.shown.extend(other.shown[: max(self.keep - len(self.shown), 0)])
+        self.total += other.total
+
     def raise_if_any(self) -> None:
         if self.total:
             raise EcwidValidationError(self.shown, self.total)

@@ -1,0 +1,258 @@
+"""The fast route: plain columns straight to batch JSON with Arrow's compute kernels.
+
+The common case (a fixed method; a path from whole-number or plain-text columns; a body from number, bool
+and text columns) is encoded column by column in C++, with no Python object per row, and Arrow releases
+the GIL while it works, so slices can be encoded on several cores at once. The result is every request's
+JSON object, back to back in one buffer, so a batch is a slice of that buffer.
+
+Anything else returns None and the row-by-row :class:`~airflow_provider_ecwid.batch.build.RequestBuilder`
+does the slice: a body callable, a method column, object or date columns, float32, and every value that
+would be a problem (missing path values, empty bodies, infinities, rare control characters). So this route
+never decides what is valid; it only encodes slices that have nothing to report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_provider_ecwid.batch.build import BODYLESS, RequestBuilder
+
+_TEXT = pa.large_string()
+#: malloc, not Arrow's default mimalloc/jemalloc: it hands a slice's memory back at once, which keeps the
+#: file route's footprint to the slices in flight (same speed here).
+_POOL = pa.system_memory_pool()
+_PLAIN_SEGMENT = r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$"  # RE2: $ is the end of the text, newline or not
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+_RARE_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))  # backslash first
+
+
+class EncodedRows:
+    """
+    Requests already encoded: their JSON objects back to back in one buffer, each followed by a comma.
+
+    :param data: the buffer.
+    :param offsets: where each request starts, plus where the last one ends (``len(requests) + 1`` values).
+    """
+
+    def __init__(self, data: memoryview, offsets: list[int]) -> None:
+        self.data = data
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def fragment(self, start: int, stop: int) -> memoryview:
+        """Requests ``start`` to ``stop - 1`` as JSON objects separated by commas (no brackets)."""
+        if stop <= start:
+            return self.data[:0]
+        return self.data[self.offsets[start] : self.offsets[stop] - 1]  # without the last comma
+
+
+class _Pieces:
+    """The parts of every request's JSON text, in order: literals (the same for every row) and columns."""
+
+    def __init__(self) -> None:
+        self.parts: list[Any] = []
+
+    def literal(self, text: str) -> None:
+        if not text:
+            return
+        if self.parts and isinstance(self.parts[-1], str):
+            self.parts[-1] += text  # one literal argument instead of two
+        else:
+            self.parts.append(text)
+
+    def values(self, values: Any) -> None:
+        self.parts.append(values)
+
+    def join(self) -> Any:
+        """Every row's text; a literal becomes a scalar, a column contributes its row's value."""
+        parts = [_literal(part) if isinstance(part, str) else part for part in self.parts]
+        return pc.binary_join_element_wise(*parts, _literal(""), memory_pool=_POOL)
+
+
+def encode_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> EncodedRows | None:
+    """
+    Encode a slice the fast way, or return None when the row-by-row builder must do it.
+
+    :param builder: how rows become requests.
+    :param frame: the rows.
+    :param first_row: the position of the slice's first row in the whole input.
+    """
+    template = builder.template
+    if template is None or builder.method_column is not None or builder.body_builder is not None or frame.empty:
+        return None
+    row = _Pieces()
+    try:
+        ids = _ids(builder, frame, first_row)
+        paths = [_path_value(frame[field]) for field in template.fields]
+        if ids is None or any(path is None for path in paths):
+            return None
+        row.literal('{"id":"')
+        row.values(ids)
+        row.literal('","path":"' + _json_text(template.literals[0]))
+        for value, literal in zip(paths, template.literals[1:], strict=True):
+            row.values(value)
+            row.literal(_json_text(literal))
+        row.literal(f'","method":"{builder.method}"')
+        if builder.method in BODYLESS:
+            row.literal("},")
+        else:
+            row.literal(',"body":{')
+            if not _add_body(builder, frame, row):
+                return None
+            row.literal("}},")
+        rows = row.join()
+    except (pa.ArrowException, ValueError, TypeError, KeyError):  # a column Arrow cannot take as one type, or
+        return None  # a missing column: the builder says which
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    _validity, offsets, data = rows.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    return EncodedRows(memoryview(data), starts.tolist())
+
+
+def _text(values: Any) -> Any:
+    return pc.cast(values, _TEXT, memory_pool=_POOL)
+
+
+def _literal(text: str) -> pa.Scalar:
+    return pa.scalar(text, _TEXT)
+
+
+def _json_text(text: str) -> str:
+    """``text`` escaped for the inside of a JSON string."""
+    return msgspec.json.encode(text).decode()[1:-1]
+
+
+def _column_kind(series: pd.Series) -> str | None:
+    """number, bool or text for the column types this route encodes; None for the rest."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return "text"
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return None
+    if dtype.kind in "iu" or (dtype.kind == "f" and dtype.itemsize == 8):  # float32 differs as Python floats
+        return "number"
+    if dtype.kind == "b":
+        return "bool"
+    if dtype.kind == "O":
+        return "text"  # taken only if Arrow reads it as text (below)
+    return None
+
+
+def _arrow(series: pd.Series) -> Any:
+    return pa.array(series, from_pandas=True, memory_pool=_POOL)
+
+
+def _is_text(values: Any) -> bool:
+    return bool(pa.types.is_string(values.type) or pa.types.is_large_string(values.type))
+
+
+def _any(mask: Any) -> bool:
+    return bool(pc.any(mask, memory_pool=_POOL).as_py())
+
+
+def _escaped(values: Any) -> Any:
+    """Text escaped for the inside of JSON strings; None when a value holds a control character other than
+    a newline, carriage return or tab (the row-by-row route writes those)."""
+    text = _text(values)
+    if _any(pc.match_substring_regex(text, _NEEDS_ESCAPE, memory_pool=_POOL)):
+        if _any(pc.match_substring_regex(text, _RARE_CONTROL, memory_pool=_POOL)):
+            return None
+        for plain, escaped in _ESCAPES:
+            text = pc.replace_substring(text, plain, escaped, memory_pool=_POOL)
+    return text
+
+
+def _json_values(series: pd.Series) -> tuple[Any, str] | None:
+    """A body column as JSON text (null where missing) and the quote it goes between, or None."""
+    kind = _column_kind(series)
+    if kind is None:
+        return None
+    values = _arrow(series)
+    if kind == "text":
+        text = _escaped(values) if _is_text(values) else None
+        return None if text is None else (text, '"')
+    if pa.types.is_floating(values.type) and _any(pc.is_inf(values, memory_pool=_POOL)):
+        return None  # a problem: the row-by-row builder reports it
+    return _text(values), ""
+
+
+def _ids(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> Any:
+    """Each request's id as the inside of a JSON string."""
+    if builder.id_column is None:
+        return _text(pa.array(np.arange(first_row, first_row + len(frame), dtype=np.int64), memory_pool=_POOL))
+    series = frame[builder.id_column]
+    kind = _column_kind(series)
+    values = _arrow(series)
+    if kind == "number" and pa.types.is_integer(values.type):
+        return _text(values)
+    if kind != "text" or not _is_text(values) or values.null_count:
+        return None
+    if _any(pc.equal(pc.utf8_trim_whitespace(_text(values), memory_pool=_POOL), "", memory_pool=_POOL)):
+        return None  # an empty id is a problem
+    return _escaped(values)
+
+
+def _path_value(series: pd.Series) -> Any:
+    """A path field's values when none needs percent-encoding: whole numbers, or plain text segments."""
+    kind = _column_kind(series)
+    values = _arrow(series)
+    if kind == "number" and pa.types.is_integer(values.type):
+        return _text(values)
+    if kind != "text" or not _is_text(values) or values.null_count:
+        return None
+    text = _text(values)
+    return text if bool(pc.all(pc.match_substring_regex(text, _PLAIN_SEGMENT, memory_pool=_POOL)).as_py()) else None
+
+
+def _add_body(builder: RequestBuilder, frame: pd.DataFrame, row: _Pieces) -> bool:
+    """
+    Add the inside of each body (``"name":value`` pairs) to ``row``; False to leave the slice to the builder.
+
+    A column with a value in every row goes into the row's text as is; a column with gaps becomes one
+    ``,"name":value`` pair per row, empty (or ``null``) where the value is missing.
+    """
+    names = builder.body_names(frame)
+    if not names:
+        return False
+    body = _Pieces()
+    full_column = False
+    every_value_missing = None
+    for name in names:
+        encoded = _json_values(frame[name])
+        if encoded is None:
+            return False
+        values, quote = encoded
+        name_json = msgspec.json.encode(name).decode()
+        if not values.null_count:
+            full_column = True
+            body.literal(("," if body.parts else "") + f"{name_json}:{quote}")
+            body.values(values)
+            body.literal(quote)
+            continue
+        missing = pc.is_null(values, memory_pool=_POOL)
+        every_value_missing = (
+            missing if every_value_missing is None else pc.and_(every_value_missing, missing, memory_pool=_POOL)
+        )
+        key = f",{name_json}:"  # a pair always starts with a comma; cut below when it comes first
+        pair = pc.binary_join_element_wise(
+            _literal(key + quote), values, _literal(quote), _literal(""), memory_pool=_POOL
+        )
+        body.values(pc.coalesce(pair, _literal(key + "null" if builder.null is None else ""), memory_pool=_POOL))
+    if not full_column and every_value_missing is not None and _any(every_value_missing):
+        return False  # a row with an empty body is a problem
+    if isinstance(body.parts[0], str):
+        for part in body.parts:
+            (row.literal if isinstance(part, str) else row.values)(part)
+    else:  # the first column has gaps: its pairs start with a comma, which is cut from each body
+        row.values(pc.utf8_slice_codeunits(body.join(), 1, memory_pool=_POOL))
+    return True

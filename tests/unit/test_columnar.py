@@ -1,0 +1,158 @@
+"""The Arrow route against the row-by-row route: the same requests, and never a slice that has a problem."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_ecwid.batch.build import RequestBuilder
+from airflow_provider_ecwid.batch.chunks import WireRows, iter_chunks
+from airflow_provider_ecwid.batch.columnar import EncodedRows, encode_columns
+from airflow_provider_ecwid.batch.problems import ProblemLog
+
+RARE_CONTROL = "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)]))
+TEXT = (
+    st.text(max_size=12)
+    | st.text(st.characters(exclude_characters=RARE_CONTROL, exclude_categories=["Cs"]), max_size=12)
+    | st.sampled_from(['say "hi"', "back\\slash", "two\nlines\r\n\ttab", "é ü 中", ""])
+)
+FLOATS = st.floats(width=64) | st.sampled_from([0.1, 1e16, 1e-7, -0.0, 100.0, 5e-324, 1.7976931348623157e308])
+
+
+def row_by_row(builder: RequestBuilder, frame: pd.DataFrame, first_row: int = 0) -> tuple[list[Any], ProblemLog]:
+    problems = ProblemLog()
+    rows = WireRows(builder.build(frame, first_row, problems))
+    return json.loads(b"[" + rows.fragment(0, len(rows)) + b"]"), problems
+
+
+def decoded(rows: EncodedRows, start: int = 0, stop: int | None = None) -> list[Any]:
+    return json.loads(b"[" + bytes(rows.fragment(start, len(rows) if stop is None else stop)) + b"]")
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> pd.DataFrame:
+    rows = draw(st.integers(1, 30))
+    columns = {
+        "pid": draw(st.lists(st.integers(0, 2**62), min_size=rows, max_size=rows)),
+        "sku": draw(st.lists(TEXT | st.sampled_from(["A-1", "b_2.x"]), min_size=rows, max_size=rows)),
+        "name": draw(st.lists(TEXT | st.none(), min_size=rows, max_size=rows)),
+        "price": draw(st.lists(FLOATS, min_size=rows, max_size=rows)),
+        "quantity": draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=rows, max_size=rows)),
+        "enabled": draw(st.lists(st.booleans(), min_size=rows, max_size=rows)),
+    }
+    frame = pd.DataFrame(columns)
+    dtype = draw(st.sampled_from(["str", "object"]))
+    for name in ("sku", "name"):
+        frame[name] = frame[name].astype(dtype) if dtype == "object" else frame[name].astype("str")
+    return frame[draw(st.permutations(list(frame.columns)))]
+
+
+BUILDERS = [
+    {"path": "/products/{pid}", "method": "PUT"},
+    {"path": "/products/{pid}", "method": "PUT", "id_column": "sku"},
+    {"path": "/products/{pid}", "method": "PUT", "id_column": "pid", "null_values": "null"},
+    {"path": "/products?sku={sku}", "method": "GET", "id_column": "sku"},
+    {"path": "/products/{pid}/combinations/{sku}", "method": "DELETE"},
+    {"path": "/products", "method": "POST", "body_columns": ["name", "price"]},
+    {"path": "/products", "method": "POST", "body_columns": ["price"], "null_values": "null"},
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=frames(), options=st.sampled_from(BUILDERS), first_row=st.integers(0, 10**6))
+def test_the_arrow_route_writes_what_the_row_by_row_route_writes(
+    frame: pd.DataFrame, options: dict[str, Any], first_row: int
+) -> None:
+    builder = RequestBuilder(**options)
+    expected, problems = row_by_row(builder, frame, first_row)
+    encoded = encode_columns(builder, frame, first_row)
+    if problems.total:
+        assert encoded is None, f"the Arrow route encoded a slice with problems: {problems.shown}"
+    event("left to the builder" if encoded is None else "encoded by Arrow")
+    if encoded is None:
+        return
+    assert len(encoded) == len(frame)
+    assert decoded(encoded) == expected
+    middle = len(frame) // 2
+    assert decoded(encoded, 0, middle) + decoded(encoded, middle) == expected
+
+
+def plain_frame(rows: int = 5) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ecwid_id": np.arange(rows) + 100,
+            "sku": [f"S-{n}" for n in range(rows)],
+            "name": ['say "hi"\n'] + [None] * (rows - 1),
+            "price": [np.nan] + [1.5] * (rows - 1),
+            "stock": np.arange(rows),
+            "enabled": [True] * rows,
+        }
+    )
+
+
+def test_plain_columns_take_the_arrow_route() -> None:
+    builder = RequestBuilder(path="/products/{ecwid_id}", method="PUT")
+    encoded = encode_columns(builder, plain_frame(), 7)
+    assert encoded is not None
+    requests = decoded(encoded)
+    assert requests[0] == {
+        "id": "7",
+        "path": "/products/100",
+        "method": "PUT",
+        "body": {"sku": "S-0", "name": 'say "hi"\n', "stock": 0, "enabled": True},
+    }
+    assert requests[1]["body"] == {"sku": "S-1", "price": 1.5, "stock": 1, "enabled": True}
+    assert requests == row_by_row(builder, plain_frame(), 7)[0]
+
+
+def test_a_first_body_column_with_gaps_is_cut_right() -> None:
+    frame = plain_frame()[["ecwid_id", "price", "name"]]
+    builder = RequestBuilder(path="/products/{ecwid_id}", method="PUT")
+    encoded = encode_columns(builder, frame, 0)
+    assert encoded is not None
+    assert [request["body"] for request in decoded(encoded)] == [{"name": 'say "hi"\n'}] + [{"price": 1.5}] * 4
+
+
+@pytest.mark.parametrize(
+    ("options", "change"),
+    [
+        ({"method_column": "m"}, lambda f: f.assign(m="PUT")),
+        ({"body": lambda row: {"sku": row["sku"]}}, lambda f: f),
+        ({}, lambda f: f.assign(price=f["price"].astype(np.float32))),
+        ({}, lambda f: f.assign(price=[1.0, np.inf, 1.0, 1.0, 1.0])),
+        ({}, lambda f: f.assign(when=pd.Timestamp("2026-01-01"))),
+        ({}, lambda f: f.assign(mixed=pd.Series(["a", 1, None, "b", 2.5], dtype=object))),
+        ({}, lambda f: f.assign(name="bell \x07")),
+        ({}, lambda f: f.assign(ecwid_id=f["ecwid_id"].astype(float))),
+        ({"path": "/products?sku={sku}"}, lambda f: f.assign(sku=["a b", "c", "d", "e", "f"])),
+        ({"id_column": "sku"}, lambda f: f.assign(sku=["a", " ", "c", "d", "e"])),
+        ({"body_columns": ["name", "price"]}, lambda f: f.assign(price=[1.0, np.nan, 1, 1, 1])),  # row 1: no body
+        ({"body_columns": ["nowhere"]}, lambda f: f),
+    ],
+)
+def test_what_the_arrow_route_leaves_to_the_builder(options: dict[str, Any], change: Any) -> None:
+    builder = RequestBuilder(**{"path": "/products/{ecwid_id}", "method": "PUT", **options})
+    assert encode_columns(builder, change(plain_frame()), 0) is None
+
+
+def test_chunks_cut_across_both_kinds_of_slices() -> None:
+    builder = RequestBuilder(path="/products/{ecwid_id}", method="PUT")
+    fast = encode_columns(builder, plain_frame(5), 0)
+    assert fast is not None
+    slow = WireRows(builder.build(plain_frame(4), 5, ProblemLog()))
+    chunks = list(iter_chunks([fast, slow, fast], chunk_size=3))
+    assert [(chunk.index, chunk.size, chunk.first_row) for chunk in chunks] == [
+        (0, 3, 0),
+        (1, 3, 3),
+        (2, 3, 6),
+        (3, 3, 9),
+        (4, 2, 12),
+    ]
+    ids = [request["id"] for chunk in chunks for request in json.loads(chunk.payload)]
+    assert ids == ["0", "1", "2", "3", "4", "5", "6", "7", "8", "0", "1", "2", "3", "4"]
