@@ -71,17 +71,20 @@ def write_results(report: BatchReport, path: str, log: Any) -> None:
         handle = ObjectStoragePath(path).open("w")
     else:
         handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed below
+    written = 0
     with handle:
-        rows = report.rows()
         if path.lower().endswith(".csv"):
             fields = ["ticket", "id", "status", "http_status", "error_code", "error_message", "entity_id"]
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
-            writer.writerows(rows)
+            for row in report.rows():
+                writer.writerow(row)
+                written += 1
         else:
-            for row in rows:
+            for row in report.rows():
                 handle.write(json.dumps(row) + "\n")
-    log.info("Wrote the outcome of %d row(s) to %s", len(report.outcomes), path)
+                written += 1
+    log.info("Wrote the outcome of %d row(s) to %s", written, path)
 
 
 def finish(

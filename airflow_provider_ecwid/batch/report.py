@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from itertools import islice
 from typing import Any, Literal
 
 from airflow_provider_ecwid.batch.models import BatchStatus, ItemStatus
@@ -61,46 +64,72 @@ class BatchReport:
     """
     Every row's outcome across the tickets of one submission.
 
+    Only the rows that did not complete are turned into :class:`RowOutcome` up front; the full list (for a
+    results file) is built when asked, so a large clean import costs a count per ticket, not an object per row.
+
     :param tickets: per-ticket counts, in submission order.
-    :param outcomes: every row's outcome, in order.
+    :param statuses: the final status of each ticket, in submission order.
     """
 
     tickets: list[TicketSummary] = field(default_factory=list)
-    outcomes: list[RowOutcome] = field(default_factory=list)
+    statuses: Sequence[BatchStatus] = ()
 
     @classmethod
     def from_statuses(cls, statuses: Sequence[BatchStatus]) -> BatchReport:
         """Build the report from the final status of each ticket."""
-        report = cls()
+        tickets = []
         for status in statuses:
-            completed = failed = not_executed = 0
+            counts = Counter(item.status for item in status.responses)
+            missing = max(0, status.total_requests - len(status.responses))  # fail closed: not done
+            completed, failed = counts[ItemStatus.COMPLETED], counts[ItemStatus.FAILED]
+            not_executed = len(status.responses) - completed - failed + missing
+            tickets.append(TicketSummary(status.ticket, status.total_requests, completed, failed, not_executed))
+        return cls(tickets, list(statuses))
+
+    def _outcomes(self, *, completed: bool) -> Iterator[RowOutcome]:
+        for status in self.statuses:
             for item in status.responses:
-                entity = (
-                    item.body.get("id") if isinstance(item.body, dict) and item.status is ItemStatus.COMPLETED else None
-                )
-                outcome = RowOutcome(
+                if item.status is ItemStatus.COMPLETED and not completed:
+                    continue
+                entity = item.body.get("id") if isinstance(item.body, dict) else None
+                yield RowOutcome(
                     status.ticket,
                     item.id,
                     item.status.value,
                     item.http_status_code,
                     item.error_code,
                     item.error_message,
-                    entity if isinstance(entity, int | str) else None,
+                    entity if item.status is ItemStatus.COMPLETED and isinstance(entity, int | str) else None,
                 )
-                report.outcomes.append(outcome)
-                if item.status is ItemStatus.COMPLETED:
-                    completed += 1
-                elif item.status is ItemStatus.FAILED:
-                    failed += 1
-                else:
-                    not_executed += 1
-            missing = max(0, status.total_requests - len(status.responses))
-            for _ in range(missing):  # fail closed: a row without a result is not done
-                report.outcomes.append(RowOutcome(status.ticket, None, "MISSING"))
-            report.tickets.append(
-                TicketSummary(status.ticket, status.total_requests, completed, failed, not_executed + missing)
-            )
-        return report
+            for _ in range(max(0, status.total_requests - len(status.responses))):
+                yield RowOutcome(status.ticket, None, "MISSING")
+
+    @property
+    def outcomes(self) -> list[RowOutcome]:
+        """Every row's outcome, in order (built on each call: use it for files, not in loops)."""
+        return list(self._outcomes(completed=True))
+
+    @cached_property
+    def not_done(self) -> list[RowOutcome]:
+        """Rows that did not complete: failed, not executed, unknown or missing."""
+        return list(self._outcomes(completed=False))
+
+    @property
+    def failed(self) -> list[RowOutcome]:
+        return [outcome for outcome in self.not_done if outcome.status == "FAILED"]
+
+    def _created(self) -> Iterator[tuple[str, int | str]]:
+        for status in self.statuses:
+            for item in status.responses:
+                if item.status is ItemStatus.COMPLETED and item.id is not None and isinstance(item.body, dict):
+                    entity = item.body.get("id")
+                    if isinstance(entity, int | str):
+                        yield item.id, entity
+
+    @property
+    def created_ids(self) -> dict[str, int | str]:
+        """The id Ecwid gave each created entity, by request id."""
+        return dict(self._created())
 
     @property
     def total(self) -> int:
@@ -109,19 +138,6 @@ class BatchReport:
     @property
     def completed(self) -> int:
         return sum(ticket.completed for ticket in self.tickets)
-
-    @property
-    def failed(self) -> list[RowOutcome]:
-        return [outcome for outcome in self.outcomes if outcome.status == "FAILED"]
-
-    @property
-    def not_done(self) -> list[RowOutcome]:
-        """Rows that did not complete: failed, not executed, unknown or missing."""
-        return [outcome for outcome in self.outcomes if outcome.status != "COMPLETED"]
-
-    @property
-    def created_ids(self) -> dict[str, int | str]:
-        return {o.id: o.entity_id for o in self.outcomes if o.id is not None and o.entity_id is not None}
 
     def verdict(self, fail_on: FailOn) -> str | None:
         """Why the task should fail under ``fail_on``, or None when it should not."""
@@ -153,8 +169,10 @@ class BatchReport:
     def to_xcom(self, cap: int = XCOM_ROW_CAP) -> dict[str, Any]:
         """A compact JSON-safe summary: counts, per-ticket counts, the first ``cap`` failures and not-done ids."""
         failed = self.failed
-        not_executed = [o.id for o in self.outcomes if o.status != "COMPLETED" and o.status != "FAILED"]
-        created = self.created_ids
+        not_executed = [o.id for o in self.not_done if o.status != "FAILED"]
+        created_pairs = self._created()
+        created = dict(islice(created_pairs, cap))
+        created_count = len(created) + sum(1 for _ in created_pairs)
         return {
             "total": self.total,
             "completed": self.completed,
@@ -163,12 +181,12 @@ class BatchReport:
             "tickets": [asdict(ticket) for ticket in self.tickets],
             "failed": [asdict(row) for row in failed[:cap]],
             "not_executed": not_executed[:cap],
-            "created_ids": dict(list(created.items())[:cap]),
-            "created_count": len(created),
-            "truncated": len(failed) > cap or len(not_executed) > cap or len(created) > cap,
+            "created_ids": created,
+            "created_count": created_count,
+            "truncated": len(failed) > cap or len(not_executed) > cap or created_count > cap,
         }
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every row's outcome as a flat dict (for CSV / JSON Lines audit files)."""
-        for outcome in self.outcomes:
+        for outcome in self._outcomes(completed=True):
             yield asdict(outcome)
