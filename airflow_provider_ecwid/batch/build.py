@@ -219,7 +219,16 @@ class RequestBuilder:
     def _ids(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
         if self.id_column is None:
             return list(map(str, range(first_row, first_row + len(frame))))
-        return [_text_value(value) for value in frame[self.id_column].tolist()]
+        series = frame[self.id_column]
+        if series.dtype.kind in "iu" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+            return list(map(str, series.to_numpy().tolist()))
+        values = series.tolist()
+        if isinstance(series.dtype, pd.StringDtype):  # only empty-looking ids go value by value
+            suspect = series.isna() | series.str.strip().eq("") | series.str.contains("[\x1c-\x1f]", regex=True)
+            for position in np.flatnonzero(suspect.to_numpy(dtype=bool, na_value=True)).tolist():
+                values[position] = _text_value(values[position])
+            return values
+        return [_text_value(value) for value in values]
 
     def _methods(self, frame: pd.DataFrame, report: Callable[[str], Callable[[int, str], None]]) -> list[str]:
         if self.method_column is None:

@@ -171,9 +171,9 @@ class CatalogSync:
         if self.sku_column not in self.columns:
             self.columns.insert(0, self.sku_column)
         BatchPlan(self.feed, self._builder("/products", "POST", self.columns), chunk_size).validate()
-        self.skus = [
-            sku for _, frame in self.feed.slices(chunk_size * 20) for sku in frame[self.sku_column].astype(str)
-        ]
+        self.skus = []
+        for _, frame in self.feed.slices(chunk_size * 20):
+            self.skus += frame[self.sku_column].astype(str).tolist()
 
     @property
     def compared_fields(self) -> list[str]:

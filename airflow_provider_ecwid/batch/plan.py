@@ -8,15 +8,17 @@ the catalog.
 from __future__ import annotations
 
 import json
-import re
 from array import array
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, WireRows, check_chunk_size, iter_chunks
@@ -29,7 +31,6 @@ from airflow_provider_ecwid.batch.wire import WireRequest
 SLICE_CHUNKS = 10
 #: Slices encoded at once: Arrow's kernels release the GIL, so two threads use two cores.
 ENCODE_THREADS = 2
-_DIGITS = re.compile(r"/\d+")
 
 
 @dataclass
@@ -111,13 +112,12 @@ class BatchPlan:
         )
         id_hashes = array("q")  # 8 bytes per row, not a dict of every id, to find duplicates
         for requests in self._requests(problems):
-            for request in requests:
-                summary.requests += 1
-                if not positional:  # ids from row positions cannot repeat
-                    id_hashes.append(hash(request.id))
-                summary.by_pattern[f"{request.method} {_pattern(request.path)}"] += 1
-                if len(summary.first_requests) < 3:
-                    summary.first_requests.append(json.loads(_encode_one(request)))
+            summary.requests += len(requests)
+            if not positional:  # ids from row positions cannot repeat
+                id_hashes.extend(map(hash, map(_request_id, requests)))
+            summary.by_pattern.update(_patterns(requests))
+            for request in requests[: 3 - len(summary.first_requests)]:
+                summary.first_requests.append(json.loads(_encode_one(request)))
         if len(id_hashes) > 1:
             hashes = np.frombuffer(id_hashes, dtype=np.int64)
             hashes.sort()  # in place: no second array of every id
@@ -180,9 +180,18 @@ def _collect(future: Future[tuple[RequestRows, ProblemLog]], problems: ProblemLo
     return rows
 
 
-def _pattern(path: str) -> str:
-    """A path with its numeric ids replaced, for counting requests by endpoint."""
-    return _DIGITS.sub("/{id}", path.split("?")[0])
+_request_id = attrgetter("id")
+
+
+def _patterns(requests: list[WireRequest]) -> dict[str, int]:
+    """Requests counted by ``METHOD path-pattern`` (the path without its query, numeric ids as ``{id}``)."""
+    if not requests:
+        return {}
+    paths = pa.array([request.path for request in requests], pa.large_string())
+    paths = pc.replace_substring_regex(pc.replace_substring_regex(paths, r"(?s)\?.*", ""), r"/\d+", "/{id}")
+    methods = pa.array([request.method for request in requests], pa.large_string())
+    keys = pc.binary_join_element_wise(methods, paths, pa.scalar(" ", pa.large_string()))
+    return {str(item["values"]): int(item["counts"]) for item in pc.value_counts(keys).to_pylist()}
 
 
 def _encode_one(request: WireRequest) -> bytes:
