@@ -16,7 +16,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pendulum
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import Param, dag, task
@@ -52,6 +51,8 @@ def ecwid_nightly_catalog_import() -> None:
     def ensure_categories(params: dict[str, Any] | None = None) -> dict[str, int]:
         """Create the feed's categories that the store does not have yet; return name -> category id."""
         assert params is not None
+        import pandas as pd  # in the task: DAG files are parsed often and should import little
+
         names = set(pd.read_csv(DATA / params["feed"], usecols=["category"])["category"].dropna())
         client = EcwidHook().get_conn()
         known = {category["name"]: category["id"] for category in client.iter_categories()}
@@ -60,9 +61,11 @@ def ecwid_nightly_catalog_import() -> None:
         return {name: known[name] for name in names}
 
     @task
-    def shape_feed(category_ids: dict[str, int], params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """Feed columns -> Ecwid product fields; categories -> categoryIds; 'yes'/'no' -> enabled."""
+    def shape_feed(category_ids: dict[str, int], params: dict[str, Any] | None = None) -> Any:
+        """Feed columns -> Ecwid product fields; categories -> categoryIds; 'yes'/'no' -> enabled (a DataFrame)."""
         assert params is not None
+        import pandas as pd
+
         feed = pd.read_csv(DATA / params["feed"])
         products = feed.rename(columns=FEED_TO_ECWID)[list(FEED_TO_ECWID.values())]
         products["enabled"] = feed["active"].str.lower().eq("yes")

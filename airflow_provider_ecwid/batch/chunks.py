@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from airflow_provider_ecwid.batch.models import MAX_BATCH_SIZE
-from airflow_provider_ecwid.batch.wire import WireRequest, encode
 from airflow_provider_ecwid.errors import EcwidConfigError
 
 #: Namespace of the provider's deduplication keys (any fixed UUID works; this one is ours).
@@ -48,23 +47,6 @@ class RequestRows(Protocol):
     def fragment(self, start: int, stop: int) -> bytes | memoryview:
         """Requests ``start`` to ``stop - 1`` as JSON objects separated by commas (no brackets)."""
         ...
-
-
-class WireRows:
-    """
-    Requests built row by row, encoded when a batch takes them.
-
-    :param requests: the requests.
-    """
-
-    def __init__(self, requests: list[WireRequest]) -> None:
-        self.requests = requests
-
-    def __len__(self) -> int:
-        return len(self.requests)
-
-    def fragment(self, start: int, stop: int) -> bytes:
-        return encode(self.requests[start:stop])[1:-1]
 
 
 def iter_chunks(slices: Iterable[RequestRows], chunk_size: int) -> Iterator[EncodedChunk]:

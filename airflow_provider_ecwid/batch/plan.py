@@ -21,11 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
-from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, WireRows, check_chunk_size, iter_chunks
+from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, check_chunk_size, iter_chunks
 from airflow_provider_ecwid.batch.columnar import encode_columns
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.sources import InputSource
-from airflow_provider_ecwid.batch.wire import WireRequest
+from airflow_provider_ecwid.batch.wire import WireRequest, WireRows, encode
 
 #: Rows read and converted at a time, in chunks; bounds memory to a few chunks.
 SLICE_CHUNKS = 10
@@ -195,6 +195,4 @@ def _patterns(requests: list[WireRequest]) -> dict[str, int]:
 
 
 def _encode_one(request: WireRequest) -> bytes:
-    from airflow_provider_ecwid.batch.wire import encode
-
     return encode([request])[1:-1]

@@ -1,4 +1,4 @@
-"""The wire form of batch requests and its encoder (msgspec: fast, and omits fields with no value)."""
+"""The wire form of batch requests built row by row, and its encoder (msgspec: fast, omits fields with no value)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,20 @@ ENCODER = msgspec.json.Encoder(decimal_format="number")
 def encode(requests: list[WireRequest]) -> bytes:
     """Encode a chunk of requests as the JSON array Ecwid's ``POST /batch`` takes."""
     return ENCODER.encode(requests)
+
+
+class WireRows:
+    """
+    Requests built row by row, encoded when a batch takes them.
+
+    :param requests: the requests.
+    """
+
+    def __init__(self, requests: list[WireRequest]) -> None:
+        self.requests = requests
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def fragment(self, start: int, stop: int) -> bytes:
+        return encode(self.requests[start:stop])[1:-1]

@@ -6,26 +6,28 @@ import time
 import uuid
 from collections.abc import Sequence
 from functools import cached_property
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context, conf
 
-from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues, RequestBuilder
 from airflow_provider_ecwid.batch.chunks import (
     DEDUPLICATION_NAMESPACE,
     EncodedChunk,
     check_chunk_size,
     deduplication_key,
 )
-from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.sources import FileFormat, make_source
 from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller, wait_for_tickets
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.completion import check_event, check_results_path, final_statuses, finish, make_trigger
 from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
+
+if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
+    from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues
+    from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
+    from airflow_provider_ecwid.batch.sources import FileFormat
 
 TICKETS_XCOM_KEY = "tickets"
 STATE_KEY = "ecwid_chunk_{index}"
@@ -170,6 +172,10 @@ class EcwidBatchOperator(BaseOperator):
     # -- planning -----------------------------------------------------------------------------------------
 
     def _plan(self, context: Context) -> BatchPlan:
+        from airflow_provider_ecwid.batch.build import RequestBuilder
+        from airflow_provider_ecwid.batch.plan import BatchPlan
+        from airflow_provider_ecwid.batch.sources import make_source
+
         builder = RequestBuilder(
             path=self.path,
             method=self.method,

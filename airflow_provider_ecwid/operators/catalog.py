@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import Context
 
-from airflow_provider_ecwid.batch.catalog import CatalogSync, OnMissing
-from airflow_provider_ecwid.batch.plan import BatchPlan
-from airflow_provider_ecwid.batch.sources import make_source
-from airflow_provider_ecwid.catalog_lookup import LookupMode, build_index
 from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, open_input
+
+if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
+    from airflow_provider_ecwid.batch.catalog import OnMissing
+    from airflow_provider_ecwid.batch.plan import BatchPlan
+    from airflow_provider_ecwid.catalog_lookup import LookupMode
 
 SYNC_XCOM_KEY = "sync_summary"
 
@@ -65,6 +66,10 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         self.lookup = lookup
 
     def _plan(self, context: Context) -> BatchPlan:
+        from airflow_provider_ecwid.batch.catalog import CatalogSync
+        from airflow_provider_ecwid.batch.sources import make_source
+        from airflow_provider_ecwid.catalog_lookup import build_index
+
         feed = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
         self.log.info("Reading %s", feed.describe())
         sync = CatalogSync(

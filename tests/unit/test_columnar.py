@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
-from airflow_provider_ecwid.batch.chunks import WireRows, iter_chunks
+from airflow_provider_ecwid.batch.chunks import iter_chunks
 from airflow_provider_ecwid.batch.columnar import EncodedRows, encode_columns
 from airflow_provider_ecwid.batch.problems import ProblemLog
+from airflow_provider_ecwid.batch.wire import WireRows
 
 RARE_CONTROL = "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)]))
 TEXT = (
