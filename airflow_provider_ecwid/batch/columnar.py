@@ -110,8 +110,8 @@ def encode_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int)
                 return None
             row.literal("}},")
         rows = row.join()
-    except (pa.ArrowException, ValueError, TypeError, KeyError):  # a column Arrow cannot take as one type, or
-        return None  # a missing column: the builder says which
+    except (pa.ArrowException, ValueError, TypeError, OverflowError, KeyError):
+        return None  # a column Arrow cannot take as one type, or a missing one: the builder reports it
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
     _validity, offsets, data = rows.buffers()

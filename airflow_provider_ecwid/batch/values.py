@@ -23,6 +23,9 @@ MISSING: Any = msgspec.UNSET
 
 BINARY_HINT = "binary data cannot go in a batch: host the file and give its URL (e.g. externalUrl for images)"
 
+#: The integers a JSON number can carry here (msgspec's range; Ecwid's ids and counts are 64-bit).
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
 #: Reports a problem of the value at a position of the column being converted.
 OnProblem = Callable[[int, str], None]
 
@@ -53,6 +56,8 @@ def json_safe(value: Any, *, nested: bool = False) -> Any:
     """
     if is_missing(value):
         return None if nested else MISSING
+    if isinstance(value, int) and not isinstance(value, bool | np.generic) and not _INT_MIN <= value <= _INT_MAX:
+        raise UnsafeValue(f"{value} is beyond 64-bit integers; send it as text")
     if isinstance(value, str | bool | int) and not isinstance(value, np.generic):
         return value
     if isinstance(value, float):

@@ -67,6 +67,8 @@ def test_json_safe_values(value: Any, expected: Any) -> None:
         ({1: "a"}, "keys must be strings"),
         (object(), "cannot be sent as JSON"),
         ([1, float("inf")], "infinity"),
+        (2**64, "beyond 64-bit"),
+        (-(2**63) - 1, "beyond 64-bit"),
     ],
 )
 def test_json_unsafe_values(value: Any, reason: str) -> None:

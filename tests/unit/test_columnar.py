@@ -130,6 +130,7 @@ def test_a_first_body_column_with_gaps_is_cut_right() -> None:
         ({}, lambda f: f.assign(when=pd.Timestamp("2026-01-01"))),
         ({}, lambda f: f.assign(mixed=pd.Series(["a", 1, None, "b", 2.5], dtype=object))),
         ({}, lambda f: f.assign(name="bell \x07")),
+        ({}, lambda f: f.assign(big=pd.Series([2**70, 1, 2, 3, 4], dtype=object))),
         ({}, lambda f: f.assign(ecwid_id=f["ecwid_id"].astype(float))),
         ({"path": "/products?sku={sku}"}, lambda f: f.assign(sku=["a b", "c", "d", "e", "f"])),
         ({"id_column": "sku"}, lambda f: f.assign(sku=["a", " ", "c", "d", "e"])),
