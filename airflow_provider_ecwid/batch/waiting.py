@@ -62,6 +62,8 @@ class TicketPoller:
     finished: dict[str, BatchStatus] = field(default_factory=dict)
     calls: int = 0
     _done_requests: int = 0
+    _first_seen: tuple[float, int] | None = None
+    _last_ticket_eta: float | None = None
 
     @property
     def done(self) -> bool:
@@ -72,6 +74,7 @@ class TicketPoller:
         if self.last_progress_at is None:
             self.last_progress_at = self.clock()
         current = 0
+        remaining: int | None = None  # requests left in the last ticket, once it is the only one left
         while not self.done:
             ticket = self.tickets[self.next_index]
             try:
@@ -96,6 +99,7 @@ class TicketPoller:
                 self.next_index += 1
                 continue
             current = status.completed_requests
+            remaining = status.total_requests - current if self.next_index == len(self.tickets) - 1 else None
             log.info(
                 "ticket %d/%d %s is %s: %d/%d request(s) done",
                 self.next_index + 1,
@@ -107,10 +111,32 @@ class TicketPoller:
             )
             break
         mark = self._done_requests + current
+        now = self.clock()
         if mark > self.progress_mark:
             self.progress_mark = mark
-            self.last_progress_at = self.clock()
+            self.last_progress_at = now
+        self._estimate(now, mark, remaining)
         return self.done
+
+    def _estimate(self, now: float, mark: int, remaining: int | None) -> None:
+        """When only the last ticket is left: when it should finish, at the rate seen since the first poll."""
+        if self._first_seen is None:
+            self._first_seen = (now, mark)
+        started_at, started_mark = self._first_seen
+        self._last_ticket_eta = None
+        if remaining is not None and now > started_at and mark > started_mark:
+            self._last_ticket_eta = remaining / ((mark - started_mark) / (now - started_at))
+
+    def next_wait(self, poll_interval: float) -> float:
+        """
+        Seconds until the next poll: ``poll_interval``, or less when the last ticket should finish sooner (never
+        less than a quarter of it), so the wait ends close to when the work does.
+
+        :param poll_interval: the configured seconds between polls.
+        """
+        if self._last_ticket_eta is None:
+            return poll_interval
+        return min(poll_interval, max(self._last_ticket_eta, poll_interval / 4))
 
     def check_deadlines(self, deadline: float | None, progress_timeout: float | None) -> None:
         """Raise EcwidWaitError when the total deadline passed or nothing progressed for too long."""
@@ -150,5 +176,5 @@ def wait_for_tickets(
     """Poll until every ticket finished; return their final statuses, or raise EcwidWaitError."""
     while not poller.poll():
         poller.check_deadlines(deadline, progress_timeout)
-        sleep(poll_interval)
+        sleep(poller.next_wait(poll_interval))
     return poller.statuses()

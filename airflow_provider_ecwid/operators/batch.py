@@ -85,7 +85,8 @@ class EcwidBatchOperator(BaseOperator):
     :param dry_run: validate and log a summary; send nothing.
     :param wait_for_completion: wait for the batches and return the report instead of the tickets.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status calls while waiting.
+    :param poll_interval: seconds between status calls while waiting (the last ticket may be polled sooner,
+        when it should finish).
     :param wait_timeout: the most seconds to wait in all (None: no limit).
     :param progress_timeout: seconds without a newly completed request before failing (None: no limit).
     :param fail_on: when waiting: ``"any_failed"`` (default), ``"never"``, or the fraction of rows allowed to

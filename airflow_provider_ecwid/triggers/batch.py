@@ -24,7 +24,7 @@ class EcwidBatchTrigger(BaseTrigger):
 
     :param conn_id: the ``ecwid`` connection id.
     :param tickets: the tickets, in submission order.
-    :param poll_interval: seconds between polls.
+    :param poll_interval: seconds between polls (the last ticket may be polled sooner, when it should finish).
     :param deadline: wall-clock epoch after which waiting fails (None: no limit).
     :param progress_timeout: seconds without a newly completed request after which waiting fails.
     :param next_index: the first ticket not known to be finished.
@@ -102,14 +102,9 @@ class EcwidBatchTrigger(BaseTrigger):
         try:
             while not await asyncio.to_thread(poller.poll):
                 poller.check_deadlines(self.deadline, self.progress_timeout)
-                await asyncio.sleep(self.poll_interval)
+                await asyncio.sleep(poller.next_wait(self.poll_interval))
         except EcwidWaitError as err:
-            reason = (
-                "unknown_ticket"
-                if "does not know" in str(err)
-                else ("progress_timeout" if "progress_timeout" in str(err) else "timeout")
-            )
-            yield self._error(reason, str(err))
+            yield self._error(err.reason, str(err))
             return
         except EcwidError as err:
             yield self._error("api_error", str(err))

@@ -113,6 +113,32 @@ def test_progress_resets_the_progress_clock() -> None:
     assert poller.state()["progress_mark"] == 5
 
 
+def test_the_last_ticket_is_polled_when_it_should_finish() -> None:
+    now = [0.0]
+    done = {"a": 0, "b": 0}
+
+    def get(ticket: str) -> BatchStatus:
+        state = BatchState.COMPLETED if done[ticket] == 100 else BatchState.IN_PROGRESS
+        return status(ticket, state, done[ticket], total=100)
+
+    poller = TicketPoller(["a", "b"], get, clock=lambda: now[0])
+    assert not poller.poll()
+    assert poller.next_wait(10) == 10  # no rate seen yet
+    now[0], done["a"] = 10.0, 50
+    assert not poller.poll()
+    assert poller.next_wait(10) == 10  # a is not the last ticket
+    now[0], done["a"], done["b"] = 20.0, 100, 50  # 150 requests in 20 s; b has 50 left: 6.7 s
+    assert not poller.poll()
+    assert poller.next_wait(10) == pytest.approx(50 / 7.5)
+    assert poller.next_wait(5) == 5  # never longer than the interval
+    now[0], done["b"] = 26.0, 95  # 5 left: 0.7 s, but never sooner than a quarter of the interval
+    assert not poller.poll()
+    assert poller.next_wait(10) == 2.5
+    now[0], done["b"] = 28.5, 100
+    assert poller.poll()
+    assert poller.next_wait(10) == 10
+
+
 def test_unknown_batch_state_is_not_finished() -> None:
     poller = TicketPoller(["t"], lambda ticket: status(ticket, BatchState.UNKNOWN, 0))
     assert poller.poll() is False
