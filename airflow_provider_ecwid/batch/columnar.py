@@ -28,8 +28,8 @@ _TEXT = pa.large_string()
 #: file route's footprint to the slices in flight (same speed here).
 _POOL = pa.system_memory_pool()
 _PLAIN_SEGMENT = r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$"  # RE2: $ is the end of the text, newline or not
-_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
-_RARE_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+#: Control characters the row-by-row route escapes as \u00XX; a slice holding one goes that way.
+_RARE_CONTROL = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D}
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))  # backslash first
 
 
@@ -164,12 +164,28 @@ def _escaped(values: Any) -> Any:
     """Text escaped for the inside of JSON strings; None when a value holds a control character other than
     a newline, carriage return or tab (the row-by-row route writes those)."""
     text = _text(values)
-    if _any(pc.match_substring_regex(text, _NEEDS_ESCAPE, memory_pool=_POOL)):
-        if _any(pc.match_substring_regex(text, _RARE_CONTROL, memory_pool=_POOL)):
-            return None
-        for plain, escaped in _ESCAPES:
+    present = _bytes_present(text)
+    if present & _RARE_CONTROL:
+        return None
+    for plain, escaped in _ESCAPES:
+        if ord(plain) in present:
             text = pc.replace_substring(text, plain, escaped, memory_pool=_POOL)
     return text
+
+
+def _bytes_present(text: Any) -> set[int]:
+    """Which of the bytes JSON must escape occur in the text (a look at its buffers, no copy)."""
+    found: set[int] = set()
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        _validity, offsets, data = chunk.buffers()
+        if data is None or not len(chunk):
+            continue
+        bounds = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+        utf8 = np.frombuffer(data, dtype=np.uint8)[bounds[0] : bounds[-1]]
+        if (utf8 < 0x20).any():
+            found.update(np.unique(utf8[utf8 < 0x20]).tolist())
+        found.update(byte for byte in (0x22, 0x5C) if (utf8 == byte).any())
+    return found
 
 
 def _json_values(series: pd.Series) -> tuple[Any, str] | None:
