@@ -187,7 +187,7 @@ class RequestBuilder:
                 return self.build_ready(_ready_rows(frame), first_row, problems)  # a file of ready requests
             raise EcwidConfigError("path is required to turn rows into requests, e.g. path='/products/{ecwid_id}'")
         self._check_columns(frame)
-        ids = self._ids(frame, first_row)
+        ids = self.request_ids(frame, first_row)
 
         def report(column: str) -> Callable[[int, str], None]:
             return lambda position, reason: problems.add(
@@ -216,7 +216,8 @@ class RequestBuilder:
                     f"column {name!r} (from {role}) is not in the input; its columns are {list(frame.columns)}"
                 )
 
-    def _ids(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
+    def request_ids(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
+        """Each row's request id: from the id column (None where it is unusable), else the row's position."""
         if self.id_column is None:
             return list(map(str, range(first_row, first_row + len(frame))))
         series = frame[self.id_column]

@@ -13,7 +13,8 @@ never decides what is valid; it only encodes slices that have nothing to report.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -78,6 +79,21 @@ class _Pieces:
         return pc.binary_join_element_wise(*parts, _literal(""), memory_pool=_POOL)
 
 
+@dataclass(frozen=True)
+class CheckedColumns:
+    """
+    A slice the Arrow route takes, so it has nothing to report: what the validation pass needs of it.
+
+    :param requests: how many requests it makes.
+    :param patterns: its requests per ``METHOD path-pattern``.
+    :param ids: its request ids when they come from a column (None: row positions, which cannot repeat).
+    """
+
+    requests: int
+    patterns: dict[str, int]
+    ids: list[str] | None
+
+
 def encode_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> EncodedRows | None:
     """
     Encode a slice the fast way, or return None when the row-by-row builder must do it.
@@ -86,6 +102,86 @@ def encode_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int)
     :param frame: the rows.
     :param first_row: the position of the slice's first row in the whole input.
     """
+    prepared = _prepare(builder, frame, first_row)
+    if prepared is None:
+        return None
+    rows = prepared[0].join()
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    _validity, offsets, data = rows.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    return EncodedRows(memoryview(data), starts.tolist())
+
+
+def check_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> CheckedColumns | None:
+    """
+    The validation pass for a slice of plain columns, by column; None when the row-by-row builder must check
+    it. Only what could be a problem is looked at (no JSON is written): empty or unusable ids and path
+    values, infinities, and rows whose body would be empty.
+
+    :param builder: how rows become requests.
+    :param frame: the rows.
+    :param first_row: the position of the slice's first row in the whole input.
+    """
+    template = builder.template
+    if template is None or builder.method_column is not None or builder.body_builder is not None or frame.empty:
+        return None
+    try:
+        ids = None if builder.id_column is None else builder.request_ids(frame, first_row)
+        paths = [_path_value(frame[field]) for field in template.fields]
+        if (ids is not None and None in ids) or any(path is None for path in paths):
+            return None
+        if builder.method not in BODYLESS and not _bodies_are_sound(builder, frame):
+            return None
+    except (pa.ArrowException, ValueError, TypeError, OverflowError, KeyError):
+        return None
+    if all(_whole_non_negative(frame[field]) for field in template.fields):  # one pattern for every row
+        sample = pa.array([template.template.format(**dict.fromkeys(template.fields, "0"))], _TEXT)
+        patterns = dict.fromkeys(endpoint_counts(pa.array([builder.method], _TEXT), sample), len(frame))
+    else:
+        path = _Pieces()
+        path.literal(template.literals[0])
+        for value, literal in zip(paths, template.literals[1:], strict=True):
+            path.values(value)
+            path.literal(literal)
+        patterns = endpoint_counts(pa.array([builder.method] * len(frame), _TEXT), path.join())
+    return CheckedColumns(len(frame), patterns, cast("list[str] | None", ids))
+
+
+def _whole_non_negative(series: pd.Series) -> bool:
+    """Whole numbers from 0 up: in a path each is a run of digits, so every row's path has one pattern."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) or dtype.kind not in "iu":
+        return False
+    return dtype.kind == "u" or bool((series.to_numpy() >= 0).all())
+
+
+def _bodies_are_sound(builder: RequestBuilder, frame: pd.DataFrame) -> bool:
+    """True when no body value is a problem and no row's body would be empty."""
+    names = builder.body_names(frame)
+    every_value_missing = np.ones(len(frame), dtype=bool)
+    for name in names:
+        series = frame[name]
+        dtype = series.dtype
+        if not isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iufb":
+            if dtype.kind == "f" and np.isinf(series.to_numpy()).any():
+                return False  # a problem: the row-by-row builder reports it
+        elif _column_kind(series) != "text" or not _is_text(_arrow(series)):
+            return False
+        every_value_missing &= series.isna().to_numpy(dtype=bool)
+    return bool(names) and not every_value_missing.any()
+
+
+def endpoint_counts(methods: Any, paths: Any) -> dict[str, int]:
+    """Requests per ``METHOD path-pattern``: the path without its query, numeric segments as ``{id}``."""
+    patterns = pc.replace_substring_regex(paths, r"(?s)\?.*", "", memory_pool=_POOL)
+    patterns = pc.replace_substring_regex(patterns, r"/\d+", "/{id}", memory_pool=_POOL)
+    keys = pc.binary_join_element_wise(methods, patterns, _literal(" "), memory_pool=_POOL)
+    return {str(item["values"]): int(item["counts"]) for item in pc.value_counts(keys).to_pylist()}
+
+
+def _prepare(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> tuple[_Pieces, list[Any]] | None:
+    """The checked parts of every request's JSON text, and the path fields' values; None: the builder's job."""
     template = builder.template
     if template is None or builder.method_column is not None or builder.body_builder is not None or frame.empty:
         return None
@@ -109,14 +205,9 @@ def encode_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int)
             if not _add_body(builder, frame, row):
                 return None
             row.literal("}},")
-        rows = row.join()
     except (pa.ArrowException, ValueError, TypeError, OverflowError, KeyError):
         return None  # a column Arrow cannot take as one type, or a missing one: the builder reports it
-    if isinstance(rows, pa.ChunkedArray):
-        rows = rows.combine_chunks()
-    _validity, offsets, data = rows.buffers()
-    starts = np.frombuffer(offsets, dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
-    return EncodedRows(memoryview(data), starts.tolist())
+    return row, paths
 
 
 def _text(values: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, check_chunk_size, iter_chunks
-from airflow_provider_ecwid.batch.columnar import encode_columns
+from airflow_provider_ecwid.batch.columnar import check_columns, encode_columns, endpoint_counts
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.sources import InputSource
 from airflow_provider_ecwid.batch.wire import WireRequest, WireRows, encode
@@ -93,14 +92,12 @@ class BatchPlan:
             offset += rows_in_part
 
     def _requests(self, problems: ProblemLog) -> Iterator[list[WireRequest]]:
-        """The requests slice by slice, checked, without bodies except in the first slice (for the summary)."""
-        made_one = False
+        """The requests slice by slice, checked row by row, without bodies."""
         for first_row, builder, rows in self._slices():
             if builder is None:
                 yield RequestBuilder.build_ready(rows, first_row, problems)
             else:
-                yield builder.build(rows, first_row, problems, make=not made_one)
-                made_one = made_one or len(rows) > 0
+                yield builder.build(rows, first_row, problems, make=False)
 
     def validate(self) -> PlanSummary:
         """Check every row; raise EcwidValidationError listing the problems, else return the summary."""
@@ -111,13 +108,21 @@ class BatchPlan:
             for source, builder in self.parts
         )
         id_hashes = array("q")  # 8 bytes per row, not a dict of every id, to find duplicates
-        for requests in self._requests(problems):
-            summary.requests += len(requests)
+        for first_row, builder, rows in self._slices():
+            checked = check_columns(builder, rows, first_row) if builder is not None else None
+            if checked is None:  # row by row: reports every problem of the slice
+                requests = self._checked_requests(builder, rows, first_row, problems, summary)
+                ids: Iterable[str] = map(_request_id, requests)
+                summary.requests += len(requests)
+                summary.by_pattern.update(_patterns(requests))
+            else:  # the Arrow route takes it: nothing to report
+                ids = checked.ids or ()
+                summary.requests += checked.requests
+                summary.by_pattern.update(checked.patterns)
+                if len(summary.first_requests) < 3 and builder is not None:
+                    _show_first(builder.build(rows.iloc[:3], first_row, ProblemLog()), summary)
             if not positional:  # ids from row positions cannot repeat
-                id_hashes.extend(map(hash, map(_request_id, requests)))
-            summary.by_pattern.update(_patterns(requests))
-            for request in requests[: 3 - len(summary.first_requests)]:
-                summary.first_requests.append(json.loads(_encode_one(request)))
+                id_hashes.extend(map(hash, ids))
         if len(id_hashes) > 1:
             hashes = np.frombuffer(id_hashes, dtype=np.int64)
             hashes.sort()  # in place: no second array of every id
@@ -127,6 +132,18 @@ class BatchPlan:
         problems.raise_if_any()
         summary.chunks = -(-summary.requests // self.chunk_size)
         return summary
+
+    @staticmethod
+    def _checked_requests(
+        builder: RequestBuilder | None, rows: Any, first_row: int, problems: ProblemLog, summary: PlanSummary
+    ) -> list[WireRequest]:
+        """A slice's requests checked row by row; bodies only while the summary still shows first requests."""
+        if builder is None:
+            requests = RequestBuilder.build_ready(rows, first_row, problems)
+        else:
+            requests = builder.build(rows, first_row, problems, make=len(summary.first_requests) < 3)
+        _show_first(requests, summary)
+        return requests
 
     def _report_duplicates(self, repeated_hashes: set[int], problems: ProblemLog) -> None:
         """A second read, only for the ids whose hash repeats: report each id used more than once."""
@@ -184,14 +201,17 @@ _request_id = attrgetter("id")
 
 
 def _patterns(requests: list[WireRequest]) -> dict[str, int]:
-    """Requests counted by ``METHOD path-pattern`` (the path without its query, numeric ids as ``{id}``)."""
+    """Requests counted by ``METHOD path-pattern``."""
     if not requests:
         return {}
     paths = pa.array([request.path for request in requests], pa.large_string())
-    paths = pc.replace_substring_regex(pc.replace_substring_regex(paths, r"(?s)\?.*", ""), r"/\d+", "/{id}")
-    methods = pa.array([request.method for request in requests], pa.large_string())
-    keys = pc.binary_join_element_wise(methods, paths, pa.scalar(" ", pa.large_string()))
-    return {str(item["values"]): int(item["counts"]) for item in pc.value_counts(keys).to_pylist()}
+    return endpoint_counts(pa.array([request.method for request in requests], pa.large_string()), paths)
+
+
+def _show_first(requests: list[WireRequest], summary: PlanSummary) -> None:
+    """Keep the first three requests, as sent, for the summary."""
+    for request in requests[: 3 - len(summary.first_requests)]:
+        summary.first_requests.append(json.loads(_encode_one(request)))
 
 
 def _encode_one(request: WireRequest) -> bytes:

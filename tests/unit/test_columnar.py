@@ -11,10 +11,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_ecwid.batch import plan as plan_module
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import iter_chunks
-from airflow_provider_ecwid.batch.columnar import EncodedRows, encode_columns
-from airflow_provider_ecwid.batch.problems import ProblemLog
+from airflow_provider_ecwid.batch.columnar import EncodedRows, check_columns, encode_columns
+from airflow_provider_ecwid.batch.plan import BatchPlan
+from airflow_provider_ecwid.batch.problems import EcwidValidationError, ProblemLog
+from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.wire import WireRows
 
 RARE_CONTROL = "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)]))
@@ -23,6 +26,7 @@ TEXT = (
     | st.text(st.characters(exclude_characters=RARE_CONTROL, exclude_categories=["Cs"]), max_size=12)
     | st.sampled_from(['say "hi"', "back\\slash", "two\nlines\r\n\ttab", "é ü 中", ""])
 )
+SKUS = st.from_regex(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,8}", fullmatch=True)
 FLOATS = st.floats(width=64) | st.sampled_from([0.1, 1e16, 1e-7, -0.0, 100.0, 5e-324, 1.7976931348623157e308])
 
 
@@ -40,8 +44,8 @@ def decoded(rows: EncodedRows, start: int = 0, stop: int | None = None) -> list[
 def frames(draw: st.DrawFn) -> pd.DataFrame:
     rows = draw(st.integers(1, 30))
     columns = {
-        "pid": draw(st.lists(st.integers(0, 2**62), min_size=rows, max_size=rows)),
-        "sku": draw(st.lists(TEXT | st.sampled_from(["A-1", "b_2.x"]), min_size=rows, max_size=rows)),
+        "pid": draw(st.lists(st.integers(-3, 2**62), min_size=rows, max_size=rows)),
+        "sku": draw(st.lists(SKUS | TEXT, min_size=rows, max_size=rows)),
         "name": draw(st.lists(TEXT | st.none(), min_size=rows, max_size=rows)),
         "price": draw(st.lists(FLOATS, min_size=rows, max_size=rows)),
         "quantity": draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=rows, max_size=rows)),
@@ -158,3 +162,34 @@ def test_chunks_cut_across_both_kinds_of_slices() -> None:
     ]
     ids = [request["id"] for chunk in chunks for request in json.loads(chunk.payload)]
     assert ids == ["0", "1", "2", "3", "4", "5", "6", "7", "8", "0", "1", "2", "3", "4"]
+
+
+def summary_or_problems(frame: pd.DataFrame, options: dict[str, Any]) -> Any:
+    plan = BatchPlan(make_source(frame), RequestBuilder(**options), chunk_size=7)
+    try:
+        summary = plan.validate()
+    except EcwidValidationError as err:
+        return str(err)
+    return summary.requests, summary.chunks, dict(summary.by_pattern), summary.first_requests
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=frames(), options=st.sampled_from(BUILDERS))
+def test_the_arrow_validation_pass_finds_what_the_row_by_row_pass_finds(
+    frame: pd.DataFrame, options: dict[str, Any]
+) -> None:
+    frame = pd.concat([frame, frame.iloc[:2]], ignore_index=True)  # repeated ids, where ids come from a column
+    builder = RequestBuilder(**options)
+    event("checked by Arrow" if check_columns(builder, frame, 0) is not None else "checked row by row")
+    found = summary_or_problems(frame, options)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plan_module, "check_columns", lambda *_: None)
+        assert summary_or_problems(frame, options) == found
+
+
+def test_repeated_ids_are_found_on_the_arrow_route() -> None:
+    frame = plain_frame().assign(sku=["A", "B", "A", "C", "B"])
+    builder = RequestBuilder(path="/products/{ecwid_id}", method="PUT", id_column="sku")
+    assert check_columns(builder, frame, 0) is not None
+    with pytest.raises(EcwidValidationError, match=r"row 2 \(id 'A'\).*duplicate id \(first used by row 0\)"):
+        BatchPlan(make_source(frame), builder).validate()
