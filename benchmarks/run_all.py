@@ -1,6 +1,6 @@
 """Run every benchmark, print one table, and save the figures with the date and machine as JSON.
 
-.venv/bin/python -m benchmarks.run_all          # about 8 minutes here; writes benchmarks/results/latest.json
+.venv/bin/python -m benchmarks.run_all          # about 7 minutes here; writes benchmarks/results/latest.json
 .venv/bin/python -m benchmarks.run_all encode   # only some: encode, memory, calls, e2e, emulator
 """
 
