@@ -9,6 +9,9 @@ Anything else returns None and the row-by-row :class:`~airflow_provider_ecwid.ba
 does the slice: a body callable, a method column, object or date columns, float32, and every value that
 would be a problem (missing path values, empty bodies, infinities, rare control characters). So this route
 never decides what is valid; it only encodes slices that have nothing to report.
+
+:func:`check_columns` is the validation pass for the same kind of slice: it looks, by column, only at what
+could be a problem, and hands anything doubtful to the row-by-row check.
 """
 
 from __future__ import annotations
@@ -102,10 +105,10 @@ def encode_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int)
     :param frame: the rows.
     :param first_row: the position of the slice's first row in the whole input.
     """
-    prepared = _prepare(builder, frame, first_row)
-    if prepared is None:
+    pieces = _prepare(builder, frame, first_row)
+    if pieces is None:
         return None
-    rows = prepared[0].join()
+    rows = pieces.join()
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
     _validity, offsets, data = rows.buffers()
@@ -180,8 +183,8 @@ def endpoint_counts(methods: Any, paths: Any) -> dict[str, int]:
     return {str(item["values"]): int(item["counts"]) for item in pc.value_counts(keys).to_pylist()}
 
 
-def _prepare(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> tuple[_Pieces, list[Any]] | None:
-    """The checked parts of every request's JSON text, and the path fields' values; None: the builder's job."""
+def _prepare(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> _Pieces | None:
+    """The checked parts of every request's JSON text; None: the builder's job."""
     template = builder.template
     if template is None or builder.method_column is not None or builder.body_builder is not None or frame.empty:
         return None
@@ -207,7 +210,7 @@ def _prepare(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> tu
             row.literal("}},")
     except (pa.ArrowException, ValueError, TypeError, OverflowError, KeyError):
         return None  # a column Arrow cannot take as one type, or a missing one: the builder reports it
-    return row, paths
+    return row
 
 
 def _text(values: Any) -> Any:
