@@ -300,28 +300,32 @@ def _ids(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) -> Any:
     """Each request's id as the inside of a JSON string."""
     if builder.id_column is None:
         return _text(pa.array(np.arange(first_row, first_row + len(frame), dtype=np.int64), memory_pool=_POOL))
-    series = frame[builder.id_column]
-    kind = _column_kind(series)
-    values = _arrow(series)
-    if kind == "number" and pa.types.is_integer(values.type):
-        return _text(values)
-    if kind != "text" or not _is_text(values) or values.null_count:
-        return None
-    if _any(pc.equal(pc.utf8_trim_whitespace(_text(values), memory_pool=_POOL), "", memory_pool=_POOL)):
+    found = _whole_or_text(frame[builder.id_column])
+    if found is None or not found[1]:
+        return None if found is None else found[0]
+    if _any(pc.equal(pc.utf8_trim_whitespace(found[0], memory_pool=_POOL), "", memory_pool=_POOL)):
         return None  # an empty id is a problem
-    return _escaped(values)
+    return _escaped(found[0])
 
 
 def _path_value(series: pd.Series) -> Any:
     """A path field's values when none needs percent-encoding: whole numbers, or plain text segments."""
+    found = _whole_or_text(series)
+    if found is None or not found[1]:
+        return None if found is None else found[0]
+    plain = pc.all(pc.match_substring_regex(found[0], _PLAIN_SEGMENT, memory_pool=_POOL)).as_py()
+    return found[0] if plain else None
+
+
+def _whole_or_text(series: pd.Series) -> tuple[Any, bool] | None:
+    """The column as text, and whether it was text: whole numbers, or text without gaps; else None."""
     kind = _column_kind(series)
     values = _arrow(series)
     if kind == "number" and pa.types.is_integer(values.type):
-        return _text(values)
+        return _text(values), False
     if kind != "text" or not _is_text(values) or values.null_count:
         return None
-    text = _text(values)
-    return text if bool(pc.all(pc.match_substring_regex(text, _PLAIN_SEGMENT, memory_pool=_POOL)).as_py()) else None
+    return _text(values), True
 
 
 def _add_body(builder: RequestBuilder, frame: pd.DataFrame, row: _Pieces) -> bool:
