@@ -13,7 +13,6 @@ import json
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
-from itertools import repeat
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -200,7 +199,7 @@ class RequestBuilder:
                     report(self.id_column)(position, "the request id is empty")
         methods = self._methods(frame, report)
         paths = self._paths(frame, report)
-        bodies = self._bodies(frame, methods, report, make) if make else repeat(MISSING)
+        bodies = self._bodies(frame, methods, report, make)  # checks every value, builds only when make
         wire_ids: list[str] = ids if self.id_column is None else [i or "" for i in ids]  # type: ignore[assignment]
         return list(map(WireRequest, wire_ids, paths, methods, bodies))
 
@@ -290,7 +289,7 @@ class RequestBuilder:
             for _values, missing in converted:
                 empty &= missing
             bodies = list(map(body_struct(tuple(names)), *(values for values, _ in converted))) if make else []
-            if not names:
+            if not names or not make:
                 bodies = [MISSING] * rows
         if self.method_column is None:
             needs_body = np.full(rows, self.method in ("POST", "PUT"), dtype=bool)
@@ -299,7 +298,9 @@ class RequestBuilder:
         on_problem = report("body")
         for position in np.flatnonzero(empty & needs_body).tolist():
             on_problem(position, f"{methods[position]} needs a body, and every body column of this row is empty")
-        if make and self.method_column is not None:
+        if not make:
+            return [MISSING] * rows  # the validation pass: every value was checked above, nothing is kept
+        if self.method_column is not None:
             bodies = [MISSING if method in BODYLESS else body for method, body in zip(methods, bodies, strict=True)]
         return bodies
 
@@ -319,11 +320,11 @@ class RequestBuilder:
                 body = {key: value for key, value in json_safe(dict(made)).items() if value is not None}
             except UnsafeValue as err:
                 on_problem(position, str(err))
-                body = {}
+                body = None
             except Exception as err:  # the user's callable: report it on its row
                 on_problem(position, f"the body callable raised {type(err).__name__}: {err}")
-                body = {}
-            empty[position] = not body
+                body = None
+            empty[position] = body == {}  # one problem per row: a raise is not also an empty body
             bodies.append(body or MISSING)
         return bodies, empty
 

@@ -163,12 +163,15 @@ class BatchPlan:
                 row += 1
 
     def chunks(self) -> Iterator[EncodedChunk]:
-        """Yield the encoded batches in order; call after :meth:`validate` passed."""
-        problems = ProblemLog()
-        yield from iter_chunks(self._encoded_slices(problems), self.chunk_size)
-        problems.raise_if_any()  # the input changed between the two reads
+        """
+        Yield the encoded batches in order; call after :meth:`validate` passed.
 
-    def _encoded_slices(self, problems: ProblemLog) -> Iterator[RequestRows]:
+        Should the input change between the two reads, a slice with a problem stops the submission before any
+        batch holding one of its rows is yielded.
+        """
+        yield from iter_chunks(self._encoded_slices(), self.chunk_size)
+
+    def _encoded_slices(self) -> Iterator[RequestRows]:
         """The slices encoded, a few at once in threads, in order; the input is read in this thread meanwhile."""
         pool = ThreadPoolExecutor(ENCODE_THREADS, thread_name_prefix="ecwid-encode")
         pending: deque[Future[tuple[RequestRows, ProblemLog]]] = deque()
@@ -176,9 +179,9 @@ class BatchPlan:
             for first_row, builder, rows in self._slices():
                 pending.append(pool.submit(_encode_slice, builder, rows, first_row))
                 if len(pending) >= ENCODE_THREADS:
-                    yield _collect(pending.popleft(), problems)
+                    yield _collect(pending.popleft())
             while pending:
-                yield _collect(pending.popleft(), problems)
+                yield _collect(pending.popleft())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -194,9 +197,12 @@ def _encode_slice(builder: RequestBuilder | None, rows: Any, first_row: int) -> 
     return WireRows(builder.build(rows, first_row, problems)), problems
 
 
-def _collect(future: Future[tuple[RequestRows, ProblemLog]], problems: ProblemLog) -> RequestRows:
+def _collect(future: Future[tuple[RequestRows, ProblemLog]]) -> RequestRows:
+    """A slice's requests; a problem there means the input changed since it was validated: stop at once."""
     rows, found = future.result()
-    problems.extend(found)
+    found.raise_if_any(
+        "the input changed after it was validated; batches before this row's may have been sent, none after"
+    )
     return rows
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from airflow_provider_ecwid.errors import EcwidError
 
 SHOWN_PROBLEMS = 20
+NOTHING_SENT = "nothing was sent to Ecwid"
 
 
 @dataclass(frozen=True)
@@ -48,23 +49,30 @@ class ProblemLog:
         self.shown.extend(other.shown[: max(self.keep - len(self.shown), 0)])
         self.total += other.total
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, outcome: str = NOTHING_SENT) -> None:
+        """
+        Raise :class:`EcwidValidationError` when a problem was found.
+
+        :param outcome: what was (not) sent, for the message.
+        """
         if self.total:
-            raise EcwidValidationError(self.shown, self.total)
+            raise EcwidValidationError(self.shown, self.total, outcome)
 
 
 class EcwidValidationError(EcwidError, ValueError):
     """
-    The input has rows that cannot be sent; nothing was sent.
+    The input has rows that cannot be sent.
 
     :param problems: the first problems found.
     :param total: how many problems there are in all.
+    :param outcome: what was sent: normally nothing (the validation pass runs before the first call).
     """
 
-    def __init__(self, problems: list[RowProblem], total: int) -> None:
+    def __init__(self, problems: list[RowProblem], total: int, outcome: str = NOTHING_SENT) -> None:
         self.problems = problems
         self.total = total
-        lines = [f"{total} problem(s) in the input; nothing was sent to Ecwid."]
+        self.outcome = outcome
+        lines = [f"{total} problem(s) in the input; {outcome}."]
         lines += [f"  - {problem}" for problem in problems]
         if total > len(problems):
             lines.append(f"  ... and {total - len(problems)} more")
