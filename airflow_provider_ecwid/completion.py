@@ -6,11 +6,12 @@ import ast
 import csv
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_ecwid.batch.accounting import EXPECTED_XCOM_KEY
 from airflow_provider_ecwid.batch.models import BatchState, BatchStatus
 from airflow_provider_ecwid.batch.report import BatchReport, FailOn
 from airflow_provider_ecwid.client import EcwidClient
@@ -93,9 +94,13 @@ def finish(
     fail_on: FailOn,
     results_path: str | None,
     log: Any,
+    expected: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Build the report, log it, write it if asked, and fail the task when ``fail_on`` says so."""
-    report = BatchReport.from_statuses(statuses)
+    """
+    Build the report, log it, write it if asked, and fail the task when ``fail_on`` says so or when the answers
+    do not account for every request sent (``expected``: per ticket, what was sent in it).
+    """
+    report = BatchReport.from_statuses(statuses, expected)
     log.info(
         "Ecwid batches done: %d request(s) in %d ticket(s); %d completed, %d failed, %d not executed",
         report.total,
@@ -104,6 +109,8 @@ def finish(
         len(report.failed),
         len(report.not_done) - len(report.failed),
     )
+    for problem in report.discrepancies:
+        log.error("%s", problem)
     if report.not_done:
         log.warning("Rows that did not complete:\n%s", report.failure_table())
     if results_path:
@@ -139,6 +146,23 @@ def make_trigger(
         group_id=group_id,
         cancel_on_kill=cancel_on_kill,
     )
+
+
+def pull_expected(ti: Any, task_id: str, map_index: int | None) -> dict[str, Any] | None:
+    """
+    The expectations an EcwidBatchOperator task pushed for its tickets (None when there are none).
+
+    :param ti: the running task instance.
+    :param task_id: the submitting task.
+    :param map_index: its map index; None for every map index of a mapped task (their expectations merged).
+    """
+    found = ti.xcom_pull(task_ids=task_id, key=EXPECTED_XCOM_KEY, map_indexes=map_index)
+    pieces = found if isinstance(found, list) else [found]
+    merged: dict[str, Any] = {}
+    for piece in pieces:
+        if isinstance(piece, Mapping):
+            merged.update(piece)
+    return merged or None
 
 
 def check_event(event: Any, tickets: Sequence[str]) -> None:

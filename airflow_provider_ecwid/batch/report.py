@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from itertools import islice
 from typing import Any, Literal
 
+from airflow_provider_ecwid.batch.accounting import discrepancy
 from airflow_provider_ecwid.batch.models import BatchStatus, ItemStatus
 from airflow_provider_ecwid.errors import EcwidConfigError
 
@@ -73,21 +74,34 @@ class BatchReport:
 
     tickets: list[TicketSummary] = field(default_factory=list)
     statuses: Sequence[BatchStatus] = ()
+    discrepancies: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_statuses(cls, statuses: Sequence[BatchStatus]) -> BatchReport:
-        """Build the report from the final status of each ticket."""
-        tickets = []
+    def from_statuses(
+        cls, statuses: Sequence[BatchStatus], expected: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> BatchReport:
+        """
+        Build the report from the final status of each ticket.
+
+        :param statuses: the final status of each ticket, in submission order.
+        :param expected: per ticket, what was sent in it (see :mod:`~airflow_provider_ecwid.batch.accounting`);
+            a ticket's total is then the number of requests sent, whatever the answer says.
+        """
+        tickets, discrepancies = [], []
         for status in statuses:
+            wanted = expected.get(status.ticket) if expected is not None else None
+            problem = discrepancy(status, wanted)
+            if problem is not None:
+                discrepancies.append(problem)
+            total = int(wanted["requests"]) if wanted is not None else max(status.total_requests, 0)
             counts = Counter(item.status for item in status.responses)
-            missing = max(0, status.total_requests - len(status.responses))  # fail closed: not done
             completed, failed = counts[ItemStatus.COMPLETED], counts[ItemStatus.FAILED]
-            not_executed = len(status.responses) - completed - failed + missing
-            tickets.append(TicketSummary(status.ticket, status.total_requests, completed, failed, not_executed))
-        return cls(tickets, list(statuses))
+            not_executed = max(0, total - completed - failed)  # fail closed: unanswered requests are not done
+            tickets.append(TicketSummary(status.ticket, total, completed, failed, not_executed))
+        return cls(tickets, list(statuses), discrepancies)
 
     def _outcomes(self, *, completed: bool) -> Iterator[RowOutcome]:
-        for status in self.statuses:
+        for status, summary in zip(self.statuses, self.tickets, strict=True):
             for item in status.responses:
                 if item.status is ItemStatus.COMPLETED and not completed:
                     continue
@@ -101,7 +115,7 @@ class BatchReport:
                     item.error_message,
                     entity if item.status is ItemStatus.COMPLETED and isinstance(entity, int | str) else None,
                 )
-            for _ in range(max(0, status.total_requests - len(status.responses))):
+            for _ in range(max(0, summary.total - len(status.responses))):
                 yield RowOutcome(status.ticket, None, "MISSING")
 
     @property
@@ -141,6 +155,10 @@ class BatchReport:
 
     def verdict(self, fail_on: FailOn) -> str | None:
         """Why the task should fail under ``fail_on``, or None when it should not."""
+        if self.discrepancies:  # doubt about what happened is never a success, whatever fail_on allows
+            shown = "; ".join(self.discrepancies[:5])
+            more = f" (and {len(self.discrepancies) - 5} more ticket(s))" if len(self.discrepancies) > 5 else ""
+            return f"the answers do not account for every request sent: {shown}{more}"
         not_done = len(self.not_done)
         if fail_on == "never" or not not_done:
             return None
@@ -183,6 +201,7 @@ class BatchReport:
             "not_executed": not_executed[:cap],
             "created_ids": created,
             "created_count": created_count,
+            "discrepancies": self.discrepancies[:cap],
             "truncated": len(failed) > cap or len(not_executed) > cap or created_count > cap,
         }
 

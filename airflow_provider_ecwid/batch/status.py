@@ -66,12 +66,16 @@ def parse_item(item: Mapping[str, Any]) -> ItemResult:
         status = ItemStatus.UNKNOWN
     raw_id = item.get("id")
     body = decode_inner_body(item)
+    http_status = _as_int(_pick(item, "httpStatusCode", "http_status_code"))
+    if status is ItemStatus.COMPLETED and http_status is not None and not 200 <= http_status < 300:
+        log.warning("Ecwid marked item %r COMPLETED with HTTP %s; counting it as failed.", raw_id, http_status)
+        status = ItemStatus.FAILED  # the inner call answered an error, whatever the item's label says
     code, message = error_fields(body) if status is ItemStatus.FAILED else (None, None)
     line = _pick(item, "httpStatusLine", "http_status_line")
     return ItemResult(
         id=str(raw_id) if raw_id is not None else None,
         status=status,
-        http_status_code=_as_int(_pick(item, "httpStatusCode", "http_status_code")),
+        http_status_code=http_status,
         http_status_line=str(line) if line is not None else None,
         body=body,
         error_code=code,

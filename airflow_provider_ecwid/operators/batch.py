@@ -10,16 +10,25 @@ from typing import IO, TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context, conf
 
+from airflow_provider_ecwid.batch.accounting import EXPECTED_XCOM_KEY, expectation
 from airflow_provider_ecwid.batch.chunks import (
     DEDUPLICATION_NAMESPACE,
     EncodedChunk,
     check_chunk_size,
     deduplication_key,
 )
+from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
 from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller, wait_for_tickets
 from airflow_provider_ecwid.client import EcwidClient
-from airflow_provider_ecwid.completion import check_event, check_results_path, final_statuses, finish, make_trigger
+from airflow_provider_ecwid.completion import (
+    check_event,
+    check_results_path,
+    final_statuses,
+    finish,
+    make_trigger,
+    pull_expected,
+)
 from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
@@ -165,6 +174,7 @@ class EcwidBatchOperator(BaseOperator):
         self.ecwid_conn_id = ecwid_conn_id
         self.group_id: str | None = None
         self.tickets: list[str] = []
+        self.expected: dict[str, dict[str, Any]] = {}  # per ticket, what was sent in it
 
     @cached_property
     def hook(self) -> EcwidHook:
@@ -230,6 +240,7 @@ class EcwidBatchOperator(BaseOperator):
     ) -> list[str]:
         state_store = context.get("task_state_store")  # Airflow 3.3+: survives retries of this task
         tickets: list[str] = []
+        self.expected = {}
         sent = 0
         started = time.monotonic()
         self.log.info("Submitting %d batch(es) in group %s", summary.chunks, self.group_id)
@@ -250,6 +261,7 @@ class EcwidBatchOperator(BaseOperator):
             else:
                 verb = "resumed (already submitted by an earlier try)"
             tickets.append(ticket)
+            self.expected[ticket] = expectation(chunk.payload)
             sent += chunk.size
             context["ti"].xcom_push(key=TICKETS_XCOM_KEY, value=tickets)
             self.log.info(
@@ -261,6 +273,7 @@ class EcwidBatchOperator(BaseOperator):
                 f"{summary.requests:,}",
                 ticket,
             )
+        context["ti"].xcom_push(key=EXPECTED_XCOM_KEY, value=self.expected)
         self.log.info("Submitted %d batch(es) in %.1f s", len(tickets), time.monotonic() - started)
         return tickets
 
@@ -280,7 +293,7 @@ class EcwidBatchOperator(BaseOperator):
         poller = TicketPoller(self.tickets, client.get_batch)
         if self.deferrable:
             if poller.poll():
-                return finish(poller.statuses(), fail_on=self.fail_on, results_path=self.results_path, log=self.log)
+                return self._finish(poller.statuses())
             self.defer(
                 trigger=make_trigger(
                     conn_id=self.ecwid_conn_id,
@@ -301,7 +314,12 @@ class EcwidBatchOperator(BaseOperator):
             )
         except EcwidWaitError as err:
             raise AirflowException(str(err)) from err
-        return finish(statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log)
+        return self._finish(statuses)
+
+    def _finish(self, statuses: list[BatchStatus]) -> dict[str, Any]:
+        return finish(
+            statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log, expected=self.expected
+        )
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """Resume after the trigger fired: fail closed on a bad event, else report."""
@@ -312,8 +330,8 @@ class EcwidBatchOperator(BaseOperator):
             or []
         )
         check_event(event, tickets)
-        statuses = final_statuses(self.hook.get_conn(), tickets)
-        return finish(statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log)
+        self.expected = pull_expected(context["ti"], self.task_id, getattr(context["ti"], "map_index", None)) or {}
+        return self._finish(final_statuses(self.hook.get_conn(), tickets))
 
     def on_kill(self) -> None:
         """Cancel the not-yet-run requests of this task run's group (best effort, logged)."""

@@ -14,6 +14,7 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
 from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller
 from airflow_provider_ecwid.completion import (
@@ -23,6 +24,7 @@ from airflow_provider_ecwid.completion import (
     finish,
     make_trigger,
     normalize_tickets,
+    pull_expected,
 )
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 
@@ -37,8 +39,9 @@ class EcwidBatchSensor(BaseSensorOperator):
 
     :param tickets: the tickets (templated), e.g. the output of ``EcwidBatchOperator``.
     :param ecwid_conn_id: the ``ecwid`` connection.
-    :param progress_timeout: seconds without a newly completed request before failing (None: no limit).
-        The total limit is the sensor's ``timeout``.
+    :param progress_timeout: seconds without a newly completed request before failing (default one hour;
+        None: no limit; a batch stuck in one state, known or not, fails then). The total limit is the sensor's
+        ``timeout``.
     :param fail_on: ``"any_failed"`` (default), ``"never"``, or the fraction of rows allowed not to complete.
     :param results_path: where to write every row's outcome (``.csv`` or ``.jsonl``; local or an
         ObjectStoragePath URL such as ``s3://bucket/results.csv``); templated.
@@ -54,7 +57,7 @@ class EcwidBatchSensor(BaseSensorOperator):
         *,
         tickets: Any,
         ecwid_conn_id: str = EcwidHook.default_conn_name,
-        progress_timeout: float | None = None,
+        progress_timeout: float | None = 3600.0,
         fail_on: Any = "any_failed",
         results_path: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -72,6 +75,9 @@ class EcwidBatchSensor(BaseSensorOperator):
         self.group_id = group_id
         self.cancel_on_kill = cancel_on_kill
         self._poller: TicketPoller | None = None
+        # tickets=some_operator.output: that task also pushed what each ticket holds, to check the answers
+        self.submitted_by: str | None = _submitting_task(tickets)
+        self._expected: dict[str, Any] | None = None
 
     @cached_property
     def hook(self) -> EcwidHook:
@@ -85,6 +91,7 @@ class EcwidBatchSensor(BaseSensorOperator):
         if self._poller is None:
             check_results_path(self.results_path)
             self._poller = TicketPoller(tickets, self.hook.get_conn().get_batch)
+            self._expected = self._pull_expected(context)
         try:
             done = self._poller.poll()
             if not done:
@@ -93,8 +100,21 @@ class EcwidBatchSensor(BaseSensorOperator):
             raise AirflowException(str(err)) from err
         if not done:
             return False
-        value = finish(self._poller.statuses(), fail_on=self.fail_on, results_path=self.results_path, log=self.log)
-        return PokeReturnValue(is_done=True, xcom_value=value)
+        return PokeReturnValue(is_done=True, xcom_value=self._finish(self._poller.statuses()))
+
+    def _pull_expected(self, context: Context) -> dict[str, Any] | None:
+        expected = pull_expected(context["ti"], self.submitted_by, None) if self.submitted_by else None
+        if expected is None:
+            self.log.info(
+                "What each ticket holds is not known (tickets not from an EcwidBatchOperator's output); "
+                "each answer is checked against itself only"
+            )
+        return expected
+
+    def _finish(self, statuses: list[BatchStatus]) -> dict[str, Any]:
+        return finish(
+            statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log, expected=self._expected
+        )
 
     def execute(self, context: Context) -> Any:
         tickets = self._ticket_list()
@@ -125,5 +145,13 @@ class EcwidBatchSensor(BaseSensorOperator):
         """Resume after the trigger fired: fail closed on a bad event, else report."""
         tickets = self._ticket_list()
         check_event(event, tickets)
-        statuses = final_statuses(self.hook.get_conn(), tickets)
-        return finish(statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log)
+        self._expected = self._pull_expected(context)
+        return self._finish(final_statuses(self.hook.get_conn(), tickets))
+
+
+def _submitting_task(tickets: Any) -> str | None:
+    """The task id behind ``tickets=operator.output`` (an XComArg of a return value), else None."""
+    if getattr(tickets, "key", None) != "return_value":
+        return None
+    task_id = getattr(getattr(tickets, "operator", None), "task_id", None)
+    return task_id if isinstance(task_id, str) else None

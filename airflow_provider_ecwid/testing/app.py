@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request, Response
 
 from airflow_provider_ecwid.testing import catalog
 from airflow_provider_ecwid.testing.answers import Answer, EcwidFault, bad_request
-from airflow_provider_ecwid.testing.batches import BatchRunner, parse_items
+from airflow_provider_ecwid.testing.batches import BatchRunner, parse_items, shorten
 from airflow_provider_ecwid.testing.state import EmulatorState
 
 API_PREFIX = "/api/v3"
@@ -37,6 +37,11 @@ def _drop_connection(request: Request) -> bool:
         return False
     transport.abort()
     return True
+
+
+def _lose_answer(state: EmulatorState, request: Request) -> bool:
+    rate = state.config.lost_answer_rate
+    return bool(rate) and state.rng.random() < rate and _drop_connection(request)
 
 
 class _KeepSend:
@@ -81,6 +86,9 @@ def create_app(state: EmulatorState) -> Any:
             answer = await _answer(state, runner, store_id, method, api_path, request)
         except EcwidFault as fault:
             answer = fault.answer
+        if endpoint == "/batch" and method == "POST" and answer.status == 200 and _lose_answer(state, request):
+            state.count("lost_answer", method, endpoint, answer.status)  # the batch exists; its ticket is lost
+            return Response(status_code=500)
         state.count("http", method, endpoint, answer.status)
         return _json_response(answer)
 
@@ -145,7 +153,8 @@ async def _batch_call(
         if query.get("ticket"):
             with state.lock:
                 batch = state.find_batch(store_id, query["ticket"])
-                return Answer(200, batch.status_answer(escaped=query.get("escapedJson", "").lower() == "true"))
+                answer = batch.status_answer(escaped=query.get("escapedJson", "").lower() == "true")
+                return Answer(200, shorten(answer, state.config.short_status))
         return catalog.page_answer(state.list_batches(store_id, query.get("status") or None), query)
     if method == "DELETE":
         ticket = query.get("ticket") or query.get("ticketId")

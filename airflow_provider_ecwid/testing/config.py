@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+SHORT_STATUS_MODES = (None, "no_counters", "half", "total_one", "total_negative", "foreign_ids")
+
+
 @dataclass
 class EmulatorConfig:
     """
@@ -26,6 +29,12 @@ class EmulatorConfig:
     :param inner_retry_delay: seconds between those retries (before the time factor).
     :param deduplication_ttl: seconds a deduplicationKey is remembered (Ecwid: one hour).
     :param parallel_limit: how many requests of a parallel batch run at once (Ecwid: 100).
+    :param lost_answer_rate: probability that a batch is created and then its answer is lost (the connection is
+        closed before the ticket is sent back), as when a network breaks at the worst moment.
+    :param short_status: answer finished batches in a way that does not account for every request:
+        ``no_counters`` (only ``{"status": "COMPLETED"}``), ``half`` (counters and results of the first half),
+        ``total_one`` or ``total_negative`` (a wrong ``totalRequests``), ``foreign_ids`` (results that name
+        other ids); None (default) answers in full.
     """
 
     stores: dict[int, list[str]] = field(default_factory=lambda: {1002: ["secret_demo"]})
@@ -43,9 +52,13 @@ class EmulatorConfig:
     inner_retry_delay: float = 3.0
     deduplication_ttl: float = 3600.0
     parallel_limit: int = 100
+    lost_answer_rate: float = 0.0
+    short_status: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "inner_error_rate", "drop_rate"):
+        if self.short_status not in SHORT_STATUS_MODES:
+            raise ValueError(f"short_status must be one of {SHORT_STATUS_MODES}, got {self.short_status!r}")
+        for name in ("error_rate", "inner_error_rate", "drop_rate", "lost_answer_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")

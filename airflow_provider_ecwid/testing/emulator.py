@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from airflow_provider_ecwid.testing.config import EmulatorConfig
+from airflow_provider_ecwid.testing.config import SHORT_STATUS_MODES, EmulatorConfig
 from airflow_provider_ecwid.testing.server import DEFAULT_STORE_ID, DEFAULT_TOKEN, EcwidEmulator
 
 __all__ = ["EcwidEmulator", "main"]
@@ -35,6 +35,15 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
     parser.add_argument("--error-rate", type=float, default=0.0, help="probability of a 503 on an API call")
     parser.add_argument("--inner-error-rate", type=float, default=0.0, help="probability of a 500 on an inner request")
     parser.add_argument("--drop-rate", type=float, default=0.0, help="probability of closing a connection unanswered")
+    parser.add_argument(
+        "--lost-answer-rate", type=float, default=0.0, help="probability that a created batch's answer is lost"
+    )
+    parser.add_argument(
+        "--short-status",
+        choices=[mode for mode in SHORT_STATUS_MODES if mode],
+        default=None,
+        help="answer finished batches without accounting for every request (a fault for tests)",
+    )
     parser.add_argument(
         "--import-lock",
         action="append",
@@ -68,6 +77,8 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
             inner_error_rate=args.inner_error_rate,
             drop_rate=args.drop_rate,
             import_lock_windows=windows,
+            lost_answer_rate=args.lost_answer_rate,
+            short_status=args.short_status,
         )
     except ValueError as err:
         parser.error(str(err))

@@ -115,3 +115,12 @@ def test_missing_id_and_unknown_item_status_are_tolerated() -> None:
 def test_a_non_object_answer_is_an_error() -> None:
     with pytest.raises(ValueError, match="not a JSON object"):
         parse_batch_status("z", ["not", "an", "object"])
+
+
+def test_an_item_marked_completed_with_an_error_status_counts_as_failed() -> None:
+    body = json.dumps({"errorMessage": "SKU exists", "errorCode": "SKU_ALREADY_EXISTS"})
+    item = {"id": "r1", "status": "COMPLETED", "httpStatusCode": 409, "escapedHttpBody": body}
+    status = parse_batch_status("t", {"status": "COMPLETED", "totalRequests": 1, "responses": [item]})
+    (result,) = status.responses
+    assert result.status is ItemStatus.FAILED
+    assert (result.error_code, result.error_message) == ("SKU_ALREADY_EXISTS", "SKU exists")
