@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 SHORT_STATUS_MODES = (None, "no_counters", "half", "total_one", "total_negative", "foreign_ids")
 
 
