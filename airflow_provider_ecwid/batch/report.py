@@ -51,13 +51,17 @@ class RowOutcome:
 
 @dataclass(frozen=True)
 class TicketSummary:
-    """Counts of one ticket: total, completed, failed, not executed (including missing and unknown)."""
+    """
+    Counts of one ticket: total, completed, failed, not executed (including missing and unknown), and superseded
+    (requests a kill cancelled in this batch that a retry sent again in another one; not in ``total``).
+    """
 
     ticket: str
     total: int
     completed: int
     failed: int
     not_executed: int
+    superseded: int = 0
 
 
 @dataclass
@@ -93,11 +97,13 @@ class BatchReport:
             problem = discrepancy(status, wanted)
             if problem is not None:
                 discrepancies.append(problem)
-            total = int(wanted["requests"]) if wanted is not None else max(status.total_requests, 0)
+            # superseded: requests a kill cancelled here and a retry sent again in a batch of their own
+            superseded = int(wanted.get("superseded", 0)) if wanted is not None else 0
+            total = int(wanted["requests"]) - superseded if wanted is not None else max(status.total_requests, 0)
             counts = Counter(item.status for item in status.responses)
             completed, failed = counts[ItemStatus.COMPLETED], counts[ItemStatus.FAILED]
             not_executed = max(0, total - completed - failed)  # fail closed: unanswered requests are not done
-            tickets.append(TicketSummary(status.ticket, total, completed, failed, not_executed))
+            tickets.append(TicketSummary(status.ticket, total, completed, failed, not_executed, superseded))
         return cls(tickets, list(statuses), discrepancies)
 
     def _outcomes(self, *, completed: bool) -> Iterator[RowOutcome]:
@@ -105,6 +111,8 @@ class BatchReport:
             for item in status.responses:
                 if item.status is ItemStatus.COMPLETED and not completed:
                     continue
+                if item.status is ItemStatus.NOT_EXECUTED and summary.superseded:
+                    continue  # reported by the batch that sent it again
                 entity = item.body.get("id") if isinstance(item.body, dict) else None
                 yield RowOutcome(
                     status.ticket,

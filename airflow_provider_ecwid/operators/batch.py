@@ -10,13 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context, conf
 
-from airflow_provider_ecwid.batch.accounting import EXPECTED_XCOM_KEY, expectation
-from airflow_provider_ecwid.batch.chunks import (
-    DEDUPLICATION_NAMESPACE,
-    EncodedChunk,
-    check_chunk_size,
-    deduplication_key,
-)
+from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE, check_chunk_size
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
 from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller, wait_for_tickets
@@ -32,14 +26,12 @@ from airflow_provider_ecwid.completion import (
 from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
+from airflow_provider_ecwid.submission import TICKETS_XCOM_KEY, EcwidSubmissionKilled, Submission
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
     from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues
     from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
     from airflow_provider_ecwid.batch.sources import FileFormat
-
-TICKETS_XCOM_KEY = "tickets"
-STATE_KEY = "ecwid_chunk_{index}"
 
 
 def as_bool(value: Any, name: str) -> bool:
@@ -175,6 +167,7 @@ class EcwidBatchOperator(BaseOperator):
         self.group_id: str | None = None
         self.tickets: list[str] = []
         self.expected: dict[str, dict[str, Any]] = {}  # per ticket, what was sent in it
+        self.submission: Submission | None = None
 
     @cached_property
     def hook(self) -> EcwidHook:
@@ -238,54 +231,22 @@ class EcwidBatchOperator(BaseOperator):
     def _submit(
         self, plan: BatchPlan, summary: PlanSummary, client: EcwidClient, identity: str, context: Context
     ) -> list[str]:
-        state_store = context.get("task_state_store")  # Airflow 3.3+: survives retries of this task
-        tickets: list[str] = []
-        self.expected = {}
-        sent = 0
-        started = time.monotonic()
-        self.log.info("Submitting %d batch(es) in group %s", summary.chunks, self.group_id)
-        for chunk in plan.chunks():
-            key = deduplication_key(identity, chunk)
-            ticket = self._resumed_ticket(state_store, chunk, key)
-            if ticket is None:
-                ticket = client.create_batch(
-                    chunk.payload,
-                    stop_on_first_failure=self.stop_on_first_failure,
-                    allow_parallel_mode=self.allow_parallel_mode,
-                    deduplication_key=key,
-                    group_id=self.group_id,
-                )
-                if state_store is not None:
-                    state_store.set(STATE_KEY.format(index=chunk.index), {"ticket": ticket, "key": key})
-                verb = "submitted"
-            else:
-                verb = "resumed (already submitted by an earlier try)"
-            tickets.append(ticket)
-            self.expected[ticket] = expectation(chunk.payload)
-            sent += chunk.size
-            context["ti"].xcom_push(key=TICKETS_XCOM_KEY, value=tickets)
-            self.log.info(
-                "chunk %d/%d %s (%s/%s requests), ticket %s",
-                chunk.index + 1,
-                summary.chunks,
-                verb,
-                f"{sent:,}",
-                f"{summary.requests:,}",
-                ticket,
-            )
-        context["ti"].xcom_push(key=EXPECTED_XCOM_KEY, value=self.expected)
-        self.log.info("Submitted %d batch(es) in %.1f s", len(tickets), time.monotonic() - started)
+        assert self.group_id is not None
+        self.submission = Submission(
+            client,
+            identity=identity,
+            group_id=self.group_id,
+            ti=context["ti"],
+            state_store=context.get("task_state_store"),  # Airflow 3.3+: survives retries of this task
+            stop_on_first_failure=self.stop_on_first_failure,
+            allow_parallel_mode=self.allow_parallel_mode,
+        )
+        try:
+            tickets = self.submission.run(plan.chunks(), summary.chunks, summary.requests)
+        except EcwidSubmissionKilled as err:
+            raise AirflowException(str(err)) from err
+        self.expected = self.submission.expected
         return tickets
-
-    def _resumed_ticket(self, state_store: Any, chunk: EncodedChunk, key: str) -> str | None:
-        if state_store is None:
-            return None
-        saved = state_store.get(STATE_KEY.format(index=chunk.index))
-        if isinstance(saved, dict) and saved.get("key") == key and saved.get("ticket"):
-            return str(saved["ticket"])
-        if saved:
-            self.log.warning("Chunk %d changed since the earlier try; submitting it again", chunk.index + 1)
-        return None
 
     # -- waiting ------------------------------------------------------------------------------------------
 
@@ -310,11 +271,21 @@ class EcwidBatchOperator(BaseOperator):
         deadline = time.time() + self.wait_timeout if self.wait_timeout is not None else None
         try:
             statuses = wait_for_tickets(
-                poller, poll_interval=self.poll_interval, deadline=deadline, progress_timeout=self.progress_timeout
+                poller,
+                poll_interval=self.poll_interval,
+                deadline=deadline,
+                progress_timeout=self.progress_timeout,
+                sleep=self._sleep_unless_killed,
             )
-        except EcwidWaitError as err:
+        except (EcwidWaitError, EcwidSubmissionKilled) as err:
             raise AirflowException(str(err)) from err
         return self._finish(statuses)
+
+    def _sleep_unless_killed(self, seconds: float) -> None:
+        if self.submission is None:
+            time.sleep(seconds)
+        elif self.submission.killed.wait(seconds):
+            self.submission.check_killed()
 
     def _finish(self, statuses: list[BatchStatus]) -> dict[str, Any]:
         return finish(
@@ -334,7 +305,10 @@ class EcwidBatchOperator(BaseOperator):
         return self._finish(final_statuses(self.hook.get_conn(), tickets))
 
     def on_kill(self) -> None:
-        """Cancel the not-yet-run requests of this task run's group (best effort, logged)."""
+        """Cancel the not-yet-run requests of this task run's group and stop submitting (best effort, logged)."""
+        if self.submission is not None:
+            self.submission.kill()
+            return
         if not self.group_id:
             return
         try:
