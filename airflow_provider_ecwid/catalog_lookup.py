@@ -33,6 +33,31 @@ def scan_catalog(client: EcwidClient, index: CatalogIndex) -> None:
     index.catalog_size = len(index.products)
 
 
+def wait_for_store_at_rest(client: EcwidClient, *, poll_interval: float, progress_timeout: float | None) -> int:
+    """
+    Wait until the batches the store has not finished yet have run; return how many there were.
+
+    A sync must read the catalog after every batch queued before it has run: a retried try whose earlier try's
+    batches are still queued would otherwise plan the same creates again. Batches of one store run first-in,
+    first-out, so the sync's own batches would wait for these anyway.
+
+    :param client: the store's client.
+    :param poll_interval: seconds between status calls.
+    :param progress_timeout: seconds without a newly completed request before giving up.
+    """
+    unfinished = [item["ticket"] for state in ("IN_PROGRESS", "QUEUED") for item in client.list_batches(state)]
+    if not unfinished:
+        return 0
+    log.info(
+        "The store has %d unfinished batch(es) (an earlier try's or another task's): waiting for them before "
+        "reading the catalog, so that nothing they create is planned again",
+        len(unfinished),
+    )
+    poller = TicketPoller([str(ticket) for ticket in unfinished], client.get_batch)
+    wait_for_tickets(poller, poll_interval=poll_interval, deadline=None, progress_timeout=progress_timeout)
+    return len(unfinished)
+
+
 def batch_lookup(client: EcwidClient, index: CatalogIndex, skus: Sequence[str], *, poll_interval: float = 2.0) -> None:
     """Look each SKU up with ``GET /products?sku=`` inside batches of 500 run in parallel mode."""
     tickets = []

@@ -20,6 +20,8 @@ import pandas as pd
 
 from airflow_provider_ecwid.batch.build import NullValues, RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan
+from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
+from airflow_provider_ecwid.batch.report import check_fraction
 from airflow_provider_ecwid.batch.sources import InputSource
 from airflow_provider_ecwid.batch.values import MISSING, column_values
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError
@@ -142,13 +144,17 @@ class CatalogSync:
             raise EcwidConfigError(f"on_missing must be 'keep', 'disable' or 'delete', got {on_missing!r}")
         if feed.kind == "requests":
             raise EcwidConfigError("the catalog sync takes product rows, not ready batch requests")
+        if feed.kind == "file" and feed.file_format == "csv":  # SKUs are text from the moment they are read
+            dtype = feed.read_options.get("dtype")
+            if dtype is None or isinstance(dtype, dict):
+                feed.read_options["dtype"] = {sku_column: str, **(dtype or {})}
         self.feed = feed if sku_column == "sku" else _renamed(feed, sku_column)
         self.sku_column = "sku"  # sent as Ecwid's product field, whatever the feed calls it
         self.feed_sku_column = sku_column
         self.body_columns = list(body_columns) if body_columns is not None else None
         self.enabled_default = enabled_default
         self.on_missing = on_missing
-        self.max_missing_share = max_missing_share
+        self.max_missing_share = check_fraction(max_missing_share, "max_missing_share")
         self.null_values = null_values
         self.skus: list[str] = []
         self.columns: list[str] = []
@@ -172,8 +178,19 @@ class CatalogSync:
             self.columns.insert(0, self.sku_column)
         BatchPlan(self.feed, self._builder("/products", "POST", self.columns), chunk_size).validate()
         self.skus = []
-        for _, frame in self.feed.slices(chunk_size * 20):
-            self.skus += frame[self.sku_column].astype(str).tolist()
+        problems = ProblemLog()
+        for first_row, frame in self.feed.slices(chunk_size * 20):
+            skus = self.sku_texts(frame)
+            for position, sku in enumerate(skus):
+                if sku != sku.strip():
+                    why = f"SKU {sku!r} starts or ends with blanks; a store matches SKUs exactly, so trim the feed"
+                    problems.add(RowProblem(first_row + position, sku, self.feed_sku_column, why))
+            self.skus += skus
+        problems.raise_if_any()
+
+    def sku_texts(self, frame: pd.DataFrame) -> list[str]:
+        """The rows' SKUs as text, as Ecwid stores them (a whole number 123.0 is ``"123"``)."""
+        return [sku or "" for sku in self._builder("/products", "POST", self.columns).request_ids(frame, 0)]
 
     @property
     def compared_fields(self) -> list[str]:
@@ -185,7 +202,7 @@ class CatalogSync:
             name: column_values(frame[name], lambda *_: None)[0] for name in self.compared_fields if name in frame
         }
         status = np.empty(len(frame), dtype=np.int8)
-        for position, sku in enumerate(frame[self.sku_column].astype(str).tolist()):
+        for position, sku in enumerate(self.sku_texts(frame)):
             if sku not in index.products:
                 status[position] = NEW
             else:
@@ -231,8 +248,9 @@ class CatalogSync:
                 chosen = chosen.copy()
                 if "enabled" in columns and "enabled" not in chosen.columns:
                     chosen["enabled"] = self.enabled_default
+                skus = self.sku_texts(chosen)
+                chosen[self.sku_column] = skus  # sent as text: a SKU is never the number 123
                 if wanted == CHANGED:
-                    skus = chosen[self.sku_column].astype(str)
                     chosen[PRODUCT_ID_COLUMN] = [index.products[sku][0] for sku in skus]
                 yield start, chosen
                 start += len(chosen)
@@ -257,11 +275,16 @@ class CatalogSync:
     def _check_share(self, summary: SyncSummary, index: CatalogIndex) -> None:
         if not summary.missing or self.max_missing_share is None:
             return
-        catalog = max(1, index.catalog_size or len(index.products))
-        share = summary.missing / catalog
+        if self.on_missing == "disable":  # the share of what is live: disabled products stay as they are
+            catalog = sum(1 for _, enabled, _ in index.products.values() if enabled is not False)
+            what = "enabled store products"
+        else:
+            catalog = index.catalog_size or len(index.products)
+            what = "store products"
+        share = summary.missing / max(1, catalog)
         if share > self.max_missing_share:
             raise EcwidSyncRefused(
-                f"on_missing={self.on_missing!r} would touch {summary.missing:,} of {catalog:,} store products "
+                f"on_missing={self.on_missing!r} would touch {summary.missing:,} of {catalog:,} {what} "
                 f"({share:.1%}), more than max_missing_share={self.max_missing_share:.1%}; nothing was sent. "
                 f"Check the feed, or raise max_missing_share (None removes the cap). First ones: "
                 f"{summary.missing_skus[:10]}"

@@ -26,6 +26,15 @@ def check_fail_on(fail_on: Any) -> FailOn:
     raise EcwidConfigError(f"fail_on must be 'any_failed', 'never' or a fraction from 0 to 1, got {fail_on!r}")
 
 
+def check_fraction(value: Any, name: str) -> float | None:
+    """A fraction from 0 to 1, or None; anything else is a configuration error naming ``name``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise EcwidConfigError(f"{name} must be a fraction from 0 to 1, or None; got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class RowOutcome:
     """

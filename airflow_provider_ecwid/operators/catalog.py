@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import Context
+from airflow.providers.common.compat.sdk import AirflowException, Context
 
+from airflow_provider_ecwid.batch.report import check_fraction
+from airflow_provider_ecwid.batch.waiting import EcwidWaitError
 from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, open_input
 
@@ -62,13 +64,13 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         self.sku_column = sku_column
         self.enabled_default = enabled_default
         self.on_missing = on_missing
-        self.max_missing_share = max_missing_share
+        self.max_missing_share = check_fraction(max_missing_share, "max_missing_share")
         self.lookup = lookup
 
     def _plan(self, context: Context) -> BatchPlan:
         from airflow_provider_ecwid.batch.catalog import CatalogSync
         from airflow_provider_ecwid.batch.sources import make_source
-        from airflow_provider_ecwid.catalog_lookup import build_index
+        from airflow_provider_ecwid.catalog_lookup import build_index, wait_for_store_at_rest
 
         feed = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
         self.log.info("Reading %s", feed.describe())
@@ -82,8 +84,13 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             null_values=self.null_values,
         )
         sync.check_feed(self.chunk_size)
+        client = self.hook.get_conn()
+        try:
+            wait_for_store_at_rest(client, poll_interval=self.poll_interval, progress_timeout=self.progress_timeout)
+        except EcwidWaitError as err:
+            raise AirflowException(f"The store's earlier batches did not finish: {err}") from err
         index, way = build_index(
-            self.hook.get_conn(),
+            client,
             sync.compared_fields,
             sync.skus,
             self.lookup,

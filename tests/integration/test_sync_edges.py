@@ -1,0 +1,79 @@
+"""The catalog sync at its edges: retried while its batches are queued, the missing-product cap, SKUs as text."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from airflow_provider_ecwid.batch.catalog import EcwidSyncRefused
+from airflow_provider_ecwid.batch.problems import EcwidValidationError
+from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
+from airflow_provider_ecwid.testing import EcwidEmulator
+from tests.integration.fakes import FakeTaskInstance, make_context
+from tests.integration.test_operator import wait_all
+
+
+def feed(count: int, enabled: bool = True) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"sku": [f"RETRY-{n:04d}" for n in range(count)], "name": "p", "price": 5.0, "enabled": enabled}
+    )
+
+
+def run_sync(data: object, try_number: int = 1, run_id: str = "run-1", **options: object) -> dict:  # type: ignore[type-arg]
+    ti = FakeTaskInstance(run_id=run_id)
+    ti.try_number = try_number
+    EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))  # type: ignore[arg-type]
+    return ti.xcom["sync_summary"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.002)
+@pytest.mark.parametrize("lookup", ["scan", "batch"])
+def test_a_sync_retried_while_its_batches_are_queued_creates_nothing_twice(
+    emulator_conn: EcwidEmulator, lookup: str
+) -> None:
+    first = run_sync(feed(1200), lookup=lookup)
+    assert first["new"] == 1200
+    assert any(batch["status"] != "COMPLETED" for batch in emulator_conn.batches())  # still queued
+    retry = run_sync(feed(1200), try_number=2, lookup=lookup)
+    wait_all(emulator_conn)
+    assert (retry["new"], retry["unchanged"]) == (0, 1200)
+    skus = Counter(product["sku"] for product in emulator_conn.products())
+    assert len(skus) == 1200
+    assert max(skus.values()) == 1
+
+
+def test_the_missing_share_of_disable_counts_live_products_only(emulator_conn: EcwidEmulator) -> None:
+    store = pd.concat([feed(5), feed(100).iloc[5:].assign(enabled=False)], ignore_index=True)
+    run_sync(store)
+    wait_all(emulator_conn)
+    with pytest.raises(EcwidSyncRefused, match="5 of 5 enabled store products"):
+        run_sync(pd.DataFrame({"sku": ["OTHER-1"], "name": ["o"]}), run_id="run-2", on_missing="disable")
+    wait_all(emulator_conn)
+    assert sum(product["enabled"] for product in emulator_conn.products()) == 5
+
+
+@pytest.mark.parametrize("share", [5, -0.1, True, "0.5"])
+def test_max_missing_share_must_be_a_fraction(share: object) -> None:
+    with pytest.raises(EcwidConfigError, match="max_missing_share must be a fraction"):
+        EcwidCatalogSyncOperator(task_id="sync", data=[], max_missing_share=share)  # type: ignore[arg-type]
+
+
+def test_skus_from_a_csv_stay_text(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
+    path = tmp_path / "feed.csv"
+    path.write_text("sku,name,price\n00123,a,1.5\n0042,b,2\n")
+    run_sync(str(path))
+    wait_all(emulator_conn)
+    assert sorted(product["sku"] for product in emulator_conn.products()) == ["00123", "0042"]
+    assert run_sync(str(path), run_id="run-2")["unchanged"] == 2
+
+
+def test_a_sku_with_blanks_around_it_is_refused_before_anything_is_sent(emulator_conn: EcwidEmulator) -> None:
+    data = pd.DataFrame({"sku": ["SEED-0", " SEED-1 "], "name": ["a", "b"]})
+    with pytest.raises(EcwidValidationError, match="starts or ends with blanks") as err:
+        run_sync(data)
+    assert (err.value.problems[0].row, err.value.problems[0].column) == (1, "sku")
+    assert emulator_conn.call_count(method="POST", endpoint="/batch") == 0
