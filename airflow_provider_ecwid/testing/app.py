@@ -76,6 +76,7 @@ def create_app(state: EmulatorState) -> Any:
     async def api_call(store_id: str, path: str, request: Request) -> Response:
         config = state.config
         if config.drop_rate and state.rng.random() < config.drop_rate and _drop_connection(request):
+            state.count("dropped", request.method, catalog.endpoint_of("/" + path), 0)
             return Response(status_code=500)
         if config.latency:
             await asyncio.sleep(config.scaled(config.latency))

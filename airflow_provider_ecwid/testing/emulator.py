@@ -36,6 +36,9 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
     parser.add_argument("--inner-error-rate", type=float, default=0.0, help="probability of a 500 on an inner request")
     parser.add_argument("--drop-rate", type=float, default=0.0, help="probability of closing a connection unanswered")
     parser.add_argument(
+        "--rate-limit-window", type=float, default=60.0, help="seconds of the rate limit's window (Ecwid: 60)"
+    )
+    parser.add_argument(
         "--lost-answer-rate", type=float, default=0.0, help="probability that a created batch's answer is lost"
     )
     parser.add_argument(
@@ -73,6 +76,7 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
             time_factor=args.time_factor,
             seed=args.seed,
             rate_limit_per_minute=args.rate_limit,
+            rate_limit_window=args.rate_limit_window,
             error_rate=args.error_rate,
             inner_error_rate=args.inner_error_rate,
             drop_rate=args.drop_rate,
