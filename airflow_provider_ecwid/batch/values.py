@@ -1,6 +1,6 @@
 """JSON-safe values: pandas columns and Python values turned into what Ecwid's JSON can carry.
 
-Rules (../shared/design.md): NaN / None / NaT mean "no value" and become ``MISSING`` (the field is left out,
+Rules: NaN / None / NaT mean "no value" and become ``MISSING`` (the field is left out,
 or sent as null when asked); numpy scalars become Python numbers; timestamps become ISO 8601 strings;
 Decimal stays a number; infinities, binary data and objects JSON cannot express are problems reported
 with their row, never silently changed.

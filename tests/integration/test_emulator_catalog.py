@@ -1,4 +1,4 @@
-"""The emulator's auth and catalog endpoints, over real HTTP, as ../shared/ecwid-api.md describes them."""
+"""The emulator's auth and catalog endpoints, over real HTTP, as docs/ecwid-api.md describes them."""
 
 from __future__ import annotations
 
