@@ -54,7 +54,7 @@ def compare(feed: pd.DataFrame, products: list[dict[str, Any]]) -> dict[str, int
         "lost": sum(1 for sku in feed["sku"] if sku not in stored),
         "duplicated": sum(count - 1 for count in stored.values() if count > 1),
         "wrong_values": wrong,
-        "extra": sum(1 for sku in stored if sku not in set(feed["sku"])),
+        "extra": len(stored.keys() - set(feed["sku"])),
     }
 
 
