@@ -205,6 +205,7 @@ class EcwidBatchOperator(BaseOperator):
         # both may come from a rendered template (e.g. a Params form): accept "true"/"false" text too
         self.is_dry_run = as_bool(self.is_dry_run, "dry_run")
         self.stop_on_first_failure = as_bool(self.stop_on_first_failure, "stop_on_first_failure")
+        self._push_admin_link(context)
         plan = self._plan(context)
         summary = plan.validate()
         self.log.info("Validated: %s", "\n".join(summary.lines()))
@@ -220,13 +221,21 @@ class EcwidBatchOperator(BaseOperator):
             self.log.info("The input is empty: nothing to send.")
             return BatchReport().to_xcom() if self.wait_for_completion else []
         client = self.hook.get_conn()
-        context["ti"].xcom_push(key=ADMIN_URL_XCOM_KEY, value=admin_url(client.store_id))
         identity = self._identity(context)
         self.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
         self.tickets = self._submit(plan, summary, client, identity, context)
         if not self.wait_for_completion:
             return self.tickets
         return self._wait(client, context)
+
+    def _push_admin_link(self, context: Context) -> None:
+        """The "Ecwid store" link's target, pushed first, so the link works when nothing is sent too."""
+        try:
+            store_id = self.hook.get_conn().store_id
+        except Exception as err:  # a dry run may have no usable connection: it needs none
+            self.log.info("No link to the store's admin: connection %r is not usable (%s)", self.ecwid_conn_id, err)
+            return
+        context["ti"].xcom_push(key=ADMIN_URL_XCOM_KEY, value=admin_url(store_id))
 
     def _submit(
         self, plan: BatchPlan, summary: PlanSummary, client: EcwidClient, identity: str, context: Context

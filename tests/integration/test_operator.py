@@ -304,3 +304,10 @@ def test_token_never_reaches_logs_or_xcom(emulator_conn: EcwidEmulator, task_log
     token = emulator_conn.token()
     assert token not in logs
     assert token not in json.dumps(ti.pushes) + json.dumps(result)
+
+
+def test_the_store_link_works_when_nothing_is_sent(emulator_conn: EcwidEmulator) -> None:
+    ti = FakeTaskInstance()
+    run(EcwidBatchOperator(task_id="t", data=products_frame(3), path="/products", dry_run=True), make_context(ti))
+    assert ti.xcom["ecwid_admin_url"] == "https://my.ecwid.com/store/1002#products"
+    assert emulator_conn.call_count(method="POST", endpoint="/batch") == 0
