@@ -44,10 +44,15 @@ PAGE_LIMIT = 100
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1)."""
+    """
+    True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1), the hosts plain http may go to.
+
+    ``*.localhost`` names do not count: whether they resolve to this machine depends on the resolver, and
+    a name that resolves elsewhere would carry the token in clear text.
+    """
     if not host:
         return False
-    if host == "localhost" or host.endswith(".localhost"):
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
