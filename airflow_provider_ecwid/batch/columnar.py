@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.build import BODYLESS, RequestBuilder
+from airflow_provider_ecwid.batch.values import INT_MAX
 
 _TEXT = pa.large_string()
 #: malloc, not Arrow's default mimalloc/jemalloc: it hands a slice's memory back at once, which keeps the
@@ -169,10 +170,20 @@ def _bodies_are_sound(builder: RequestBuilder, frame: pd.DataFrame) -> bool:
         if not isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iufb":
             if dtype.kind == "f" and np.isinf(series.to_numpy()).any():
                 return False  # a problem: the row-by-row builder reports it
+            if _beyond_int64(series):
+                return False  # a problem too
         elif _column_kind(series) != "text" or not _is_text(_arrow(series)):
             return False
         every_value_missing &= series.isna().to_numpy(dtype=bool)
     return bool(names) and not every_value_missing.any()
+
+
+def _beyond_int64(series: pd.Series) -> bool:
+    """True for an unsigned 64-bit column holding a value that Ecwid's signed 64-bit numbers cannot carry."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) or dtype.kind != "u" or dtype.itemsize < 8:
+        return False
+    return bool((series.to_numpy() > INT_MAX).any())
 
 
 def endpoint_counts(methods: Any, paths: Any) -> dict[str, int]:
@@ -293,6 +304,8 @@ def _json_values(series: pd.Series) -> tuple[Any, str] | None:
         return None if text is None else (text, '"')
     if pa.types.is_floating(values.type) and _any(pc.is_inf(values, memory_pool=_POOL)):
         return None  # a problem: the row-by-row builder reports it
+    if _beyond_int64(series):
+        return None  # a problem too
     return _text(values), ""
 
 

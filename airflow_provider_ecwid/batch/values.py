@@ -23,8 +23,10 @@ MISSING: Any = msgspec.UNSET
 
 BINARY_HINT = "binary data cannot go in a batch: host the file and give its URL (e.g. externalUrl for images)"
 
-#: The integers a JSON number can carry here (msgspec's range; Ecwid's ids and counts are 64-bit).
-_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+#: The integers a JSON number may carry here: Ecwid's ids and counts are signed 64-bit (Kotlin's Long), so
+#: an unsigned value above 2**63 - 1 would be misread or refused on the other side, after it was sent.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+BEYOND_INT64 = "is beyond 64-bit signed integers (Ecwid's numbers); send it as text"
 
 #: Reports a problem of the value at a position of the column being converted.
 OnProblem = Callable[[int, str], None]
@@ -56,8 +58,8 @@ def json_safe(value: Any, *, nested: bool = False) -> Any:
     """
     if is_missing(value):
         return None if nested else MISSING
-    if isinstance(value, int) and not isinstance(value, bool | np.generic) and not _INT_MIN <= value <= _INT_MAX:
-        raise UnsafeValue(f"{value} is beyond 64-bit integers; send it as text")
+    if isinstance(value, int) and not isinstance(value, bool | np.generic) and not INT_MIN <= value <= INT_MAX:
+        raise UnsafeValue(f"{value} {BEYOND_INT64}")
     if isinstance(value, str | bool | int) and not isinstance(value, np.generic):
         return value
     if isinstance(value, float):
@@ -115,7 +117,13 @@ def column_values(series: pd.Series, on_problem: OnProblem, *, null: Any = MISSI
             _missing_to(values, mask, null)
         return values, mask
     if kind in "iub" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        return series.to_numpy().tolist(), np.zeros(len(series), dtype=bool)
+        numbers = series.to_numpy()
+        values = numbers.tolist()
+        if kind == "u" and dtype.itemsize == 8:
+            for position in np.flatnonzero(numbers > INT_MAX).tolist():
+                on_problem(position, f"{values[position]} {BEYOND_INT64}")
+                values[position] = null
+        return values, np.zeros(len(series), dtype=bool)
     if isinstance(dtype, pd.StringDtype):
         mask = series.isna().to_numpy()
         values = series.tolist()
