@@ -133,7 +133,9 @@ def check_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) 
     try:
         ids = None if builder.id_column is None else builder.request_ids(frame, first_row)
         paths = [_path_value(frame[field]) for field in template.fields]
-        if (ids is not None and None in ids) or any(path is None for path in paths):
+        if ids is not None and (None in ids or not all(map(str.isascii, cast("list[str]", ids)))):
+            return None  # a gap, or an id that may not be valid Unicode: the row-by-row check looks closer
+        if any(path is None for path in paths):
             return None
         if builder.method not in BODYLESS and not _bodies_are_sound(builder, frame):
             return None

@@ -27,6 +27,11 @@ def path_problem(path: object) -> str | None:
         return "path is empty"
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
         return "path contains a control character (CR, LF, tab...)"
+    if not path.isascii():
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError as err:
+            return f"path holds a lone surrogate at character {err.start}, which is not valid Unicode"
     if not path.startswith("/"):
         return "path must start with '/' (a path relative to the store's API base, e.g. /products/123)"
     if path.startswith("//"):

@@ -36,6 +36,25 @@ class UnsafeValue(ValueError):
     """A value that JSON cannot carry; the message says why."""
 
 
+def text_problem(text: str) -> str | None:
+    """
+    Why ``text`` cannot be sent as UTF-8 (a lone surrogate, e.g. from text decoded with the wrong codec or
+    with ``surrogateescape``), or None; phrased to follow "the value" or "the text".
+
+    :param text: any text.
+    """
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return (
+            f"holds a lone surrogate ({text[err.start]!r} at character {err.start}), which is not valid Unicode "
+            "and cannot be sent; fix the text's encoding where it comes from"
+        )
+    return None
+
+
 def is_missing(value: Any) -> bool:
     """True for None, NaN (float, numpy or Decimal), NaT and pandas.NA."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -60,7 +79,12 @@ def json_safe(value: Any, *, nested: bool = False) -> Any:
         return None if nested else MISSING
     if isinstance(value, int) and not isinstance(value, bool | np.generic) and not INT_MIN <= value <= INT_MAX:
         raise UnsafeValue(f"{value} {BEYOND_INT64}")
-    if isinstance(value, str | bool | int) and not isinstance(value, np.generic):
+    if isinstance(value, str) and not isinstance(value, np.generic):
+        problem = text_problem(value)
+        if problem is not None:
+            raise UnsafeValue(f"the text {problem}")
+        return value
+    if isinstance(value, bool | int) and not isinstance(value, np.generic):
         return value
     if isinstance(value, float):
         if math.isinf(value):
@@ -83,6 +107,9 @@ def json_safe(value: Any, *, nested: bool = False) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise UnsafeValue(f"dict keys must be strings, got {type(key).__name__} {key!r}")
+            problem = text_problem(key)
+            if problem is not None:
+                raise UnsafeValue(f"the key {key!r} {problem}")
             safe[key] = json_safe(item, nested=True)
         return safe
     if isinstance(value, list | tuple | np.ndarray):
@@ -127,6 +154,12 @@ def column_values(series: pd.Series, on_problem: OnProblem, *, null: Any = MISSI
     if isinstance(dtype, pd.StringDtype):
         mask = series.isna().to_numpy()
         values = series.tolist()
+        if dtype.storage == "python":  # Arrow's strings are valid UTF-8; Python's may hold a lone surrogate
+            for position, value in enumerate(values):
+                problem = None if mask[position] else text_problem(value)
+                if problem is not None:
+                    on_problem(position, f"the text {problem}")
+                    values[position] = null
         if mask.any():
             _missing_to(values, mask, null)
         return values, mask
