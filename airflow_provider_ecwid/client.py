@@ -28,6 +28,7 @@ from airflow_provider_ecwid.errors import (
     EcwidConfigError,
     EcwidError,
     EcwidNotFoundError,
+    EcwidResponseError,
     EcwidUnsafePathError,
 )
 from airflow_provider_ecwid.ratelimit import TokenBucket
@@ -230,7 +231,7 @@ class EcwidClient:
         try:
             return response.json()
         except ValueError as err:
-            raise EcwidError(
+            raise EcwidResponseError(
                 f"Ecwid answered {response.status_code} to {method} {shown_path} with a body that is not JSON"
             ) from err
 
@@ -277,7 +278,7 @@ class EcwidClient:
         answer = self.request("POST", "/batch", params=params, data=payload)
         ticket = answer.get("ticket") if isinstance(answer, Mapping) else None
         if not isinstance(ticket, str | int) or not str(ticket):
-            raise EcwidError(f"Ecwid's answer to POST /batch holds no ticket: {answer!r:.200}")
+            raise EcwidResponseError(f"Ecwid's answer to POST /batch holds no ticket: {answer!r:.200}")
         return str(ticket)
 
     def get_batch(self, ticket: str) -> BatchStatus:
@@ -322,7 +323,7 @@ class EcwidClient:
         while True:
             answer = self.request("GET", path, params={**params, "offset": offset, "limit": PAGE_LIMIT})
             if not isinstance(answer, Mapping) or not isinstance(answer.get("items"), list):
-                raise EcwidError(f"Ecwid's {what} answer has no items list: {answer!r:.200}")
+                raise EcwidResponseError(f"Ecwid's {what} answer has no items list: {answer!r:.200}")
             items = answer["items"]
             yield from items
             offset += len(items)
@@ -349,7 +350,7 @@ def _count(answer: Any, camel: str, snake: str) -> int:
         value = answer.get(camel, answer.get(snake))
         if isinstance(value, int):
             return value
-    raise EcwidError(f"Ecwid's answer holds no {camel}: {answer!r:.200}")
+    raise EcwidResponseError(f"Ecwid's answer holds no {camel}: {answer!r:.200}")
 
 
 __all__ = ["DEFAULT_BASE_URL", "EcwidClient", "is_loopback_host", "parse_retry_after"]

@@ -15,6 +15,7 @@ import requests_mock as rm
 
 from airflow_provider_ecwid import __version__
 from airflow_provider_ecwid.batch.models import BatchRequest, BatchState
+from airflow_provider_ecwid.batch.status import parse_batch_status
 from airflow_provider_ecwid.client import EcwidClient, parse_retry_after
 from airflow_provider_ecwid.errors import (
     EcwidApiError,
@@ -22,6 +23,7 @@ from airflow_provider_ecwid.errors import (
     EcwidConfigError,
     EcwidError,
     EcwidNotFoundError,
+    EcwidResponseError,
     EcwidRetriesExhaustedError,
     EcwidUnsafePathError,
 )
@@ -379,6 +381,17 @@ def test_get_batch_asks_for_escaped_json_and_parses(client: EcwidClient, http: r
     assert query(http.last_request) == {"ticket": ["tk-1"], "escapedjson": ["true"]}
     assert status.state is BatchState.COMPLETED
     assert status.responses[0].body == {"id": 7}
+
+
+@pytest.mark.parametrize("answer", [{"text": ""}, {"text": "null"}, {"json": []}, {"json": "COMPLETED"}])
+def test_an_empty_or_null_status_answer_is_the_providers_own_error(
+    client: EcwidClient, http: rm.Mocker, answer: dict[str, object]
+) -> None:
+    http.get(f"{BASE}/batch", **answer)
+    with pytest.raises(EcwidResponseError, match=r"tk-9.*not a JSON object"):
+        client.get_batch("tk-9")
+    with pytest.raises(EcwidResponseError, match="tk-9"):
+        parse_batch_status("tk-9", None)
 
 
 def test_get_batch_of_an_unknown_ticket(client: EcwidClient, http: rm.Mocker) -> None:
