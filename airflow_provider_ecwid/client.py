@@ -101,8 +101,10 @@ class EcwidClient:
     :param base_url: the API base without the store id; ``http`` is accepted only for loopback hosts.
     :param timeout: the read time-out of each call in seconds (the connect time-out is at most 10 s).
     :param rate_limit_per_minute: the client's own budget; Ecwid allows 600 a minute per token.
-    :param max_retries: how many times a retryable failure is tried again (0 disables retries).
-    :param max_retry_wait: the most seconds spent waiting between attempts of one call, in total.
+    :param max_retries: how many times a 5xx, time-out or connection error is tried again (0 disables every
+        retry).
+    :param max_retry_wait: the most seconds spent waiting between attempts of one call, in total; 429 and 449
+        (an import in progress) are retried until it is spent.
     :param session: a ``requests.Session`` to use instead of a new one.
     :param sleep: the function that waits, for retries and the rate limit (injectable for tests).
     """

@@ -217,6 +217,48 @@ def test_zero_retries_disables_retrying(http: rm.Mocker, sleeps: Sleeps) -> None
     assert sleeps == []
 
 
+@pytest.mark.parametrize("status", [429, 449])
+def test_429_and_449_are_bounded_by_the_waiting_budget_not_by_max_retries(
+    http: rm.Mocker, sleeps: Sleeps, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    client = EcwidClient(1002, TOKEN, max_retries=2, max_retry_wait=300, rate_limit_per_minute=6000, sleep=sleeps)
+    http.get(f"{BASE}/profile", [{"status_code": status, "headers": {"Retry-After": "3"}}] * 8 + [{"json": {}}])
+    with caplog.at_level(logging.WARNING):
+        assert client.get_profile() == {}
+    assert http.call_count == 9
+    assert len(sleeps) == 8
+    retry_lines = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retry_lines) == 8
+    assert all(str(status) in line and "300 s" in line for line in retry_lines)
+
+
+def test_449_waits_use_the_whole_budget_and_then_give_up(http: rm.Mocker, sleeps: Sleeps) -> None:
+    client = EcwidClient(1002, TOKEN, max_retry_wait=100, rate_limit_per_minute=6000, sleep=sleeps)
+    http.get(f"{BASE}/profile", status_code=449, json={"errorMessage": "Import in progress"})
+    with pytest.raises(EcwidRetriesExhaustedError, match="449") as caught:
+        client.get_profile()
+    assert sum(sleeps) == pytest.approx(100)  # the last wait is cut to what the budget has left
+    assert max(sleeps) <= 31  # backoff is capped at 30 s (+ jitter)
+    assert caught.value.attempts == len(sleeps) + 1
+
+
+def test_5xx_after_449s_still_counts_only_its_own_attempts(http: rm.Mocker, sleeps: Sleeps) -> None:
+    client = EcwidClient(1002, TOKEN, max_retries=2, rate_limit_per_minute=6000, sleep=sleeps)
+    http.get(f"{BASE}/profile", [{"status_code": 449}] * 4 + [{"status_code": 503}] * 2 + [{"json": {"ok": 1}}])
+    assert client.get_profile() == {"ok": 1}
+    http.get(f"{BASE}/profile", [{"status_code": 449}] * 3 + [{"status_code": 503}] * 3 + [{"json": {"ok": 1}}])
+    with pytest.raises(EcwidRetriesExhaustedError, match="503"):
+        client.get_profile()
+
+
+def test_a_429_without_a_real_wait_cannot_retry_forever(http: rm.Mocker, sleeps: Sleeps) -> None:
+    client = EcwidClient(1002, TOKEN, max_retry_wait=20, rate_limit_per_minute=6000, sleep=sleeps)
+    http.get(f"{BASE}/profile", status_code=429, headers={"Retry-After": "0"})
+    with pytest.raises(EcwidRetriesExhaustedError):
+        client.get_profile()
+    assert 0 < len(sleeps) <= 21
+
+
 def test_every_attempt_goes_through_the_rate_limiter(http: rm.Mocker, sleeps: Sleeps) -> None:
     client = EcwidClient(1002, TOKEN, rate_limit_per_minute=60, sleep=sleeps)
     client.rate_limiter.capacity = 1.0
