@@ -26,6 +26,9 @@ class EmulatorConfig:
     :param inner_retry_delay: seconds between those retries (before the time factor).
     :param deduplication_ttl: seconds a deduplicationKey is remembered (Ecwid: one hour).
     :param parallel_limit: how many requests of a parallel batch run at once (Ecwid: 100).
+    :param echo_authorization: a careless server or proxy: error answers repeat the request's Authorization
+        header (so the token). 4xx bodies add it to their errorMessage, 5xx answers become a proxy's HTML
+        error page that shows it, and failed batch items repeat the header of the POST /batch that made them.
     """
 
     stores: dict[int, list[str]] = field(default_factory=lambda: {1002: ["secret_demo"]})
@@ -43,6 +46,7 @@ class EmulatorConfig:
     inner_retry_delay: float = 3.0
     deduplication_ttl: float = 3600.0
     parallel_limit: int = 100
+    echo_authorization: bool = False
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "inner_error_rate", "drop_rate"):

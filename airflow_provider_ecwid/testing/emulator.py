@@ -36,6 +36,11 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
     parser.add_argument("--inner-error-rate", type=float, default=0.0, help="probability of a 500 on an inner request")
     parser.add_argument("--drop-rate", type=float, default=0.0, help="probability of closing a connection unanswered")
     parser.add_argument(
+        "--echo-authorization",
+        action="store_true",
+        help="error answers repeat the request's Authorization header, like a careless proxy (a secrecy test)",
+    )
+    parser.add_argument(
         "--import-lock",
         action="append",
         default=[],
@@ -68,6 +73,7 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
             inner_error_rate=args.inner_error_rate,
             drop_rate=args.drop_rate,
             import_lock_windows=windows,
+            echo_authorization=args.echo_authorization,
         )
     except ValueError as err:
         parser.error(str(err))
