@@ -495,3 +495,56 @@ def test_token_never_in_logs_exceptions_or_repr(
     texts += [record.getMessage() for record in caplog.records]
     assert len(caplog.records) >= 3
     assert all(TOKEN not in text for text in texts)
+
+
+def unicode_escaped(text: str) -> str:
+    return "".join(f"\\u{ord(char):04x}" for char in text)
+
+
+def test_an_echoed_token_is_hidden_before_an_error_body_is_cut(client: EcwidClient, http: rm.Mocker) -> None:
+    page = "<html>" + "x" * 490 + f"Authorization: Bearer {TOKEN}</html>"  # the cut at 500 falls in the token
+    http.get(f"{BASE}/products/1", status_code=400, text=page, reason=f"Bad {TOKEN}")
+    http.get(f"{BASE}/products/2", status_code=400, text="", reason=f"Bad Bearer {TOKEN}")
+    for path in ("/products/1", "/products/2"):
+        with pytest.raises(EcwidApiError) as caught:
+            client.request("GET", path)
+        assert TOKEN[:12] not in str(caught.value)
+    assert "Bad ***" in str(caught.value)
+
+
+def test_a_token_spelled_with_json_escapes_is_hidden_too(client: EcwidClient, http: rm.Mocker) -> None:
+    escaped = unicode_escaped(TOKEN)
+    http.get(f"{BASE}/products/1", status_code=409, text=f'{{"errorMessage": "{escaped} is in use"}}')
+    with pytest.raises(EcwidApiError, match=r"\*\*\* is in use") as caught:
+        client.request("GET", "/products/1")
+    assert TOKEN not in str(caught.value)
+    http.get(f"{BASE}/profile", text=f'{{"note": "{escaped}", "list": ["Bearer {TOKEN}"]}}')
+    assert client.get_profile() == {"note": "***", "list": ["***"]}
+
+
+def test_batch_statuses_come_back_clean(client: EcwidClient, http: rm.Mocker) -> None:
+    inner = json.dumps({"errorMessage": f"Authorization: Bearer {TOKEN}", "errorCode": TOKEN})
+    answer = {
+        "status": "COMPLETED",
+        "responses": [
+            {"id": "r0", "status": "FAILED", "httpStatusCode": 409, "escapedHttpBody": inner},
+            {"id": "r1", "status": "FAILED", "httpStatusCode": 409, "httpBody": {"errorMessage": "MARK"}},
+            {"id": TOKEN, "status": "FAILED", "httpStatusLine": TOKEN, "httpBody": "Bearer " + TOKEN},
+        ],
+    }
+    http.get(f"{BASE}/batch", text=json.dumps(answer).replace("MARK", unicode_escaped(TOKEN)))
+    status = client.get_batch("tk")
+    assert TOKEN not in repr(status)
+    assert [(item.error_code, item.error_message) for item in status.responses] == [
+        ("***", "Authorization: ***"),
+        (None, "***"),
+        (None, "***"),
+    ]
+    assert (status.responses[2].id, status.responses[2].http_status_line) == ("***", "***")
+
+
+@pytest.mark.parametrize("token", ["secret_abc\r\nX-Evil: 1", "secret_a b", "secret_\x00x"])
+def test_a_token_that_cannot_go_in_a_header_is_refused_without_repeating_it(token: str) -> None:
+    with pytest.raises(EcwidConfigError, match="whitespace or control") as caught:
+        EcwidClient(1002, token)
+    assert token not in str(caught.value)
