@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.build import BODYLESS, RequestBuilder
-from airflow_provider_ecwid.batch.values import INT_MAX
+from airflow_provider_ecwid.batch.values import INT_MAX, text_problem
 
 _TEXT = pa.large_string()
 #: malloc, not Arrow's default mimalloc/jemalloc: it hands a slice's memory back at once, which keeps the
@@ -133,8 +133,8 @@ def check_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) 
     try:
         ids = None if builder.id_column is None else builder.request_ids(frame, first_row)
         paths = [_path_value(frame[field]) for field in template.fields]
-        if ids is not None and (None in ids or not all(map(str.isascii, cast("list[str]", ids)))):
-            return None  # a gap, or an id that may not be valid Unicode: the row-by-row check looks closer
+        if ids is not None and (None in ids or _holds_lone_surrogate(frame[builder.id_column], ids)):
+            return None  # a gap, or an id that is not valid Unicode: the row-by-row check reports it
         if any(path is None for path in paths):
             return None
         if builder.method not in BODYLESS and not _bodies_are_sound(builder, frame):
@@ -152,6 +152,14 @@ def check_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) 
             path.literal(literal)
         patterns = endpoint_counts(pa.array([builder.method] * len(frame), _TEXT), path.join())
     return CheckedColumns(len(frame), patterns, cast("list[str] | None", ids))
+
+
+def _holds_lone_surrogate(series: pd.Series, ids: list[str | None]) -> bool:
+    """True when an id from an object or Python-string column is text that cannot be sent as UTF-8."""
+    dtype = series.dtype
+    if dtype.kind in "iu" or (isinstance(dtype, pd.StringDtype) and dtype.storage != "python"):
+        return False  # numbers, and Arrow's strings (always valid UTF-8)
+    return any(text_problem(cast("str", value)) is not None for value in ids if not cast("str", value).isascii())
 
 
 def _whole_non_negative(series: pd.Series) -> bool:

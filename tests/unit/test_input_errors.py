@@ -15,6 +15,7 @@ import pytest
 
 from airflow_provider_ecwid.batch import plan as plan_module
 from airflow_provider_ecwid.batch.build import RequestBuilder
+from airflow_provider_ecwid.batch.columnar import check_columns
 from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.problems import EcwidValidationError
 from airflow_provider_ecwid.batch.sources import EcwidInputError, make_source
@@ -72,6 +73,13 @@ def test_a_lone_surrogate_in_a_request_id() -> None:
     frame = pd.DataFrame({"pid": [1, 2], "sku": pd.Series(["A", "B" + LONE], dtype=object), "name": ["x", "y"]})
     options = {"path": "/products/{pid}", "method": "PUT", "id_column": "sku", "body_columns": ["name"]}
     assert problems_of(frame, **options) == [(1, "sku")]
+
+
+def test_ids_that_are_merely_not_ascii_keep_the_arrow_check() -> None:
+    frame = pd.DataFrame({"pid": [1, 2], "sku": pd.Series(["é1", "中2"], dtype=object), "name": ["x", "y"]})
+    builder = RequestBuilder(path="/products/{pid}", method="PUT", id_column="sku", body_columns=["name"])
+    assert check_columns(builder, frame, 0) is not None
+    assert check_columns(builder, frame.assign(sku=pd.Series(["é1", "2" + LONE], dtype=object)), 0) is None
 
 
 def test_a_lone_surrogate_in_ready_requests() -> None:
