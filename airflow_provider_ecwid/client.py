@@ -3,18 +3,24 @@
 It holds one ``requests.Session`` with the Bearer token, applies connect/read time-outs to every call,
 keeps under a per-minute budget with a token bucket, and retries what :mod:`retries` says is worth
 retrying. 400, 402, 403, 404, 409, 415, 422 and every other 4xx fail at once with a typed error.
+
+Everything the server says passes through one :class:`TokenScrubber` before the client looks at it: a
+server or proxy that repeats the Authorization header (in an error body, an HTML error page, a failed
+batch item's inner body) cannot put the token into an exception, a log line, a status or a report.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -28,6 +34,7 @@ from airflow_provider_ecwid.errors import (
     EcwidConfigError,
     EcwidError,
     EcwidNotFoundError,
+    EcwidResponseError,
     EcwidUnsafePathError,
 )
 from airflow_provider_ecwid.ratelimit import TokenBucket
@@ -44,15 +51,77 @@ PAGE_LIMIT = 100
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1)."""
+    """
+    True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1), the hosts plain http may go to.
+
+    ``*.localhost`` names do not count: whether they resolve to this machine depends on the resolver, and
+    a name that resolves elsewhere would carry the token in clear text.
+    """
     if not host:
         return False
-    if host == "localhost" or host.endswith(".localhost"):
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+REDACTED = "***"
+
+
+class TokenScrubber:
+    """
+    Hides one token in what a server sent: the token itself and ``Bearer <token>`` become ``***``.
+
+    The token is also looked for as JSON would escape it (once, and twice for an escaped inner body) and
+    percent-encoded, so it is found in raw answer bytes, in decoded text and in inner bodies alike.
+
+    :param token: the secret to hide.
+    """
+
+    def __init__(self, token: str) -> None:
+        escaped = json.dumps(token)[1:-1]
+        forms = sorted({token, escaped, json.dumps(escaped)[1:-1], quote(token, safe="")}, key=len, reverse=True)
+        pattern = r"(?:(?i:bearer)\s+)?(?:" + "|".join(map(re.escape, forms)) + ")"
+        self._text = re.compile(pattern)
+        self._bytes = re.compile(pattern.encode())
+        self._needles = [form.encode() for form in forms]
+
+    def content(self, data: bytes) -> bytes:
+        """Raw answer bytes with the token hidden (a substring search when it is not there)."""
+        if not any(needle in data for needle in self._needles):
+            return data
+        return self._bytes.sub(REDACTED.encode(), data)
+
+    def text(self, text: str) -> str:
+        """Text with the token hidden."""
+        return self._text.sub(REDACTED, text)
+
+    def value(self, value: Any) -> Any:
+        """A decoded JSON value with the token hidden in every string, keys included."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.text(key) if isinstance(key, str) else key: self.value(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(item) for item in value]
+        return value
+
+    def status(self, status: BatchStatus) -> BatchStatus:
+        """A batch status with the token hidden in its state and in every item's id, body and error."""
+        responses = tuple(
+            dataclasses.replace(
+                item,
+                id=self.value(item.id),
+                http_status_line=self.value(item.http_status_line),
+                body=self.value(item.body),
+                error_code=self.value(item.error_code),
+                error_message=self.value(item.error_message),
+            )
+            for item in status.responses
+        )
+        return dataclasses.replace(status, raw_state=self.value(status.raw_state), responses=responses)
 
 
 def _check_base_url(base_url: str) -> str:
@@ -95,8 +164,10 @@ class EcwidClient:
     :param base_url: the API base without the store id; ``http`` is accepted only for loopback hosts.
     :param timeout: the read time-out of each call in seconds (the connect time-out is at most 10 s).
     :param rate_limit_per_minute: the client's own budget; Ecwid allows 600 a minute per token.
-    :param max_retries: how many times a retryable failure is tried again (0 disables retries).
-    :param max_retry_wait: the most seconds spent waiting between attempts of one call, in total.
+    :param max_retries: how many times a 5xx, time-out or connection error is tried again (0 disables every
+        retry).
+    :param max_retry_wait: the most seconds spent waiting between attempts of one call, in total; 429 and 449
+        (an import in progress) are retried until it is spent.
     :param session: a ``requests.Session`` to use instead of a new one.
     :param sleep: the function that waits, for retries and the rate limit (injectable for tests).
     """
@@ -119,6 +190,11 @@ class EcwidClient:
             raise EcwidConfigError(f"The Ecwid store id must be a number, got {self.store_id!r}")
         if not token or not token.strip():
             raise EcwidConfigError("The Ecwid token is empty")
+        if any(char.isspace() or not char.isprintable() for char in token.strip()):
+            raise EcwidConfigError(
+                "The Ecwid token holds whitespace or control characters, so it cannot go in a header; "
+                "check the connection's password (the token is not repeated here)"
+            )
         if timeout <= 0:
             raise EcwidConfigError(f"timeout must be positive, got {timeout}")
         if max_retries < 0 or max_retry_wait < 0:
@@ -130,6 +206,7 @@ class EcwidClient:
         self.rate_limiter = TokenBucket(rate_limit_per_minute, sleep=sleep)
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token.strip()}"
+        self.scrub = TokenScrubber(token.strip())
         self.session.headers["User-Agent"] = (
             f"airflow-provider-ecwid/{__version__} python-requests/{requests.__version__}"
         )
@@ -211,31 +288,33 @@ class EcwidClient:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        content = self.scrub.content(response.content)  # the one door for what the server says
         if response.status_code < 300:
-            return self._decode(response, method, shown_path)
-        error = self._api_error(response, method, shown_path)
+            return self._decode(response.status_code, content, method, shown_path)
+        error = self._api_error(response, content, method, shown_path)
         if is_retryable(response.status_code):
             raise RetryableAnswer(error, retry_after_of(response.status_code, response.headers.get("Retry-After")))
         raise error
 
-    @staticmethod
-    def _decode(response: requests.Response, method: str, shown_path: str) -> Any:
-        if not response.content or not response.content.strip():
+    def _decode(self, status: int, content: bytes, method: str, shown_path: str) -> Any:
+        if not content.strip():
             return None
         try:
-            return response.json()
-        except ValueError as err:
-            raise EcwidError(
-                f"Ecwid answered {response.status_code} to {method} {shown_path} with a body that is not JSON"
-            ) from err
-
-    @staticmethod
-    def _api_error(response: requests.Response, method: str, shown_path: str) -> EcwidApiError:
-        try:
-            body: Any = response.json()
+            answer = json.loads(content)
         except ValueError:
-            body = response.text[:500].strip() or response.reason
-        code, message = error_fields(body)
+            raise EcwidResponseError(
+                f"Ecwid answered {status} to {method} {shown_path} with a body that is not JSON"
+            ) from None
+        # the bytes were scrubbed; only a JSON \\uXXXX escape could still spell the token once decoded (a walk
+        # costs several times the decoding, so it is spent only then)
+        return self.scrub.value(answer) if b"\\u" in content else answer
+
+    def _api_error(self, response: requests.Response, content: bytes, method: str, shown_path: str) -> EcwidApiError:
+        try:
+            body: Any = json.loads(content)
+        except ValueError:  # not JSON (a proxy's page) or empty: its start, else the status line's reason
+            body = content.decode("utf-8", errors="replace")[:500].strip() or str(response.reason or "")
+        code, message = error_fields(self.scrub.value(body))
         status = response.status_code
         error_class = {403: EcwidAuthError, 404: EcwidNotFoundError}.get(status, EcwidApiError)
         return error_class(status, method, shown_path, code, message)
@@ -272,13 +351,13 @@ class EcwidClient:
         answer = self.request("POST", "/batch", params=params, data=payload)
         ticket = answer.get("ticket") if isinstance(answer, Mapping) else None
         if not isinstance(ticket, str | int) or not str(ticket):
-            raise EcwidError(f"Ecwid's answer to POST /batch holds no ticket: {answer!r:.200}")
+            raise EcwidResponseError(f"Ecwid's answer to POST /batch holds no ticket: {answer!r:.200}")
         return str(ticket)
 
     def get_batch(self, ticket: str) -> BatchStatus:
         """Read a batch's status (with ``escapedJson=true``, as Ecwid's client does). 404: unknown ticket."""
         answer = self.request("GET", "/batch", params={"ticket": ticket, "escapedJson": True})
-        return parse_batch_status(ticket, answer)
+        return self.scrub.status(parse_batch_status(ticket, answer))
 
     def cancel_batch(self, ticket: str) -> int:
         """Delete a batch that has not started; return Ecwid's ``deleteCount`` (0 once it runs)."""
@@ -317,7 +396,7 @@ class EcwidClient:
         while True:
             answer = self.request("GET", path, params={**params, "offset": offset, "limit": PAGE_LIMIT})
             if not isinstance(answer, Mapping) or not isinstance(answer.get("items"), list):
-                raise EcwidError(f"Ecwid's {what} answer has no items list: {answer!r:.200}")
+                raise EcwidResponseError(f"Ecwid's {what} answer has no items list: {answer!r:.200}")
             items = answer["items"]
             yield from items
             offset += len(items)
@@ -344,7 +423,7 @@ def _count(answer: Any, camel: str, snake: str) -> int:
         value = answer.get(camel, answer.get(snake))
         if isinstance(value, int):
             return value
-    raise EcwidError(f"Ecwid's answer holds no {camel}: {answer!r:.200}")
+    raise EcwidResponseError(f"Ecwid's answer holds no {camel}: {answer!r:.200}")
 
 
-__all__ = ["DEFAULT_BASE_URL", "EcwidClient", "is_loopback_host", "parse_retry_after"]
+__all__ = ["DEFAULT_BASE_URL", "REDACTED", "EcwidClient", "TokenScrubber", "is_loopback_host", "parse_retry_after"]

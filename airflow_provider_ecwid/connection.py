@@ -41,12 +41,13 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
     },
     "max_retries": {
         "label": "Max retries",
-        "description": "Retries of 429, 449, 5xx, time-outs and connection errors. 403 is never retried.",
+        "description": "Retries of 5xx, time-outs and connection errors (0: no retries at all). 403 is never retried.",
         "schema": {"type": ["integer", "null"], "default": DEFAULT_MAX_RETRIES},
     },
     "max_retry_wait": {
         "label": "Max retry wait (seconds)",
-        "description": "The most time spent waiting between the attempts of one call.",
+        "description": "The most time spent waiting between the attempts of one call; 429 and 449 (an import "
+        "in progress) are retried until it is spent.",
         "schema": {"type": ["number", "null"], "default": DEFAULT_MAX_RETRY_WAIT},
     },
 }
@@ -76,8 +77,8 @@ class EcwidConnectionSettings:
     :param base_url: the API base URL without the store id.
     :param timeout: the read time-out in seconds.
     :param rate_limit_per_minute: the client's own request budget.
-    :param max_retries: retries of retryable failures.
-    :param max_retry_wait: the most seconds of waiting between attempts of one call.
+    :param max_retries: retries of 5xx, time-outs and connection errors (0 disables every retry).
+    :param max_retry_wait: the most seconds of waiting between attempts of one call (bounds 429 and 449).
     """
 
     conn_id: str

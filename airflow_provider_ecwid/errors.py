@@ -19,6 +19,10 @@ class EcwidUnsafePathError(EcwidError, ValueError):
     """A user-supplied API path is not a plain relative Ecwid path (host, ``..``, CR/LF, ``token=``...)."""
 
 
+class EcwidResponseError(EcwidError):
+    """Ecwid answered 2xx with something this provider cannot use: not JSON, empty, ``null``, or lacking a field."""
+
+
 class EcwidApiError(EcwidError):
     """
     Ecwid answered an HTTP error.

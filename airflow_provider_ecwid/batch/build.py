@@ -22,7 +22,14 @@ import pandas as pd
 from airflow_provider_ecwid.batch.models import HTTP_METHODS
 from airflow_provider_ecwid.batch.paths import check_api_path, path_problem
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
-from airflow_provider_ecwid.batch.values import MISSING, UnsafeValue, column_values, is_missing, json_safe
+from airflow_provider_ecwid.batch.values import (
+    MISSING,
+    UnsafeValue,
+    column_values,
+    is_missing,
+    json_safe,
+    text_problem,
+)
 from airflow_provider_ecwid.batch.wire import WireRequest, body_struct
 from airflow_provider_ecwid.errors import EcwidConfigError
 
@@ -110,6 +117,9 @@ def _path_value(value: Any) -> tuple[str | None, str | None]:
             return None, "is empty, and the path needs it"
         if value in (".", ".."):
             return None, f"{value!r} cannot be a path segment"
+        problem = text_problem(value)
+        if problem is not None:
+            return None, f"the text {problem}"
         return (value if _SAFE_SEGMENT.fullmatch(value) else quote(value, safe="")), None
     return None, f"a {type(value).__name__} cannot be part of a path"
 
@@ -197,6 +207,9 @@ class RequestBuilder:
             for position, request_id in enumerate(ids):
                 if request_id is None:
                     report(self.id_column)(position, "the request id is empty")
+                elif not request_id.isascii() and (problem := text_problem(request_id)) is not None:
+                    report(self.id_column)(position, f"the request id {problem}")
+                    ids[position] = None  # reported; the wire form must still encode (the dry-run summary)
         methods = self._methods(frame, report)
         paths = self._paths(frame, report)
         bodies = self._bodies(frame, methods, report, make)  # checks every value, builds only when make
@@ -239,6 +252,7 @@ class RequestBuilder:
             method = str(value).strip().upper() if isinstance(value, str) else ""
             if method not in HTTP_METHODS:
                 on_problem(position, f"method {value!r} is not one of GET, POST, PUT, DELETE")
+                method = ""  # reported; the wire form must still encode
             methods.append(method)
         return methods
 
@@ -341,6 +355,9 @@ class RequestBuilder:
             request_id = _text_value(item.get("id")) if item.get("id") is not None else str(position)
             if request_id is None:
                 problems.add(RowProblem(position, None, "id", f"id {item.get('id')!r} is not usable as a request id"))
+            elif (id_problem := text_problem(request_id)) is not None:
+                problems.add(RowProblem(position, request_id, "id", f"the request id {id_problem}"))
+                request_id = None  # reported; the wire form must still encode (the dry-run summary)
             method = str(item.get("method", "")).strip().upper()
             if method not in HTTP_METHODS:
                 problems.add(
@@ -361,7 +378,8 @@ class RequestBuilder:
                 problems.add(RowProblem(position, request_id, "body", f"{method} needs a body"))
             if method in BODYLESS:
                 safe_body = MISSING
-            requests.append(WireRequest(request_id or "", str(item.get("path")), method, safe_body))
+            path = str(item.get("path")) if path_issue is None else ""  # reported; must still encode
+            requests.append(WireRequest(request_id or "", path, method, safe_body))
         return requests
 
 

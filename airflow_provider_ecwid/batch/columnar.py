@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.build import BODYLESS, RequestBuilder
+from airflow_provider_ecwid.batch.values import INT_MAX, text_problem
 
 _TEXT = pa.large_string()
 #: malloc, not Arrow's default mimalloc/jemalloc: it hands a slice's memory back at once, which keeps the
@@ -132,7 +133,9 @@ def check_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) 
     try:
         ids = None if builder.id_column is None else builder.request_ids(frame, first_row)
         paths = [_path_value(frame[field]) for field in template.fields]
-        if (ids is not None and None in ids) or any(path is None for path in paths):
+        if ids is not None and (None in ids or _holds_lone_surrogate(frame[builder.id_column], ids)):
+            return None  # a gap, or an id that is not valid Unicode: the row-by-row check reports it
+        if any(path is None for path in paths):
             return None
         if builder.method not in BODYLESS and not _bodies_are_sound(builder, frame):
             return None
@@ -149,6 +152,14 @@ def check_columns(builder: RequestBuilder, frame: pd.DataFrame, first_row: int) 
             path.literal(literal)
         patterns = endpoint_counts(pa.array([builder.method] * len(frame), _TEXT), path.join())
     return CheckedColumns(len(frame), patterns, cast("list[str] | None", ids))
+
+
+def _holds_lone_surrogate(series: pd.Series, ids: list[str | None]) -> bool:
+    """True when an id from an object or Python-string column is text that cannot be sent as UTF-8."""
+    dtype = series.dtype
+    if dtype.kind in "iu" or (isinstance(dtype, pd.StringDtype) and dtype.storage != "python"):
+        return False  # numbers, and Arrow's strings (always valid UTF-8)
+    return any(text_problem(cast("str", value)) is not None for value in ids if not cast("str", value).isascii())
 
 
 def _whole_non_negative(series: pd.Series) -> bool:
@@ -169,10 +180,20 @@ def _bodies_are_sound(builder: RequestBuilder, frame: pd.DataFrame) -> bool:
         if not isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iufb":
             if dtype.kind == "f" and np.isinf(series.to_numpy()).any():
                 return False  # a problem: the row-by-row builder reports it
+            if _beyond_int64(series):
+                return False  # a problem too
         elif _column_kind(series) != "text" or not _is_text(_arrow(series)):
             return False
         every_value_missing &= series.isna().to_numpy(dtype=bool)
     return bool(names) and not every_value_missing.any()
+
+
+def _beyond_int64(series: pd.Series) -> bool:
+    """True for an unsigned 64-bit column holding a value that Ecwid's signed 64-bit numbers cannot carry."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) or dtype.kind != "u" or dtype.itemsize < 8:
+        return False
+    return bool((series.to_numpy() > INT_MAX).any())
 
 
 def endpoint_counts(methods: Any, paths: Any) -> dict[str, int]:
@@ -293,6 +314,8 @@ def _json_values(series: pd.Series) -> tuple[Any, str] | None:
         return None if text is None else (text, '"')
     if pa.types.is_floating(values.type) and _any(pc.is_inf(values, memory_pool=_POOL)):
         return None  # a problem: the row-by-row builder reports it
+    if _beyond_int64(series):
+        return None  # a problem too
     return _text(values), ""
 
 

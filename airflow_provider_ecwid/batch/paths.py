@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
+import re
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from airflow_provider_ecwid.errors import EcwidUnsafePathError
+
+#: What separates segments once a segment is decoded: ``%2f`` and ``%5c`` could hide a ``..`` behind them.
+_SEPARATORS = re.compile(r"[/\\]")
 
 
 def path_problem(path: object) -> str | None:
@@ -14,6 +18,8 @@ def path_problem(path: object) -> str | None:
     A safe path is relative to ``https://app.ecwid.com/api/v3/{storeId}``: it starts with a single ``/``,
     names no scheme or host, has no ``.``/``..`` segment, no control characters (CR/LF would split the
     request) and no ``token`` query parameter (Ecwid rejects query tokens; the token goes in a header).
+    Segments are also judged percent-decoded (as often as they decode), because a server or proxy that
+    decodes ``%2e%2e`` before resolving the path would climb out of the store's API with it.
     """
     if not isinstance(path, str):
         return f"path must be a string, not {type(path).__name__}"
@@ -21,6 +27,11 @@ def path_problem(path: object) -> str | None:
         return "path is empty"
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
         return "path contains a control character (CR, LF, tab...)"
+    if not path.isascii():
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError as err:
+            return f"path holds a lone surrogate at character {err.start}, which is not valid Unicode"
     if not path.startswith("/"):
         return "path must start with '/' (a path relative to the store's API base, e.g. /products/123)"
     if path.startswith("//"):
@@ -30,14 +41,25 @@ def path_problem(path: object) -> str | None:
         return "path must not name a scheme or host"
     if "\\" in parts.path:
         return "path must not contain a backslash"
-    if any(segment in {".", ".."} for segment in parts.path.split("/")):
-        return "path must not contain '.' or '..' segments"
+    if any(_is_dot_segment(segment) for segment in parts.path.split("/")):
+        return "path must not contain '.' or '..' segments (percent-encoded ones included)"
     if "//" in parts.path:
         return "path must not contain an empty segment ('//')"
     for name, _ in parse_qsl(parts.query, keep_blank_values=True):
         if name.strip().lower() == "token":
             return "path must not carry a token= query parameter (the token is sent in a header)"
     return None
+
+
+def _is_dot_segment(segment: str) -> bool:
+    """True for ``.`` and ``..``, also percent-encoded (any case, any depth) or hidden behind ``%2f``/``%5c``."""
+    decoded = segment
+    while "%" in decoded:
+        once = unquote(decoded)
+        if once == decoded:
+            break
+        decoded = once
+    return any(piece in {".", ".."} for piece in _SEPARATORS.split(decoded))
 
 
 def check_api_path(path: object) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
@@ -10,6 +13,7 @@ from typing import IO, Any, Literal
 import pandas as pd
 
 from airflow_provider_ecwid.batch.build import is_ready_request
+from airflow_provider_ecwid.batch.values import text_problem
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError
 
 FileFormat = Literal["csv", "parquet", "jsonl"]
@@ -30,6 +34,34 @@ _SUFFIXES: dict[str, FileFormat] = {
 
 class EcwidInputError(EcwidError, ValueError):
     """The input cannot be read (a missing file, a malformed line); nothing was sent."""
+
+
+def check_column_names(columns: pd.Index, where: str) -> None:
+    """
+    Refuse column names that the builder could not address by name, saying which and how to fix them.
+
+    :param columns: the columns of a DataFrame or slice.
+    :param where: the input, as :meth:`InputSource.describe` names it.
+    """
+    if isinstance(columns, pd.MultiIndex):
+        raise EcwidConfigError(
+            f"{where} has a MultiIndex of columns ({columns.nlevels} levels, e.g. {columns[0]!r}); give it one "
+            "level of text names first, e.g. frame.columns = ['_'.join(map(str, name)) for name in frame.columns]"
+        )
+    not_text = [name for name in columns if not isinstance(name, str)]
+    if not_text:
+        shown = ", ".join(f"{name!r} ({type(name).__name__})" for name in not_text[:5])
+        raise EcwidConfigError(
+            f"{where}: column names must be text, and {shown} {'is' if len(not_text) == 1 else 'are'} not; "
+            "rename them, e.g. frame.columns = frame.columns.astype(str)"
+        )
+    for name in columns:
+        problem = text_problem(name)
+        if problem is not None:
+            raise EcwidConfigError(f"{where}: the column name {name!r} {problem}")
+    if not columns.is_unique:
+        repeated = ", ".join(map(repr, dict.fromkeys(columns[columns.duplicated()])))
+        raise EcwidConfigError(f"{where}: the column name(s) {repeated} appear more than once; give each its own name")
 
 
 def guess_format(name: str) -> FileFormat:
@@ -81,12 +113,15 @@ class InputSource:
         """Yield ``(first_row, slice)``: DataFrames, or lists of dicts for ready requests."""
         if self.kind == "dataframe":
             assert self.frame is not None
+            check_column_names(self.frame.columns, self.describe())
             for start in range(0, len(self.frame), rows):
                 yield start, self.frame.iloc[start : start + rows]
         elif self.kind == "records":
             for start in range(0, len(self.items), rows):
                 # object dtype keeps each value as given: no int -> float because of a None
-                yield start, pd.DataFrame(list(self.items[start : start + rows]), dtype=object)
+                frame = pd.DataFrame(list(self.items[start : start + rows]), dtype=object)
+                check_column_names(frame.columns, f"{self.describe()} (from row {start})")
+                yield start, frame
         elif self.kind == "requests":
             for start in range(0, len(self.items), rows):
                 yield start, self.items[start : start + rows]
@@ -108,13 +143,15 @@ class InputSource:
         with handle:
             try:
                 for frame in self._read(handle, rows):
+                    check_column_names(frame.columns, self.describe())
                     yield start, frame
                     start += len(frame)
-            except (ValueError, pd.errors.ParserError, OSError) as err:
+            except (ValueError, pd.errors.ParserError, OSError, EOFError, zlib.error) as err:
                 if isinstance(err, EcwidError):
                     raise
+                hint = " (the file is truncated, or still being written)" if isinstance(err, EOFError) else ""
                 raise EcwidInputError(
-                    f"cannot read the {self.file_format} file {self.name} after row {start}: {err}"
+                    f"cannot read the {self.file_format} file {self.name} after row {start}: {err}{hint}"
                 ) from None
 
     def _read(self, handle: IO[bytes], rows: int) -> Iterator[pd.DataFrame]:
@@ -129,13 +166,59 @@ class InputSource:
             options.setdefault("compression", "gzip" if self.name.lower().endswith(".gz") else None)
             options.setdefault("dtype", False)
             options.setdefault("convert_dates", False)
+            options.setdefault("convert_axes", False)  # keys stay text: {"0": ...} is column "0", not 0
             read_json: Any = pd.read_json
-            yield from read_json(handle, lines=True, chunksize=rows, **options)
+            try:
+                for frame in read_json(handle, lines=True, chunksize=rows, **options):
+                    if not all(isinstance(name, str) for name in frame.columns):
+                        self._refuse_a_line_that_is_not_an_object()  # arrays and scalars make numbered columns
+                    yield frame
+            except (TypeError, ValueError, KeyError) as err:
+                if isinstance(err, EcwidError):
+                    raise
+                self._refuse_a_line_that_is_not_an_object()
+                raise
         else:
             import pyarrow.parquet as pq
 
             for batch in pq.ParquetFile(handle).iter_batches(batch_size=rows, **options):
                 yield batch.to_pandas()
+
+    def _refuse_a_line_that_is_not_an_object(self) -> None:
+        """Read the JSON Lines file again, line by line, and raise naming the first line that is not an object."""
+        assert self.opener is not None
+        compression = self.read_options.get("compression", "gzip" if self.name.lower().endswith(".gz") else None)
+        try:
+            with self.opener() as raw:
+                lines: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=raw) if compression == "gzip" else raw
+                for number, line in enumerate(lines, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        value = json.loads(line)
+                    except ValueError as err:
+                        what = f"is not valid JSON ({getattr(err, 'msg', err)})"
+                    else:
+                        if isinstance(value, dict):
+                            continue
+                        what = f"is {_json_kind(value)}, not an object"
+                    raise EcwidInputError(
+                        f"the jsonl file {self.name}: line {number} {what}; each line must be one JSON object, one row"
+                    )
+        except (OSError, EOFError, zlib.error):
+            return  # the file cannot be read again: the reader's own error says what it can
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a JSON true/false value"
+    if isinstance(value, int | float):
+        return "a JSON number"
+    if isinstance(value, str):
+        return "a JSON string"
+    return "a JSON array"
 
 
 def make_source(

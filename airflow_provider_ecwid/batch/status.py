@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_ecwid.batch.models import BatchState, BatchStatus, ItemResult, ItemStatus
+from airflow_provider_ecwid.errors import EcwidResponseError
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def parse_batch_status(ticket: str, payload: Any) -> BatchStatus:
     :param payload: the decoded JSON answer.
     """
     if not isinstance(payload, Mapping):
-        raise ValueError(f"Ecwid's status answer for ticket {ticket} is not a JSON object: {payload!r:.200}")
+        raise EcwidResponseError(f"Ecwid's status answer for ticket {ticket} is not a JSON object: {payload!r:.200}")
     raw_state = payload.get("status")
     try:
         state = BatchState(str(raw_state).upper()) if raw_state is not None else BatchState.UNKNOWN

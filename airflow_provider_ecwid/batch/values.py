@@ -23,8 +23,10 @@ MISSING: Any = msgspec.UNSET
 
 BINARY_HINT = "binary data cannot go in a batch: host the file and give its URL (e.g. externalUrl for images)"
 
-#: The integers a JSON number can carry here (msgspec's range; Ecwid's ids and counts are 64-bit).
-_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+#: The integers a JSON number may carry here: Ecwid's ids and counts are signed 64-bit (Kotlin's Long), so
+#: an unsigned value above 2**63 - 1 would be misread or refused on the other side, after it was sent.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+BEYOND_INT64 = "is beyond 64-bit signed integers (Ecwid's numbers); send it as text"
 
 #: Reports a problem of the value at a position of the column being converted.
 OnProblem = Callable[[int, str], None]
@@ -32,6 +34,25 @@ OnProblem = Callable[[int, str], None]
 
 class UnsafeValue(ValueError):
     """A value that JSON cannot carry; the message says why."""
+
+
+def text_problem(text: str) -> str | None:
+    """
+    Why ``text`` cannot be sent as UTF-8 (a lone surrogate, e.g. from text decoded with the wrong codec or
+    with ``surrogateescape``), or None; phrased to follow "the value" or "the text".
+
+    :param text: any text.
+    """
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return (
+            f"holds a lone surrogate ({text[err.start]!r} at character {err.start}), which is not valid Unicode "
+            "and cannot be sent; fix the text's encoding where it comes from"
+        )
+    return None
 
 
 def is_missing(value: Any) -> bool:
@@ -56,9 +77,14 @@ def json_safe(value: Any, *, nested: bool = False) -> Any:
     """
     if is_missing(value):
         return None if nested else MISSING
-    if isinstance(value, int) and not isinstance(value, bool | np.generic) and not _INT_MIN <= value <= _INT_MAX:
-        raise UnsafeValue(f"{value} is beyond 64-bit integers; send it as text")
-    if isinstance(value, str | bool | int) and not isinstance(value, np.generic):
+    if isinstance(value, int) and not isinstance(value, bool | np.generic) and not INT_MIN <= value <= INT_MAX:
+        raise UnsafeValue(f"{value} {BEYOND_INT64}")
+    if isinstance(value, str) and not isinstance(value, np.generic):
+        problem = text_problem(value)
+        if problem is not None:
+            raise UnsafeValue(f"the text {problem}")
+        return value
+    if isinstance(value, bool | int) and not isinstance(value, np.generic):
         return value
     if isinstance(value, float):
         if math.isinf(value):
@@ -81,6 +107,9 @@ def json_safe(value: Any, *, nested: bool = False) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise UnsafeValue(f"dict keys must be strings, got {type(key).__name__} {key!r}")
+            problem = text_problem(key)
+            if problem is not None:
+                raise UnsafeValue(f"the key {key!r} {problem}")
             safe[key] = json_safe(item, nested=True)
         return safe
     if isinstance(value, list | tuple | np.ndarray):
@@ -115,10 +144,22 @@ def column_values(series: pd.Series, on_problem: OnProblem, *, null: Any = MISSI
             _missing_to(values, mask, null)
         return values, mask
     if kind in "iub" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        return series.to_numpy().tolist(), np.zeros(len(series), dtype=bool)
+        numbers = series.to_numpy()
+        values = numbers.tolist()
+        if kind == "u" and dtype.itemsize == 8:
+            for position in np.flatnonzero(numbers > INT_MAX).tolist():
+                on_problem(position, f"{values[position]} {BEYOND_INT64}")
+                values[position] = null
+        return values, np.zeros(len(series), dtype=bool)
     if isinstance(dtype, pd.StringDtype):
         mask = series.isna().to_numpy()
         values = series.tolist()
+        if dtype.storage == "python":  # Arrow's strings are valid UTF-8; Python's may hold a lone surrogate
+            for position, value in enumerate(values):
+                problem = None if mask[position] else text_problem(value)
+                if problem is not None:
+                    on_problem(position, f"the text {problem}")
+                    values[position] = null
         if mask.any():
             _missing_to(values, mask, null)
         return values, mask

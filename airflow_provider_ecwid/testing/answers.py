@@ -48,6 +48,22 @@ class EcwidFault(Exception):
         self.answer = Answer(status, {"errorMessage": message, "errorCode": code}, headers or {})
 
 
+def echo_authorization(answer: Answer, authorization: str | None) -> Answer:
+    """An error answer whose errorMessage repeats the Authorization header, as a careless server's would."""
+    body = answer.body if isinstance(answer.body, dict) else {"errorMessage": str(answer.body)}
+    message = f"{body.get('errorMessage', '')} (request headers: Authorization: {authorization})"
+    return Answer(answer.status, {**body, "errorMessage": message}, answer.headers)
+
+
+def proxy_error_page(answer: Answer, authorization: str | None) -> str:
+    """A proxy's HTML error page that dumps the request headers, token included."""
+    title = f"{answer.status} {answer.status_line}"
+    return (
+        f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        f"<p>The upstream server failed. Request headers:</p><pre>Authorization: {authorization}</pre></body></html>"
+    )
+
+
 def bad_request(message: str, code: str = "WRONG_PARAMETER") -> EcwidFault:
     return EcwidFault(400, code, message)
 

@@ -2,7 +2,8 @@
 
 API calls go through, in order: dropped-connection fault, latency, auth (403), rate limit (429), injected
 5xx (503), import lock (449), then the batch or catalog handlers. Every API call is counted with its final
-status. ``/_emulator/...`` is the inspection API that Ecwid does not have; it is never counted or limited.
+status; with ``echo_authorization`` an error answer then repeats the request's Authorization header.
+``/_emulator/...`` is the inspection API that Ecwid does not have; it is never counted or limited.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request, Response
 
 from airflow_provider_ecwid.testing import catalog
-from airflow_provider_ecwid.testing.answers import Answer, EcwidFault, bad_request
+from airflow_provider_ecwid.testing.answers import (
+    Answer,
+    EcwidFault,
+    bad_request,
+    echo_authorization,
+    proxy_error_page,
+)
 from airflow_provider_ecwid.testing.batches import BatchRunner, parse_items, shorten
 from airflow_provider_ecwid.testing.state import EmulatorState
 
@@ -91,6 +98,12 @@ def create_app(state: EmulatorState) -> Any:
             state.count("lost_answer", method, endpoint, answer.status)  # the batch exists; its ticket is lost
             return Response(status_code=500)
         state.count("http", method, endpoint, answer.status)
+        if config.echo_authorization and answer.status >= 400:
+            authorization = request.headers.get("authorization")
+            if answer.status >= 500:
+                page = proxy_error_page(answer, authorization)
+                return Response(page, status_code=answer.status, media_type="text/html", headers=answer.headers)
+            answer = echo_authorization(answer, authorization)
         return _json_response(answer)
 
     _add_inspection_routes(app, state)
@@ -148,6 +161,8 @@ async def _batch_call(
             raise EcwidFault(415, "UNSUPPORTED_MEDIA_TYPE", "The batch body must be sent as application/json")
         batch, is_new = state.create_batch(store_id, parse_items(await _json_body(request)), query)
         if is_new:
+            if state.config.echo_authorization:
+                batch.authorization = request.headers.get("authorization")
             runner.enqueue(batch)
         return Answer(200, {"ticket": batch.ticket})
     if method == "GET":

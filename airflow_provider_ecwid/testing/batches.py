@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_ecwid.testing import catalog
-from airflow_provider_ecwid.testing.answers import STATUS_LINES, Answer, bad_request
+from airflow_provider_ecwid.testing.answers import STATUS_LINES, Answer, bad_request, echo_authorization
 
 if TYPE_CHECKING:
     from airflow_provider_ecwid.testing.state import EmulatorState
@@ -57,6 +57,8 @@ class Batch:
     state: str = "QUEUED"
     deleted: bool = False
     failed: bool = False
+    #: The Authorization header of the POST that made the batch, kept only to echo it (echo_authorization).
+    authorization: str | None = field(default=None, repr=False)
 
     @property
     def done(self) -> int:
@@ -236,6 +238,8 @@ class BatchRunner:
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             answer = catalog.handle(state.stores[batch.store_id], item.method, parts.path, query, item.body)
         state.count("inner", item.method, endpoint, answer.status)
+        if state.config.echo_authorization and answer.status >= 400:
+            answer = echo_authorization(answer, batch.authorization)
         return answer
 
 

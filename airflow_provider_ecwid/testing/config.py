@@ -34,6 +34,9 @@ class EmulatorConfig:
         ``no_counters`` (only ``{"status": "COMPLETED"}``), ``half`` (counters and results of the first half),
         ``total_one`` or ``total_negative`` (a wrong ``totalRequests``), ``foreign_ids`` (results that name
         other ids); None (default) answers in full.
+    :param echo_authorization: a careless server or proxy: error answers repeat the request's Authorization
+        header (so the token). 4xx bodies add it to their errorMessage, 5xx answers become a proxy's HTML
+        error page that shows it, and failed batch items repeat the header of the POST /batch that made them.
     """
 
     stores: dict[int, list[str]] = field(default_factory=lambda: {1002: ["secret_demo"]})
@@ -53,6 +56,7 @@ class EmulatorConfig:
     parallel_limit: int = 100
     lost_answer_rate: float = 0.0
     short_status: str | None = None
+    echo_authorization: bool = False
 
     def __post_init__(self) -> None:
         if self.short_status not in SHORT_STATUS_MODES:

@@ -48,6 +48,11 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
         help="answer finished batches without accounting for every request (a fault for tests)",
     )
     parser.add_argument(
+        "--echo-authorization",
+        action="store_true",
+        help="error answers repeat the request's Authorization header, like a careless proxy (a secrecy test)",
+    )
+    parser.add_argument(
         "--import-lock",
         action="append",
         default=[],
@@ -83,6 +88,7 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
             import_lock_windows=windows,
             lost_answer_rate=args.lost_answer_rate,
             short_status=args.short_status,
+            echo_authorization=args.echo_authorization,
         )
     except ValueError as err:
         parser.error(str(err))

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 import requests
 
 from airflow_provider_ecwid.batch.models import BatchRequest, BatchState, ItemStatus
 from airflow_provider_ecwid.client import EcwidClient
-from airflow_provider_ecwid.errors import EcwidAuthError, EcwidNotFoundError
+from airflow_provider_ecwid.errors import EcwidAuthError, EcwidNotFoundError, EcwidRetriesExhaustedError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.testing import EcwidEmulator
 
@@ -61,6 +63,46 @@ def test_iter_products_pages_through_a_large_catalog(ecwid_emulator: EcwidEmulat
     skus = [p["sku"] for p in client.iter_products(responseFields="total,items(id,sku)")]
     assert skus == [f"S{n:04d}" for n in range(250)]
     assert ecwid_emulator.call_count(method="GET", endpoint="/products") - before == 3
+
+
+def clock_sleep(emulator: EcwidEmulator, waited: list[float]) -> Callable[[float], None]:
+    """A sleep that moves the emulator's clock instead of waiting."""
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        emulator.advance_clock(seconds)
+
+    return sleep
+
+
+@pytest.mark.ecwid_emulator(import_lock_windows=[(0, 60)])
+def test_a_60_second_import_lock_is_waited_out_with_the_default_retry_settings(
+    ecwid_emulator: EcwidEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    waited: list[float] = []
+    client = make_client(ecwid_emulator, sleep=clock_sleep(ecwid_emulator, waited), rate_limit_per_minute=6000)
+    assert (client.max_retries, client.max_retry_wait) == (5, 300)  # the defaults
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_ecwid"):
+        ticket = client.create_batch([BatchRequest("/products", "POST", {"sku": "A", "name": "x"})])
+    wait_done(client, ticket)
+    assert [p["sku"] for p in ecwid_emulator.products()] == ["A"]
+    assert ecwid_emulator.call_count(method="POST", endpoint="/batch", status=449) == len(waited) > 5
+    assert 60 <= sum(waited) < 300
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == len(waited)
+    assert all("449" in line and "import" in line.lower() for line in retries)
+
+
+@pytest.mark.ecwid_emulator(import_lock_windows=[(0, 3600)])
+def test_an_import_lock_longer_than_max_retry_wait_gives_up_within_it(ecwid_emulator: EcwidEmulator) -> None:
+    waited: list[float] = []
+    client = make_client(
+        ecwid_emulator, sleep=clock_sleep(ecwid_emulator, waited), rate_limit_per_minute=6000, max_retry_wait=120
+    )
+    with pytest.raises(EcwidRetriesExhaustedError, match="449"):
+        client.create_batch([BatchRequest("/products", "POST", {"sku": "A", "name": "x"})])
+    assert sum(waited) == pytest.approx(120)
+    assert ecwid_emulator.products() == []
 
 
 @pytest.mark.ecwid_emulator(rate_limit_per_minute=3)

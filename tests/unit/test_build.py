@@ -68,6 +68,8 @@ def test_json_safe_values(value: Any, expected: Any) -> None:
         (object(), "cannot be sent as JSON"),
         ([1, float("inf")], "infinity"),
         (2**64, "beyond 64-bit"),
+        (2**63, "beyond 64-bit"),
+        (np.uint64(2**64 - 1), "beyond 64-bit"),
         (-(2**63) - 1, "beyond 64-bit"),
     ],
 )

@@ -15,6 +15,7 @@ import requests_mock as rm
 
 from airflow_provider_ecwid import __version__
 from airflow_provider_ecwid.batch.models import BatchRequest, BatchState
+from airflow_provider_ecwid.batch.status import parse_batch_status
 from airflow_provider_ecwid.client import EcwidClient, parse_retry_after
 from airflow_provider_ecwid.errors import (
     EcwidApiError,
@@ -22,6 +23,7 @@ from airflow_provider_ecwid.errors import (
     EcwidConfigError,
     EcwidError,
     EcwidNotFoundError,
+    EcwidResponseError,
     EcwidRetriesExhaustedError,
     EcwidUnsafePathError,
 )
@@ -215,6 +217,48 @@ def test_zero_retries_disables_retrying(http: rm.Mocker, sleeps: Sleeps) -> None
     assert sleeps == []
 
 
+@pytest.mark.parametrize("status", [429, 449])
+def test_429_and_449_are_bounded_by_the_waiting_budget_not_by_max_retries(
+    http: rm.Mocker, sleeps: Sleeps, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    client = EcwidClient(1002, TOKEN, max_retries=2, max_retry_wait=300, rate_limit_per_minute=6000, sleep=sleeps)
+    http.get(f"{BASE}/profile", [{"status_code": status, "headers": {"Retry-After": "3"}}] * 8 + [{"json": {}}])
+    with caplog.at_level(logging.WARNING):
+        assert client.get_profile() == {}
+    assert http.call_count == 9
+    assert len(sleeps) == 8
+    retry_lines = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retry_lines) == 8
+    assert all(str(status) in line and "300 s" in line for line in retry_lines)
+
+
+def test_449_waits_use_the_whole_budget_and_then_give_up(http: rm.Mocker, sleeps: Sleeps) -> None:
+    client = EcwidClient(1002, TOKEN, max_retry_wait=100, rate_limit_per_minute=6000, sleep=sleeps)
+    http.get(f"{BASE}/profile", status_code=449, json={"errorMessage": "Import in progress"})
+    with pytest.raises(EcwidRetriesExhaustedError, match="449") as caught:
+        client.get_profile()
+    assert sum(sleeps) == pytest.approx(100)  # the last wait is cut to what the budget has left
+    assert max(sleeps) <= 31  # backoff is capped at 30 s (+ jitter)
+    assert caught.value.attempts == len(sleeps) + 1
+
+
+def test_5xx_after_449s_still_counts_only_its_own_attempts(http: rm.Mocker, sleeps: Sleeps) -> None:
+    client = EcwidClient(1002, TOKEN, max_retries=2, rate_limit_per_minute=6000, sleep=sleeps)
+    http.get(f"{BASE}/profile", [{"status_code": 449}] * 4 + [{"status_code": 503}] * 2 + [{"json": {"ok": 1}}])
+    assert client.get_profile() == {"ok": 1}
+    http.get(f"{BASE}/profile", [{"status_code": 449}] * 3 + [{"status_code": 503}] * 3 + [{"json": {"ok": 1}}])
+    with pytest.raises(EcwidRetriesExhaustedError, match="503"):
+        client.get_profile()
+
+
+def test_a_429_without_a_real_wait_cannot_retry_forever(http: rm.Mocker, sleeps: Sleeps) -> None:
+    client = EcwidClient(1002, TOKEN, max_retry_wait=20, rate_limit_per_minute=6000, sleep=sleeps)
+    http.get(f"{BASE}/profile", status_code=429, headers={"Retry-After": "0"})
+    with pytest.raises(EcwidRetriesExhaustedError):
+        client.get_profile()
+    assert 0 < len(sleeps) <= 21
+
+
 def test_every_attempt_goes_through_the_rate_limiter(http: rm.Mocker, sleeps: Sleeps) -> None:
     client = EcwidClient(1002, TOKEN, rate_limit_per_minute=60, sleep=sleeps)
     client.rate_limiter.capacity = 1.0
@@ -250,6 +294,9 @@ def test_success_with_a_body_that_is_not_json(client: EcwidClient, http: rm.Mock
         ("http://[::1]:8089/api/v3", True),
         ("http://proxy.example.com/api/v3", False),
         ("http://10.0.0.5/api/v3", False),
+        ("http://evil.localhost/api/v3", False),
+        ("http://localhost.evil.example.com/api/v3", False),
+        ("http://LOCALHOST:8089/api/v3", True),
         ("ftp://app.ecwid.com/api/v3", False),
         ("app.ecwid.com/api/v3", False),
         ("https://user:pw@app.ecwid.com/api/v3", False),
@@ -378,6 +425,17 @@ def test_get_batch_asks_for_escaped_json_and_parses(client: EcwidClient, http: r
     assert status.responses[0].body == {"id": 7}
 
 
+@pytest.mark.parametrize("answer", [{"text": ""}, {"text": "null"}, {"json": []}, {"json": "COMPLETED"}])
+def test_an_empty_or_null_status_answer_is_the_providers_own_error(
+    client: EcwidClient, http: rm.Mocker, answer: dict[str, object]
+) -> None:
+    http.get(f"{BASE}/batch", **answer)
+    with pytest.raises(EcwidResponseError, match=r"tk-9.*not a JSON object"):
+        client.get_batch("tk-9")
+    with pytest.raises(EcwidResponseError, match="tk-9"):
+        parse_batch_status("tk-9", None)
+
+
 def test_get_batch_of_an_unknown_ticket(client: EcwidClient, http: rm.Mocker) -> None:
     http.get(f"{BASE}/batch", status_code=404, json={"errorMessage": "Ticket not found"})
     with pytest.raises(EcwidNotFoundError, match="Ticket not found"):
@@ -437,3 +495,56 @@ def test_token_never_in_logs_exceptions_or_repr(
     texts += [record.getMessage() for record in caplog.records]
     assert len(caplog.records) >= 3
     assert all(TOKEN not in text for text in texts)
+
+
+def unicode_escaped(text: str) -> str:
+    return "".join(f"\\u{ord(char):04x}" for char in text)
+
+
+def test_an_echoed_token_is_hidden_before_an_error_body_is_cut(client: EcwidClient, http: rm.Mocker) -> None:
+    page = "<html>" + "x" * 490 + f"Authorization: Bearer {TOKEN}</html>"  # the cut at 500 falls in the token
+    http.get(f"{BASE}/products/1", status_code=400, text=page, reason=f"Bad {TOKEN}")
+    http.get(f"{BASE}/products/2", status_code=400, text="", reason=f"Bad Bearer {TOKEN}")
+    for path in ("/products/1", "/products/2"):
+        with pytest.raises(EcwidApiError) as caught:
+            client.request("GET", path)
+        assert TOKEN[:12] not in str(caught.value)
+    assert "Bad ***" in str(caught.value)
+
+
+def test_a_token_spelled_with_json_escapes_is_hidden_too(client: EcwidClient, http: rm.Mocker) -> None:
+    escaped = unicode_escaped(TOKEN)
+    http.get(f"{BASE}/products/1", status_code=409, text=f'{{"errorMessage": "{escaped} is in use"}}')
+    with pytest.raises(EcwidApiError, match=r"\*\*\* is in use") as caught:
+        client.request("GET", "/products/1")
+    assert TOKEN not in str(caught.value)
+    http.get(f"{BASE}/profile", text=f'{{"note": "{escaped}", "list": ["Bearer {TOKEN}"]}}')
+    assert client.get_profile() == {"note": "***", "list": ["***"]}
+
+
+def test_batch_statuses_come_back_clean(client: EcwidClient, http: rm.Mocker) -> None:
+    inner = json.dumps({"errorMessage": f"Authorization: Bearer {TOKEN}", "errorCode": TOKEN})
+    answer = {
+        "status": "COMPLETED",
+        "responses": [
+            {"id": "r0", "status": "FAILED", "httpStatusCode": 409, "escapedHttpBody": inner},
+            {"id": "r1", "status": "FAILED", "httpStatusCode": 409, "httpBody": {"errorMessage": "MARK"}},
+            {"id": TOKEN, "status": "FAILED", "httpStatusLine": TOKEN, "httpBody": "Bearer " + TOKEN},
+        ],
+    }
+    http.get(f"{BASE}/batch", text=json.dumps(answer).replace("MARK", unicode_escaped(TOKEN)))
+    status = client.get_batch("tk")
+    assert TOKEN not in repr(status)
+    assert [(item.error_code, item.error_message) for item in status.responses] == [
+        ("***", "Authorization: ***"),
+        (None, "***"),
+        (None, "***"),
+    ]
+    assert (status.responses[2].id, status.responses[2].http_status_line) == ("***", "***")
+
+
+@pytest.mark.parametrize("token", ["secret_abc\r\nX-Evil: 1", "secret_a b", "secret_\x00x"])
+def test_a_token_that_cannot_go_in_a_header_is_refused_without_repeating_it(token: str) -> None:
+    with pytest.raises(EcwidConfigError, match="whitespace or control") as caught:
+        EcwidClient(1002, token)
+    assert token not in str(caught.value)

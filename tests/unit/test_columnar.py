@@ -135,6 +135,7 @@ def test_a_first_body_column_with_gaps_is_cut_right() -> None:
         ({}, lambda f: f.assign(mixed=pd.Series(["a", 1, None, "b", 2.5], dtype=object))),
         ({}, lambda f: f.assign(name="bell \x07")),
         ({}, lambda f: f.assign(big=pd.Series([2**70, 1, 2, 3, 4], dtype=object))),
+        ({}, lambda f: f.assign(big=np.array([2**63, 1, 2, 3, 4], dtype=np.uint64))),
         ({}, lambda f: f.assign(ecwid_id=f["ecwid_id"].astype(float))),
         ({"path": "/products?sku={sku}"}, lambda f: f.assign(sku=["a b", "c", "d", "e", "f"])),
         ({"id_column": "sku"}, lambda f: f.assign(sku=["a", " ", "c", "d", "e"])),
@@ -193,3 +194,33 @@ def test_repeated_ids_are_found_on_the_arrow_route() -> None:
     assert check_columns(builder, frame, 0) is not None
     with pytest.raises(EcwidValidationError, match=r"row 2 \(id 'A'\).*duplicate id \(first used by row 0\)"):
         BatchPlan(make_source(frame), builder).validate()
+
+
+@pytest.mark.parametrize("arrow_check", [True, False])
+@pytest.mark.parametrize(
+    "data",
+    [
+        pd.DataFrame({"sku": ["A", "B"], "quantity": np.array([1, 2**63], dtype=np.uint64)}),
+        pd.DataFrame({"sku": ["A", "B"], "quantity": pd.Series([1, 2**64 - 1], dtype=object)}),
+        [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 2**63}],
+        [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": np.uint64(2**63 + 1)}],
+    ],
+    ids=["uint64 column", "object column", "records", "numpy scalar"],
+)
+def test_integers_beyond_signed_64_bits_are_refused_not_sent(data: Any, arrow_check: bool) -> None:
+    plan = BatchPlan(make_source(data), RequestBuilder(path="/products", method="POST"))
+    with pytest.MonkeyPatch.context() as patch:
+        if not arrow_check:
+            patch.setattr(plan_module, "check_columns", lambda *_: None)
+        with pytest.raises(EcwidValidationError, match=r"row 1 \(id '1'\), column 'quantity': .*beyond 64-bit"):
+            plan.validate()
+    with pytest.raises(EcwidValidationError, match="beyond 64-bit"):
+        list(plan.chunks())  # the encoding pass refuses it too, should validate() have been skipped
+
+
+def test_unsigned_columns_within_signed_64_bits_take_the_arrow_route() -> None:
+    frame = pd.DataFrame({"sku": ["A", "B"], "quantity": np.array([1, 2**63 - 1], dtype=np.uint64)})
+    builder = RequestBuilder(path="/products", method="POST")
+    encoded = encode_columns(builder, frame, 0)
+    assert encoded is not None
+    assert [request["body"]["quantity"] for request in decoded(encoded)] == [1, 2**63 - 1]

@@ -16,6 +16,8 @@ from airflow_provider_ecwid.errors import EcwidUnsafePathError
         "/products/123/image?externalUrl=https://cdn.example.com/a.png",
         "/batch/cancel-group?groupId=g1",
         "/products?keyword=a..b",
+        "/products?keyword=%2e%2e",
+        "/products/a%2eb",
     ],
 )
 def test_safe_paths_pass_unchanged(path: str) -> None:
@@ -39,6 +41,13 @@ def test_safe_paths_pass_unchanged(path: str) -> None:
         ("/products?limit=1&TOKEN=secret_abc", "token="),
         ("/products?%74oken=secret_abc", "token="),
         ("/products\\..\\orders", "backslash"),
+        ("/products/%2e%2e/%2e%2e/x", "'..'"),
+        ("/products/%2E%2E/orders", "'..'"),
+        ("/products/.%2E/orders", "'..'"),
+        ("/products/%2e/1", "'.'"),
+        ("/products/%252e%252e/orders", "'..'"),
+        ("/products/%2e%2e%2forders", "'..'"),
+        ("/products/%2E%2e%5Corders", "'..'"),
         (None, "must be a string"),
         (123, "must be a string"),
     ],

@@ -7,6 +7,7 @@ import pytest
 
 from airflow_provider_ecwid.batch.models import BatchState, ItemStatus
 from airflow_provider_ecwid.batch.status import parse_batch_status
+from airflow_provider_ecwid.errors import EcwidResponseError
 
 
 def test_camel_case_answer_with_escaped_bodies() -> None:
@@ -113,7 +114,7 @@ def test_missing_id_and_unknown_item_status_are_tolerated() -> None:
 
 
 def test_a_non_object_answer_is_an_error() -> None:
-    with pytest.raises(ValueError, match="not a JSON object"):
+    with pytest.raises(EcwidResponseError, match="not a JSON object"):
         parse_batch_status("z", ["not", "an", "object"])
 
 
