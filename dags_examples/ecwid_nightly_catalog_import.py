@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.providers.common.compat.sdk import conf
-from airflow.sdk import Param, dag, task
+from airflow.providers.common.compat.sdk import Param, conf, dag, task
 
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
