@@ -9,6 +9,8 @@ provider info). Each test reads what Airflow made, not the provider's own dicts.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib import resources
 from typing import Any
 
@@ -76,18 +78,22 @@ def test_airflow_2_builds_the_ecwid_form() -> None:
 
 @pytest.mark.skipif(not AIRFLOW_3, reason="Airflow 3's UI metadata; Airflow 2 is checked through its Flask form")
 def test_airflow_3_serves_the_ecwid_form_to_its_ui() -> None:
-    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
-
-    HookMetaService.hook_meta_data.cache_clear()
-    (meta,) = [hook for hook in HookMetaService.hook_meta_data() if hook.connection_type == "ecwid"]
-    standard: Any = meta.standard_fields
+    # in a fresh interpreter, as in the API server: the ProvidersManager is a singleton, and Airflow 3.1 builds the
+    # UI metadata from it only if no one loaded the hooks before with the real WTForms classes
+    code = (
+        "import json\n"
+        "from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService\n"
+        "(meta,) = [h for h in HookMetaService.hook_meta_data() if h.connection_type == 'ecwid']\n"
+        "print('META ' + meta.model_dump_json())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    meta = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("META "))[5:])
+    standard: dict[str, Any] = meta["standard_fields"]
     assert standard is not None, "Airflow dropped the field behaviour: generic form"
-    assert (standard.login.title, standard.password.title) == ("Store ID", "Secret token")
-    assert [standard.host.hidden, standard.port.hidden, standard.url_schema.hidden] == [True, True, True]
-    extra = meta.extra_fields or {}
+    assert (standard["login"]["title"], standard["password"]["title"]) == ("Store ID", "Secret token")
+    assert [standard[name]["hidden"] for name in ("host", "port", "url_schema")] == [True, True, True]
+    extra = meta["extra_fields"] or {}
     assert set(extra) == set(EXTRA_FIELDS)
     for name in EXTRA_FIELDS:
-        field = extra[name]
-        field = field if isinstance(field, dict) else field.model_dump()
-        assert field["schema"]["title"] == LABELS[name]
-        assert field["description"], f"{name} has no help text"
+        assert extra[name]["schema"]["title"] == LABELS[name]
+        assert extra[name]["description"], f"{name} has no help text"
