@@ -23,7 +23,8 @@ from airflow_provider_ecwid.errors import EcwidConfigError
 
 log = logging.getLogger(__name__)
 
-#: Extra fields of the connection form (Airflow >= 3.2 reads these from provider info).
+#: Extra fields of the connection form: provider info's ``conn-fields`` (read by Airflow >= 3.2) and the source of
+#: ``EcwidHook.get_connection_form_widgets()`` (Airflow 2.11 to 3.1).
 CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
     "base_url": {
         "label": "API base URL",
@@ -32,6 +33,7 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
     },
     "timeout": {
         "label": "Request time-out (seconds)",
+        "description": f"How long one API call may take to answer (default {DEFAULT_TIMEOUT:g} s).",
         "schema": {"type": ["number", "null"], "default": DEFAULT_TIMEOUT},
     },
     "rate_limit_per_minute": {
@@ -54,15 +56,29 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
 
 _FORM_PREFIX = "extra__ecwid__"
 
+_HIDDEN_FIELDS = ["schema", "port", "host"]
+_RELABELING = {"login": "Store ID", "password": "Secret token"}
+_PLACEHOLDERS = {
+    "login": "1234567",
+    "password": "secret_...",
+    "base_url": DEFAULT_BASE_URL,
+    "extra": '{"base_url": "http://127.0.0.1:8089/api/v3", "rate_limit_per_minute": 500}',
+}
+
+#: The form's field behaviour in provider info (``ui-field-behaviour``, kebab-case keys; read by Airflow >= 3.2).
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "port", "host"],
-    "relabeling": {"login": "Store ID", "password": "Secret token"},
-    "placeholders": {
-        "login": "1234567",
-        "password": "secret_...",
-        "base_url": DEFAULT_BASE_URL,
-        "extra": '{"base_url": "http://127.0.0.1:8089/api/v3", "rate_limit_per_minute": 500}',
-    },
+    "hidden-fields": _HIDDEN_FIELDS,
+    "relabeling": _RELABELING,
+    "placeholders": _PLACEHOLDERS,
+}
+
+#: The same, as ``EcwidHook.get_ui_field_behaviour()`` returns it: Airflow 2.11 to 3.1 validate it against their
+#: ``customized_form_field_behaviours.schema.json``, which requires ``hidden_fields`` and ``relabeling``, and drop a
+#: dict that does not match.
+HOOK_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden_fields": _HIDDEN_FIELDS,
+    "relabeling": _RELABELING,
+    "placeholders": _PLACEHOLDERS,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from airflow_provider_ecwid.connection import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
@@ -42,8 +43,8 @@ def provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_ecwid.hooks.ecwid.EcwidHook",
                 "hook-name": "Ecwid",
                 "connection-type": "ecwid",
-                "conn-fields": CONNECTION_FIELDS,
-                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": copy.deepcopy(CONNECTION_FIELDS),
+                "ui-field-behaviour": copy.deepcopy(UI_FIELD_BEHAVIOUR),
             }
         ],
     }

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.providers.common.compat.sdk import Param, dag, task
 
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.providers.common.compat.sdk import conf
-from airflow.sdk import Param, dag, task
+from airflow.providers.common.compat.sdk import Param, conf, dag, task
 
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
@@ -60,6 +59,10 @@ def ecwid_nightly_catalog_import() -> None:
             known[name] = client.request("POST", "/categories", json_body={"name": name, "enabled": True})["id"]
         return {name: known[name] for name in names}
 
+    # shape_feed returns a pandas DataFrame, and Airflow's XCom carries it to the sync task as Parquet (through
+    # pyarrow, which this provider requires). Airflow 2.11 to 3.2 know a DataFrame only by pandas 2's class path;
+    # importing the provider's operators (as this file does) registers Airflow's own pandas serializer for
+    # pandas 3's `pandas.DataFrame` too, as Airflow 3.3 does itself: see airflow_provider_ecwid/compat.py.
     @task
     def shape_feed(category_ids: dict[str, int], params: dict[str, Any] | None = None) -> Any:
         """Feed columns -> Ecwid product fields; categories -> categoryIds; 'yes'/'no' -> enabled (a DataFrame)."""

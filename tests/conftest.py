@@ -32,3 +32,18 @@ def task_logs(capsys, caplog):  # type: ignore[no-untyped-def]
     from tests.integration.fakes import TaskLogs
 
     return TaskLogs(capsys, caplog)
+
+
+@pytest.fixture(scope="session")
+def airflow_2_metadata_db() -> None:
+    """On Airflow 2, create the metadata database in this run's AIRFLOW_HOME (its sensors keep reschedules there).
+
+    Airflow 3's Task SDK asks the API server instead, so there this does nothing.
+    """
+    from airflow import __version__ as airflow_version
+    from packaging.version import Version
+
+    if Version(airflow_version) < Version("3"):
+        from airflow.utils.db import initdb
+
+        initdb()

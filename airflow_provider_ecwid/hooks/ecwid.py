@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.connection import (
-    UI_FIELD_BEHAVIOUR,
+    CONNECTION_FIELDS,
+    HOOK_FIELD_BEHAVIOUR,
     EcwidConnectionSettings,
     settings_from_connection,
 )
 from airflow_provider_ecwid.errors import EcwidError
+
+
+def _translatable() -> Callable[[str], Any]:
+    """Flask-Babel's lazy_gettext where the web server has it (Airflow 2), else plain strings (Airflow 3 UI)."""
+    try:
+        from flask_babel import lazy_gettext
+    except ImportError:
+        return str
+    return cast("Callable[[str], Any]", lazy_gettext)
 
 
 class EcwidHook(BaseHook):
@@ -38,8 +50,52 @@ class EcwidHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Relabel and hide fields of the connection form (Airflow 2.x reads this; 3.2+ reads provider info)."""
-        return UI_FIELD_BEHAVIOUR
+        """
+        Relabel and hide fields of the connection form.
+
+        Airflow 2.11 to 3.1 read this; Airflow 3.2+ reads ``ui-field-behaviour`` from the provider info instead.
+        """
+        return copy.deepcopy(HOOK_FIELD_BEHAVIOUR)
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """
+        The extra fields of the connection form, with their labels and help texts.
+
+        Airflow 2.11 to 3.1 read this (3.0 and 3.1 through stand-ins for the WTForms classes, so FAB need not be
+        installed); Airflow 3.2+ reads ``conn-fields`` from the provider info instead. Both come from
+        :data:`~airflow_provider_ecwid.connection.CONNECTION_FIELDS`. Whole numbers get an ``IntegerField``;
+        seconds, which may have a fraction, a ``StringField`` (WTForms' FloatField is not one Airflow allows).
+        """
+        from wtforms import IntegerField, StringField
+        from wtforms.validators import NumberRange, Optional
+
+        label = _translatable()
+        try:
+            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        except ImportError:  # Airflow 3 without the FAB provider: the UI renders from the field's schema
+            widget: dict[str, Any] = {}
+        else:
+            widget = {"widget": BS3TextFieldWidget()}
+
+        fields: dict[str, Any] = {}
+        for name, spec in CONNECTION_FIELDS.items():
+            kinds = spec["schema"]["type"]
+            if "integer" in kinds:
+                fields[name] = IntegerField(
+                    label(spec["label"]),
+                    validators=[Optional(), NumberRange(min=0)],
+                    description=spec.get("description", ""),
+                    **widget,
+                )
+            else:
+                fields[name] = StringField(
+                    label(spec["label"]),
+                    validators=[Optional()],
+                    description=spec.get("description", ""),
+                    **widget,
+                )
+        return fields
 
     @cached_property
     def settings(self) -> EcwidConnectionSettings:

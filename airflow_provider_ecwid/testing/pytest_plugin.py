@@ -2,6 +2,7 @@
 
 Enable it with ``pytest_plugins = ["airflow_provider_ecwid.testing.pytest_plugin"]`` in a conftest.py.
 Configure one test with ``@pytest.mark.ecwid_emulator(processing_time=0.01, error_rate=0.1)``.
+It needs the ``testing`` extra (FastAPI and uvicorn): ``pip install "airflow-provider-ecwid[testing]"``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pendulum
-from airflow.sdk import dag
+from airflow.providers.common.compat.sdk import dag
 
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 

@@ -16,6 +16,26 @@ from airflow_provider_ecwid.testing import EcwidEmulator
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
+#: What `airflow dags test` logs when a task defers: Airflow 3 pauses it, Airflow 2.11 runs the trigger in line.
+DEFERRAL_LINES = ("Pausing task as DEFERRED", "[DAG TEST] running trigger in line")
+
+
+def deferred(output: str) -> bool:
+    """Whether a task of this `airflow dags test` output deferred to a trigger.
+
+    :param output: the command's stdout and stderr.
+    """
+    return any(line in output for line in DEFERRAL_LINES)
+
+
+def without_airflows_mask_requests(output: str) -> str:
+    """The output less the lines in which Airflow 3.0's `dags test` logs, at debug level, a task's request to mask a
+    secret (``MaskSecret(value='...')``, the secret included): those are Airflow's own lines, not the provider's.
+
+    :param output: the command's stdout and stderr.
+    """
+    return "\n".join(line for line in output.splitlines() if "MaskSecret" not in line)
+
 
 @dataclass
 class AirflowHome:

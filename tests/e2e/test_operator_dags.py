@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from airflow import __version__ as airflow_version
+from packaging.version import Version
 
 from airflow_provider_ecwid.testing import EcwidEmulator
-from tests.e2e.conftest import AirflowHome
+from tests.e2e.conftest import AirflowHome, deferred, without_airflows_mask_requests
+
+AIRFLOW_3_3 = Version(airflow_version) >= Version("3.3")
 
 
 def succeeded(result) -> bool:  # type: ignore[no-untyped-def]
     return result.returncode == 0 and "state=success" in result.stdout + result.stderr
 
 
-@pytest.mark.ecwid_emulator(processing_time=0.02)
+# 50 requests x 0.15 s: the batches still run when the sensor first looks, so that it has to wait (and defer)
+@pytest.mark.ecwid_emulator(processing_time=0.15)
 @pytest.mark.parametrize("deferrable", ["false", "true"])
 def test_mapped_operator_then_sensor(airflow_home: AirflowHome, ecwid_emulator: EcwidEmulator, deferrable: str) -> None:
     result = airflow_home.dags_test(
@@ -26,8 +31,8 @@ def test_mapped_operator_then_sensor(airflow_home: AirflowHome, ecwid_emulator: 
     assert ecwid_emulator.call_count(method="POST", endpoint="/batch") == 5
     assert "Ecwid batches done: 50 request(s) in 5 ticket(s); 50 completed, 0 failed" in output
     if deferrable == "true":
-        assert "Pausing task as DEFERRED" in output
-    assert ecwid_emulator.token() not in output
+        assert deferred(output)
+    assert ecwid_emulator.token() not in without_airflows_mask_requests(output)
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.02)
@@ -40,6 +45,12 @@ def test_operator_waits_itself(airflow_home: AirflowHome, ecwid_emulator: EcwidE
     assert "25 completed, 0 failed" in output
 
 
+@pytest.mark.skipif(
+    not AIRFLOW_3_3,
+    reason="the task state store is Airflow 3.3's; before it a retried try resubmits every chunk and Ecwid's "
+    "deduplication hands back the same tickets (tests/integration/test_operator.py::"
+    "test_a_retried_task_creates_each_chunk_exactly_once)",
+)
 @pytest.mark.ecwid_emulator(rate_limit_per_minute=3, rate_limit_window=2)
 def test_a_retried_try_resumes_from_the_state_store(airflow_home: AirflowHome, ecwid_emulator: EcwidEmulator) -> None:
     # 3 calls per 2 s and a client that never retries: the first try fails at the 4th chunk; the task's retry

@@ -18,6 +18,7 @@ class FakeTaskInstance:
     ) -> None:
         self.dag_id, self.run_id, self.task_id, self.map_index = dag_id, run_id, task_id, map_index
         self.try_number = 1
+        self.max_tries = 0  # Airflow 2.11's reschedule-mode sensors read it
         self.xcom: dict[str, Any] = {}
         self.pushes: list[tuple[str, Any]] = []
 

@@ -62,8 +62,9 @@ def test_status_calls_grow_with_time_not_with_tickets(emulator_conn: EcwidEmulat
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.05)
+@pytest.mark.usefixtures("airflow_2_metadata_db")
 def test_reschedule_mode_frees_the_slot_until_done(emulator_conn: EcwidEmulator) -> None:
-    from airflow.sdk.exceptions import AirflowRescheduleException
+    from airflow_provider_ecwid.compat import AirflowRescheduleException
 
     tickets = submit(products(10), chunk_size=5)  # about half a second of work
     with pytest.raises(AirflowRescheduleException):

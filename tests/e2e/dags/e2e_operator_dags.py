@@ -9,7 +9,7 @@ import os
 
 import pandas as pd
 import pendulum
-from airflow.sdk import dag, task
+from airflow.providers.common.compat.sdk import dag, task
 
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
