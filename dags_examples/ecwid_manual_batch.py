@@ -30,14 +30,14 @@ from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
             "ecwid_default", type="string", title="Connection", description="The Ecwid connection to use."
         ),
         "file_path": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="File of requests",
             description="A path or URL (file://, s3://...) of a .jsonl or .csv file of ready requests. "
             "Leave empty to use the inline list below.",
         ),
         "requests_json": Param(
-            "[]",
+            '[{"method": "PUT", "path": "/products/123", "body": {"price": 9.5}}]',
             type="string",
             title="Inline requests (JSON)",
             description='A JSON list such as [{"method": "PUT", "path": "/products/123", "body": {"price": 9.5}}].',
@@ -56,7 +56,7 @@ def ecwid_manual_batch() -> None:
     def choose_input(params: dict[str, Any] | None = None) -> Any:
         """The file path if one was given, else the inline list (checked to be a JSON list)."""
         assert params is not None
-        if params["file_path"].strip():
+        if (params["file_path"] or "").strip():
             return params["file_path"].strip()
         requests = json.loads(params["requests_json"])
         if not isinstance(requests, list) or not requests:

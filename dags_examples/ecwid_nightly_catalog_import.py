@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.providers.common.compat.sdk import Param, conf, dag, task
+from airflow.providers.common.compat.sdk import Param, dag, task
 
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
@@ -46,7 +46,7 @@ FEED_TO_ECWID = {
     doc_md=__doc__,
 )
 def ecwid_nightly_catalog_import() -> None:
-    @task
+    @task(multiple_outputs=False)  # one XCom: the name -> id map, not one per category
     def ensure_categories(params: dict[str, Any] | None = None) -> dict[str, int]:
         """Create the feed's categories that the store does not have yet; return name -> category id."""
         assert params is not None
@@ -84,8 +84,7 @@ def ecwid_nightly_catalog_import() -> None:
     wait = EcwidBatchSensor(
         task_id="wait_for_import",
         tickets=sync.output,
-        # waits in the triggerer unless [operators] default_deferrable is set to False
-        deferrable=conf.getboolean("operators", "default_deferrable", fallback=True),
+        deferrable=True,  # waits in the triggerer, not in a worker slot (Airflow's own default is False)
         poke_interval=2,
         progress_timeout=1800,
         fail_on="never",  # the next task decides, with the whole report in hand

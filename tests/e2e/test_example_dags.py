@@ -132,3 +132,11 @@ def test_manual_batch_from_a_file(examples: AirflowHome, ecwid_emulator: EcwidEm
     )
     assert result.returncode == 0, output_of(result)[-5000:]
     assert sorted(p["sku"] for p in ecwid_emulator.products()) == ["F-1", "F-2"]
+
+
+def test_manual_batch_runs_with_the_forms_defaults(examples: AirflowHome, ecwid_emulator: EcwidEmulator) -> None:
+    """What "Trigger" with an untouched form does: no file, the sample inline list, dry run on."""
+    result = examples.dags_test_with_conf("ecwid_manual_batch", ecwid_emulator, None)
+    assert result.returncode == 0, output_of(result)[-5000:]
+    assert "Dry run: nothing was sent" in output_of(result)
+    assert ecwid_emulator.batches() == []
