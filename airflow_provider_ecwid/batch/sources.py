@@ -173,7 +173,7 @@ class InputSource:
                     if not all(isinstance(name, str) for name in frame.columns):
                         self._refuse_a_line_that_is_not_an_object()  # arrays and scalars make numbered columns
                     yield frame
-            except (TypeError, ValueError, KeyError) as err:
+            except (TypeError, ValueError, KeyError, AttributeError) as err:  # pandas 2 fails on .keys()
                 if isinstance(err, EcwidError):
                     raise
                 self._refuse_a_line_that_is_not_an_object()
