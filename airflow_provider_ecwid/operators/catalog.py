@@ -13,8 +13,7 @@ from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, open_input
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
-    from airflow_provider_ecwid.batch.catalog import OnMissing
-    from airflow_provider_ecwid.batch.plan import BatchPlan
+    from airflow_provider_ecwid.batch.catalog import CatalogIndex, CatalogSync, OnMissing
     from airflow_provider_ecwid.catalog_lookup import LookupMode
 
 SYNC_XCOM_KEY = "sync_summary"
@@ -67,16 +66,26 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         self.max_missing_share = check_fraction(max_missing_share, "max_missing_share")
         self.lookup = lookup
 
-    def _plan(self, context: Context) -> BatchPlan:
-        from airflow_provider_ecwid.batch.catalog import CatalogSync
-        from airflow_provider_ecwid.batch.sources import make_source
-        from airflow_provider_ecwid.catalog_lookup import build_index, wait_for_store_at_rest
+    def execute(self, context: Context) -> Any:
+        self._start(context)
+        sync = self.read_and_check_feed()
+        index = self.look_up_skus(sync)
+        plan, sent, summary = sync.plan(index, self.chunk_size)
+        summary.lookup, summary.lookup_calls = index.way, index.calls
+        self.log.info("Catalog sync: %s", summary.line())
+        context["ti"].xcom_push(key=SYNC_XCOM_KEY, value=summary.as_dict())
+        return self._send(plan, sent, context)
 
-        feed = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
-        self.log.info("Reading %s", feed.describe())
+    def read_and_check_feed(self) -> CatalogSync:
+        """Read the feed once (one download for a URL) and validate every row once, before any call."""
+        from airflow_provider_ecwid.batch.catalog import CatalogSync, read_feed
+        from airflow_provider_ecwid.batch.sources import make_source
+
+        source = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
+        self.log.info("Reading %s", source.describe())
         sync = CatalogSync(
-            feed,
-            sku_column=self.sku_column,
+            read_feed(source, self.sku_column),
+            feed_sku_column=self.sku_column,
             body_columns=self.body_columns,
             enabled_default=self.enabled_default,
             on_missing=self.on_missing,
@@ -84,20 +93,17 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             null_values=self.null_values,
         )
         sync.check_feed(self.chunk_size)
+        return sync
+
+    def look_up_skus(self, sync: CatalogSync) -> CatalogIndex:
+        """Map the store's SKUs to product ids, once the store's earlier batches have run."""
+        from airflow_provider_ecwid.catalog_lookup import build_index, wait_for_store_at_rest
+
         client = self.hook.get_conn()
         try:
             wait_for_store_at_rest(client, poll_interval=self.poll_interval, progress_timeout=self.progress_timeout)
         except EcwidWaitError as err:
             raise AirflowException(f"The store's earlier batches did not finish: {err}") from err
-        index, way = build_index(
-            client,
-            sync.compared_fields,
-            sync.skus,
-            self.lookup,
-            need_complete=self.on_missing != "keep",
+        return build_index(
+            client, sync.compared_fields, sync.skus, self.lookup, need_complete=self.on_missing != "keep"
         )
-        plan, summary = sync.plan(index, self.chunk_size)
-        summary.lookup, summary.lookup_calls = way, index.calls
-        self.log.info("Catalog sync: %s", summary.line())
-        context["ti"].xcom_push(key=SYNC_XCOM_KEY, value=summary.as_dict())
-        return plan
