@@ -22,20 +22,16 @@ from airflow_provider_ecwid.batch.build import NullValues, RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.report import check_fraction
-from airflow_provider_ecwid.batch.sources import InputSource, check_column_names
+from airflow_provider_ecwid.batch.sources import FrameSource, InputSource, ReadyRequestsSource, check_column_names
 from airflow_provider_ecwid.batch.values import MISSING, column_values
 from airflow_provider_ecwid.batch.wire import encode
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused
 
 OnMissing = Literal["keep", "disable", "delete"]
 PRODUCT_ID_COLUMN = "_ecwid_product_id"
 NEW, CHANGED, UNCHANGED = 0, 1, 2
 #: Rows read at a time while the feed is read into memory.
 FEED_SLICE_ROWS = 50_000
-
-
-class EcwidSyncRefused(EcwidError):
-    """The sync would touch more of the catalog than allowed; nothing was sent."""
 
 
 def canonical(value: Any) -> Any:
@@ -142,17 +138,13 @@ def read_feed(feed: InputSource, sku_column: str) -> pd.DataFrame:
     :param feed: the feed (DataFrame, rows or file).
     :param sku_column: the feed's SKU column.
     """
-    if feed.kind == "requests":
+    if feed.holds_requests:
         raise EcwidConfigError("the catalog sync takes product rows, not ready batch requests")
-    if feed.kind == "dataframe":
-        assert feed.frame is not None
+    if isinstance(feed, FrameSource):
         frame = feed.frame
         check_column_names(frame.columns, feed.describe())
     else:
-        if feed.kind == "file" and feed.file_format == "csv":
-            dtype = feed.read_options.get("dtype")
-            if dtype is None or isinstance(dtype, dict):
-                feed.read_options["dtype"] = {sku_column: str, **(dtype or {})}
+        feed.read_as_text([sku_column])  # SKUs are text from the moment they are read: 00123 stays 00123
         frames = [frame for _, frame in feed.slices(FEED_SLICE_ROWS)]
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else pd.DataFrame())
     if sku_column != "sku" and sku_column in frame.columns:
@@ -217,7 +209,7 @@ class CatalogSync:
             )
         if self.sku_column not in self.columns:
             self.columns.insert(0, self.sku_column)
-        source = InputSource("dataframe", frame=frame)
+        source = FrameSource(frame)
         BatchPlan(source, self._builder("/products", "POST", self.columns), chunk_size).validate()
         self.skus = self.sku_texts(frame)
         problems = ProblemLog()
@@ -281,12 +273,10 @@ class CatalogSync:
         updates = self._chosen(status, CHANGED, self.columns, index)
         sent = PlanSummary()
         sent.by_pattern.update({"POST /products": len(creates), "PUT /products/{id}": len(updates)})
-        parts: list[tuple[InputSource, RequestBuilder | None]] = [
-            (InputSource("dataframe", frame=updates), update_builder)
-        ]
+        parts: list[tuple[InputSource, RequestBuilder | None]] = [(FrameSource(updates), update_builder)]
         if missing and self.on_missing != "keep":
             requests = self._missing_requests(missing, index)
-            parts.append((InputSource("requests", items=requests), None))
+            parts.append((ReadyRequestsSource(requests), None))
             sent.by_pattern[f"{requests[0]['method']} /products/{{id}}"] += len(requests)
         sent.by_pattern = +sent.by_pattern  # without the zero counts
         sent.requests = sum(sent.by_pattern.values())
@@ -294,7 +284,7 @@ class CatalogSync:
         for frame, builder in ((creates, create_builder), (updates, update_builder)):
             for request in builder.build(frame.iloc[: 3 - len(sent.first_requests)], 0, ProblemLog()):
                 sent.first_requests.append(json.loads(encode([request])[1:-1]))
-        plan = BatchPlan(InputSource("dataframe", frame=creates), create_builder, chunk_size, more_parts=parts)
+        plan = BatchPlan(FrameSource(creates), create_builder, chunk_size, more_parts=parts)
         return plan, sent, summary
 
     def _chosen(self, status: np.ndarray, wanted: int, columns: Sequence[str], index: CatalogIndex) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import fsspec
 import pytest
 
 import airflow_provider_ecwid.operators.catalog as catalog_operator
-from airflow_provider_ecwid.batch.problems import EcwidValidationError
+from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context

@@ -17,9 +17,8 @@ from airflow_provider_ecwid.batch import plan as plan_module
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.columnar import check_columns
 from airflow_provider_ecwid.batch.plan import BatchPlan
-from airflow_provider_ecwid.batch.problems import EcwidValidationError
-from airflow_provider_ecwid.batch.sources import EcwidInputError, make_source
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.batch.sources import make_source
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidInputError, EcwidValidationError
 
 LONE = "\ud800"
 
