@@ -37,11 +37,33 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
     :param max_missing_share: refuse (send nothing) when ``on_missing`` would touch more than this share of
         the catalog (default 0.1); None removes the cap.
     :param lookup: ``auto`` (default), ``scan`` (page the catalog) or ``batch`` (look the feed's SKUs up).
+    :param category_column: a column of category paths (``Bikes > Road > Carbon``, or a list of paths): the
+        store's categories are read once, missing ones created level by level, and each product's
+        ``categoryIds`` set from its paths.
+    :param category_separator: what separates a path's levels (default ``" > "``).
+    :param on_missing_categories: ``keep`` (default) or ``delete`` store categories that no path names.
+    :param parent_sku_column: a long feed's parent column (e.g. ``parent_sku``): a row that names a parent is
+        a variation of that product; the product's options are derived from its variations.
+    :param option_columns: the option columns of variation rows (e.g. ``["Size", "Color"]``).
+    :param on_missing_variations: ``keep`` (default) or ``delete`` a product's variations the feed drops.
+    :param image_column: a product's main image URL (a variation row: the variation's image).
+    :param gallery_column: a product's gallery: a list of URLs, or one text joined by ``gallery_separator``.
+    :param gallery_separator: default ``|``.
+    :param image_memory_path: the folder (local path or ObjectStoragePath URL such as ``s3://bucket/ecwid``)
+        holding the image memory, one JSON document per store (``store-<id>.json``). Default:
+        ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place.
+    :param refresh_images: send every image again, whatever the image memory says.
     :param kwargs: everything EcwidBatchOperator takes except ``path``, ``method``, ``method_column``,
         ``body`` and ``id_column``.
     """
 
-    template_fields: Sequence[str] = (*EcwidBatchOperator.template_fields, "sku_column", "on_missing")
+    template_fields: Sequence[str] = (
+        *EcwidBatchOperator.template_fields,
+        "sku_column",
+        "on_missing",
+        "image_memory_path",
+        "refresh_images",
+    )
 
     def __init__(
         self,
@@ -53,6 +75,17 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         on_missing: OnMissing = "keep",
         max_missing_share: float | None = 0.1,
         lookup: LookupMode = "auto",
+        category_column: str | None = None,
+        category_separator: str = " > ",
+        on_missing_categories: str = "keep",
+        parent_sku_column: str | None = None,
+        option_columns: Sequence[str] | None = None,
+        on_missing_variations: str = "keep",
+        image_column: str | None = None,
+        gallery_column: str | None = None,
+        gallery_separator: str = "|",
+        image_memory_path: str | None = None,
+        refresh_images: bool = False,
         **kwargs: Any,
     ) -> None:
         for taken in ("path", "method", "method_column", "body", "id_column"):
@@ -64,9 +97,29 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         self.on_missing = on_missing
         self.max_missing_share = check_fraction(max_missing_share, "max_missing_share")
         self.lookup = lookup
+        self.shape_options: dict[str, Any] = {
+            "category_column": category_column,
+            "category_separator": category_separator,
+            "on_missing_categories": on_missing_categories,
+            "parent_sku_column": parent_sku_column,
+            "option_columns": tuple(option_columns or ()),
+            "on_missing_variations": on_missing_variations,
+            "image_column": image_column,
+            "gallery_column": gallery_column,
+            "gallery_separator": gallery_separator,
+        }
+        self.image_memory_path = image_memory_path
+        self.refresh_images = refresh_images
 
     def execute(self, context: Context) -> Any:
         self._start(context)
+        if any(
+            self.shape_options[name]
+            for name in ("category_column", "parent_sku_column", "image_column", "gallery_column")
+        ):
+            from airflow_provider_ecwid.operators.whole_catalog import sync_whole_catalog
+
+            return sync_whole_catalog(self, context)
         sync = self.read_and_check_feed()
         index = self.look_up_skus(sync)
         plan, sent, summary = sync.plan(index, self.chunk_size)
