@@ -197,3 +197,30 @@ def test_removed_variations_and_categories_go_only_when_asked(emulator_conn: Ecw
     skus = {c["sku"] for p in emulator_conn.products() for c in p.get("combinations", [])}
     assert skus == {"TEE-S-RED", "TEE-M-RED"}
     assert {c["name"] for c in emulator_conn.categories()} == {"Bikes", "Road", "Apparel", "Tees"}
+
+
+def test_a_retried_task_resumes_at_the_phase_it_reached(
+    emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_ecwid.phases import PhaseRunner
+
+    real = PhaseRunner.run_requests
+
+    def dies_at_variations(self: PhaseRunner, phase: str, *args: Any, **kwargs: Any) -> Any:
+        if phase == "variations":
+            raise RuntimeError("the worker died")
+        return real(self, phase, *args, **kwargs)
+
+    monkeypatch.setattr(PhaseRunner, "run_requests", dies_at_variations)
+    with pytest.raises(RuntimeError, match="worker died"):
+        sync(feed(), tmp_path)
+    assert len(emulator_conn.categories()) == 5
+    assert len(emulator_conn.products()) == 3
+    posted_before = emulator_conn.call_count(scope="inner", method="POST")
+    monkeypatch.setattr(PhaseRunner, "run_requests", real)
+    retry = sync(feed(), tmp_path)  # the same run: a second try
+    # images: 6 adds, and the two galleries cleared first (this try did not create those products itself)
+    assert retry["sent"] == {"products": 0, "options": 0, "variations": 3, "images": 8}
+    assert emulator_conn.call_count(scope="inner", method="POST", endpoint="/categories") == 5  # none twice
+    assert emulator_conn.call_count(scope="inner", method="POST", endpoint="/products") == 3
+    assert emulator_conn.call_count(scope="inner", method="POST") == posted_before + 3 + 6
