@@ -117,7 +117,9 @@ class WholeCatalogSync:
         fields = [name for name in self._product_frame().columns if name != "sku"]
         extras = ["options", COMBINATION_FIELDS] if self.shape.parent_sku_column else []
         skus = list(self.rows.products["sku"])
-        need_complete = self.options.get("on_missing", "keep") != "keep"
+        # "auto" pages the catalog here: batched lookups are inner requests, and an unchanged feed should cost
+        # reads only (a batch of lookups would also be a batch POST on every run)
+        need_complete = lookup == "auto" or self.options.get("on_missing", "keep") != "keep"
         self.index = build_index(client, fields, skus, lookup, need_complete=need_complete, extra_fields=extras)
 
     def preview(self, store: str) -> dict[str, Any]:
