@@ -204,17 +204,22 @@ def _check_variations(variations: pd.DataFrame, product_skus: set[str], shape: F
 
 
 def _check_cells(frame: pd.DataFrame, is_variation: Any, shape: FeedShape, problems: ProblemLog) -> None:
-    for position, (row, sku) in enumerate(zip(frame.index, frame["sku"], strict=True)):
+    nothing = [None] * len(frame)
+    categories = frame[shape.category_column].tolist() if shape.category_column else nothing
+    images = frame[shape.image_column].tolist() if shape.image_column else nothing
+    galleries = frame[shape.gallery_column].tolist() if shape.gallery_column else nothing
+    rows = zip(frame.index.tolist(), frame["sku"].tolist(), categories, images, galleries, strict=True)
+    for position, (row, sku, category, image, gallery) in enumerate(rows):
         if shape.category_column:
-            for path in shape.paths(frame.at[row, shape.category_column]):
+            for path in shape.paths(category):
                 if any(not level for level in path):
                     why = f"category path {shape.category_separator.join(path)!r} has an empty level"
                     problems.add(RowProblem(int(row), sku, shape.category_column, why))
         urls: list[tuple[str, str]] = []
-        if shape.image_column and not is_empty(frame.at[row, shape.image_column]):
-            urls.append((shape.image_column, text(frame.at[row, shape.image_column])))
+        if shape.image_column and not is_empty(image):
+            urls.append((shape.image_column, text(image)))
         if shape.gallery_column and not is_variation[position]:
-            urls += [(shape.gallery_column, url) for url in shape.gallery(frame.at[row, shape.gallery_column])]
+            urls += [(shape.gallery_column, url) for url in shape.gallery(gallery)]
         for column, url in urls:
             problem = url_problem(url)
             if problem is not None:
