@@ -85,6 +85,7 @@ def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> 
     """Check, read the store, run the phases, remember the images, report (see ``catalog_phases``)."""
     from airflow_provider_ecwid.batch.image_memory import ImageMemory, memory_url
     from airflow_provider_ecwid.catalog_lookup import wait_for_store_at_rest
+    from airflow_provider_ecwid.operators.batch import as_bool
     from airflow_provider_ecwid.phases import PhaseRunner
 
     whole = _check(operator)
@@ -115,7 +116,7 @@ def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> 
         url = memory_url(operator.image_memory_path or default_memory_folder(), client.store_id)
         memory = ImageMemory(url, client.store_id, open_memory).load()
     try:
-        summary = whole.run(runner, memory, refresh_images=bool(operator.refresh_images))
+        summary = whole.run(runner, memory, refresh_images=as_bool(operator.refresh_images, "refresh_images"))
     except EcwidWaitError as err:
         raise AirflowException(str(err)) from err
     from airflow_provider_ecwid.operators.catalog import SYNC_XCOM_KEY

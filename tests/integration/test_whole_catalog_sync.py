@@ -58,8 +58,8 @@ def sync(data: Any, memory: Path, run_id: str = "run-1", **options: Any) -> dict
         poll_interval=0.05,
         **options,
     )
-    operator.execute(make_context(ti))
-    return ti.xcom["sync_summary"]  # type: ignore[no-any-return]
+    result = operator.execute(make_context(ti))
+    return result if options.get("dry_run") else ti.xcom["sync_summary"]  # type: ignore[no-any-return]
 
 
 def inner(emulator: EcwidEmulator) -> int:
@@ -224,3 +224,19 @@ def test_a_retried_task_resumes_at_the_phase_it_reached(
     assert emulator_conn.call_count(scope="inner", method="POST", endpoint="/categories") == 5  # none twice
     assert emulator_conn.call_count(scope="inner", method="POST", endpoint="/products") == 3
     assert emulator_conn.call_count(scope="inner", method="POST") == posted_before + 3 + 6
+
+
+def test_a_parquet_feed_with_gallery_lists_after_a_dry_run(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
+    rows = [dict(row) for row in ROWS]
+    for row in rows:
+        gallery = row.pop("gallery", None)
+        row["gallery"] = gallery.split("|") if gallery else []
+    path = tmp_path / "feed.parquet"
+    feed(rows).to_parquet(path)
+    preview = sync(str(path), tmp_path / "memory", dry_run=True)
+    assert preview["categories_to_create"] == 5
+    assert preview["products"] == {"new": 3, "changed": 0, "unchanged": 0}
+    assert emulator_conn.stats()["inner_total"] == 0
+    sync(str(path), tmp_path / "memory")
+    gallery = [row["url"] for row in emulator_conn.images() if row["sku"] == "BIKE" and row["kind"] == "gallery"]
+    assert gallery == [f"{IMG}/bike-1.jpg", f"{IMG}/bike-2.jpg"]
