@@ -69,6 +69,7 @@ class WholeCatalogSync:
         self.tree = CategoryTree([])
         self.index = CatalogIndex([])
         self.blocked: dict[str, str] = {}
+        self.derived_options: dict[str, list[dict[str, Any]]] = {}
         self.summary: dict[str, Any] = {}
 
     # -- 1. check -------------------------------------------------------------------------------------------
@@ -87,6 +88,8 @@ class WholeCatalogSync:
         self.rows, found = split_rows(self.frame, skus, self.shape)
         problems.extend(found)
         problems.raise_if_any()
+        if self.shape.parent_sku_column:
+            self.derived_options = derive_options(self.rows.variations, self.shape)
         if self.shape.category_column:
             column = self.rows.products[self.shape.category_column]
             self.product_paths = {
@@ -190,9 +193,14 @@ class WholeCatalogSync:
         keep = [sku not in self.blocked for sku in frame["sku"]]
         frame = frame.loc[keep]
         frame.index = pd.RangeIndex(len(frame))
-        options = {**self.options, "body_columns": None}
-        sync = CatalogSync(frame, **options)
-        sync.accept_checked(list(frame["sku"]))
+        create_only = []
+        if self.shape.parent_sku_column:  # a new product gets its options with its create: one request less
+            derived = self.derived_options
+            options_column = pd.Series([derived.get(sku) for sku in frame["sku"]], index=frame.index, dtype=object)
+            frame = frame.assign(options=options_column)
+            create_only = ["options"]
+        sync = CatalogSync(frame, **{**self.options, "body_columns": None})
+        sync.accept_checked(list(frame["sku"]), create_only=create_only)
         plan, sent, found = sync.plan(self.index, self.chunk_size)
         self.summary["product_changes"] = {"new": found.new, "changed": found.changed, "unchanged": found.unchanged}
         result = runner.run_plan("products", plan, sent, parallel=self.parallel)
@@ -206,10 +214,10 @@ class WholeCatalogSync:
 
     def _options(self, runner: PhaseRunner, product_ids: Mapping[str, int], created: set[str]) -> None:
         requests = []
-        for parent, options in derive_options(self.rows.variations, self.shape).items():
-            if parent in self.blocked or parent not in product_ids:
+        for parent, options in self.derived_options.items():
+            if parent in self.blocked or parent not in product_ids or parent in created:  # created with them
                 continue
-            known = None if parent in created else self.index.extras.get(parent, {}).get("options")
+            known = self.index.extras.get(parent, {}).get("options")
             if options_shape(known) != options_shape(options):
                 body = {"options": options}
                 path = f"/products/{product_ids[parent]}"

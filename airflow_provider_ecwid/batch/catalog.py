@@ -191,6 +191,7 @@ class CatalogSync:
         self.null_values = null_values
         self.skus: list[str] = []
         self.columns: list[str] = []
+        self.create_only: list[str] = []
 
     def _builder(self, path: str, method: str, columns: Sequence[str]) -> RequestBuilder:
         return RequestBuilder(
@@ -219,9 +220,17 @@ class CatalogSync:
                 problems.add(RowProblem(position, sku, self.feed_sku_column, why))
         problems.raise_if_any()
 
-    def accept_checked(self, skus: Sequence[str]) -> None:
-        """Take the feed as checked already (by a caller that validated a wider feed it is part of)."""
-        self.columns = [str(name) for name in (self.body_columns or self.frame.columns)]
+    def accept_checked(self, skus: Sequence[str], create_only: Sequence[str] = ()) -> None:
+        """
+        Take the feed as checked already (by a caller that validated a wider feed it is part of).
+
+        :param skus: each row's SKU as text.
+        :param create_only: columns sent with new products only, never compared or updated (the whole-catalog
+            sync's derived ``options``: existing products get theirs in a phase of their own).
+        """
+        names = [str(name) for name in (self.body_columns or self.frame.columns)]
+        self.create_only = [name for name in create_only if name in names]
+        self.columns = [name for name in names if name not in self.create_only]
         if self.sku_column not in self.columns:
             self.columns.insert(0, self.sku_column)
         self.skus = list(skus)
@@ -266,7 +275,7 @@ class CatalogSync:
         summary.missing_skus = [sku for sku, _ in missing]
         self._check_share(summary, index)
 
-        post_columns = list(self.columns) + ([] if "enabled" in self.columns else ["enabled"])
+        post_columns = [*self.columns, *self.create_only] + ([] if "enabled" in self.columns else ["enabled"])
         create_builder = self._builder("/products", "POST", post_columns)
         update_builder = self._builder(f"/products/{{{PRODUCT_ID_COLUMN}}}", "PUT", self.columns)
         creates = self._chosen(status, NEW, post_columns, index)
