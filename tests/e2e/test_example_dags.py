@@ -132,7 +132,7 @@ def test_bad_rows_fail_the_run_and_are_named(examples: AirflowHome, ecwid_emulat
     seed=5,
     rate_limit_per_minute=4,
     rate_limit_window=2,
-    import_lock_windows=[(0, 2)],
+    import_lock_windows=[(0, 10)],  # the sync reads the store first (rate-limited here); its first write comes later
 )
 def test_nightly_import_under_faults(examples: AirflowHome, ecwid_emulator: EcwidEmulator) -> None:
     result = examples.dags_test("ecwid_nightly_catalog_import", ecwid_emulator)
