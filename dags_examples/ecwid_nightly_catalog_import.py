@@ -78,6 +78,7 @@ def ecwid_nightly_catalog_import() -> None:
         option_columns=["Size", "Color", "Material"],
         image_column="image",
         gallery_column="gallery",  # URLs joined by "|"
+        poll_interval=2,  # seconds between status reads while a phase's batches run
         fail_on="never",  # the next task decides, with the whole summary in hand
     )
 
