@@ -136,4 +136,7 @@ def run() -> list[Figure]:
 if __name__ == "__main__":
     from benchmarks.common import print_table
 
-    print_table(run())
+    figures = run()
+    print_table(figures)
+    for figure in figures:
+        print(f"  {figure.name}: {figure.notes}")
