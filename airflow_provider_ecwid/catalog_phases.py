@@ -201,6 +201,7 @@ class WholeCatalogSync:
             create_only = ["options"]
         sync = CatalogSync(frame, **{**self.options, "body_columns": None})
         sync.accept_checked(list(frame["sku"]), create_only=create_only)
+        sync.held_back = set(self.blocked)
         plan, sent, found = sync.plan(self.index, self.chunk_size)
         self.summary["product_changes"] = {"new": found.new, "changed": found.changed, "unchanged": found.unchanged}
         result = runner.run_plan("products", plan, sent, parallel=self.parallel)

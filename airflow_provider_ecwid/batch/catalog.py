@@ -192,6 +192,8 @@ class CatalogSync:
         self.skus: list[str] = []
         self.columns: list[str] = []
         self.create_only: list[str] = []
+        #: SKUs of the feed not sent this time (their category failed): never "missing" from it
+        self.held_back: set[str] = set()
 
     def _builder(self, path: str, method: str, columns: Sequence[str]) -> RequestBuilder:
         return RequestBuilder(
@@ -314,7 +316,7 @@ class CatalogSync:
             return []
         if not index.complete:
             raise EcwidConfigError("on_missing needs the whole catalog: use lookup='scan' (or 'auto')")
-        feed = set(self.skus)
+        feed = set(self.skus) | self.held_back
         chosen = []
         for sku, (product_id, enabled, _) in index.products.items():
             if sku in feed:
