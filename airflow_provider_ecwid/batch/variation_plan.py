@@ -112,19 +112,25 @@ def plan_combinations(
             if not is_empty(value)
         ]
         known = {item.get("sku"): item for item in store_combinations.get(parent, ())}
-        current = known.get(sku)
-        base = f"/products/{product_id}/combinations"
-        if current is None:
-            creates.append({"id": f"variation:{sku}", "method": "POST", "path": base, "body": {"sku": sku, **body}})
-            continue
-        changed = {name: value for name, value in body.items() if not _same(name, value, current)}
-        if changed:
-            updates.append(
-                {"id": f"variation:{sku}", "method": "PUT", "path": f"{base}/{current['id']}", "body": changed}
-            )
+        request = _request(sku, product_id, body, known.get(sku))
+        if request is not None:
+            (creates if request["method"] == "POST" else updates).append(request)
     deletes = _deletes(shape, product_ids, store_combinations, named, blocked)
     plan.requests = deletes + updates + creates
     return plan
+
+
+def _request(
+    sku: str, product_id: int, body: dict[str, Any], current: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """A create for a new SKU, an update of the fields that differ for a known one, or None when nothing does."""
+    base = f"/products/{product_id}/combinations"
+    if current is None:
+        return {"id": f"variation:{sku}", "method": "POST", "path": base, "body": {"sku": sku, **body}}
+    changed = {name: value for name, value in body.items() if not _same(name, value, current)}
+    if not changed:
+        return None
+    return {"id": f"variation:{sku}", "method": "PUT", "path": f"{base}/{current['id']}", "body": changed}
 
 
 def _same(name: str, value: Any, current: Mapping[str, Any]) -> bool:
