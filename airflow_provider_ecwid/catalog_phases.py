@@ -70,6 +70,7 @@ class WholeCatalogSync:
         self.index = CatalogIndex([])
         self.blocked: dict[str, str] = {}
         self.derived_options: dict[str, list[dict[str, Any]]] = {}
+        self.new_variations: set[str] = set()
         self.summary: dict[str, Any] = {}
 
     # -- 1. check -------------------------------------------------------------------------------------------
@@ -241,7 +242,9 @@ class WholeCatalogSync:
         self.blocked.update(plan.skipped)
         result = runner.run_requests("variations", plan.requests, parallel=False)
         ids = {str(item.get("sku")): int(item["id"]) for items in store.values() for item in items if "id" in item}
-        ids.update({key.split(":", 1)[1]: value for key, value in result.created().items()})
+        created = {key.split(":", 1)[1]: value for key, value in result.created().items()}
+        self.new_variations = set(created)
+        ids.update(created)
         return ids
 
     def _images(
@@ -262,6 +265,7 @@ class WholeCatalogSync:
             new_products=created,
             memory=memory,
             refresh=refresh,
+            new_variations=self.new_variations,
         )
         result = runner.run_requests("images", plan.requests, parallel=False)  # a gallery: delete, then add in order
         failed = result.failed_ids()

@@ -63,6 +63,7 @@ def plan_images(
     new_products: set[str],
     memory: ImageMemory,
     refresh: bool = False,
+    new_variations: set[str] | None = None,
 ) -> ImagePlan:
     """
     The image requests that differ from what was last sent.
@@ -72,9 +73,11 @@ def plan_images(
     :param shape: the feed's column roles.
     :param product_ids: product SKU -> id.
     :param combination_ids: variation SKU -> combination id.
-    :param new_products: SKUs created by this sync (no gallery to clear).
+    :param new_products: SKUs created by this sync: they have no image yet, whatever the memory says (a store
+        emptied behind the memory's back), and no gallery to clear.
     :param memory: what was last sent.
     :param refresh: send every image again, whatever the memory says.
+    :param new_variations: variation SKUs created by this sync (they have no image yet either).
     """
     plan = ImagePlan()
     nothing = pd.Series(None, index=products.index, dtype=object)
@@ -85,10 +88,11 @@ def plan_images(
         if product_id is None:
             continue
         base = f"/products/{product_id}"
+        new = sku in new_products
         if shape.image_column:
-            _main(plan, memory, sku, base, "" if is_empty(main) else text(main), refresh)
+            _main(plan, memory, sku, base, "" if is_empty(main) else text(main), refresh or new)
         if shape.gallery_column:
-            _gallery(plan, memory, sku, base, shape.gallery(gallery), refresh, sku in new_products)
+            _gallery(plan, memory, sku, base, shape.gallery(gallery), refresh or new, new)
     if shape.image_column:
         for sku, parent, url in zip(
             variations["sku"], variations["_parent"], variations[shape.image_column], strict=True
@@ -97,7 +101,7 @@ def plan_images(
             if is_empty(url) or combination_id is None or product_id is None:
                 continue
             wanted = fingerprint(text(url))
-            if refresh or memory.get(sku, "variation") != wanted:
+            if refresh or sku in (new_variations or ()) or memory.get(sku, "variation") != wanted:
                 group = ImageGroup(sku, "variation", wanted)
                 plan.add(
                     group, "POST", _source(f"/products/{product_id}/combinations/{combination_id}/image", text(url))

@@ -240,3 +240,12 @@ def test_a_parquet_feed_with_gallery_lists_after_a_dry_run(emulator_conn: EcwidE
     sync(str(path), tmp_path / "memory")
     gallery = [row["url"] for row in emulator_conn.images() if row["sku"] == "BIKE" and row["kind"] == "gallery"]
     assert gallery == [f"{IMG}/bike-1.jpg", f"{IMG}/bike-2.jpg"]
+
+
+def test_new_products_get_their_images_whatever_a_stale_memory_says(
+    emulator_conn: EcwidEmulator, tmp_path: Path
+) -> None:
+    sync(feed(), tmp_path)
+    emulator_conn.reset()  # the store loses everything; the memory still says every image was sent
+    sync(feed(), tmp_path, run_id="run-2")
+    assert len(emulator_conn.images()) == 6
