@@ -249,3 +249,17 @@ def test_new_products_get_their_images_whatever_a_stale_memory_says(
     emulator_conn.reset()  # the store loses everything; the memory still says every image was sent
     sync(feed(), tmp_path, run_id="run-2")
     assert len(emulator_conn.images()) == 6
+
+
+def test_a_product_that_cannot_be_created_is_named_and_its_variations_skipped(
+    emulator_conn: EcwidEmulator, tmp_path: Path
+) -> None:
+    rows = [dict(row) for row in ROWS]
+    rows[1]["price"] = -1.0  # the store refuses TEE (400)
+    summary = sync(feed(rows), tmp_path, fail_on="never")
+    assert [(f["sku"], f["phase"], f["http_status"]) for f in summary["failed"]] == [("TEE", "products", 400)]
+    assert summary["skipped"] == {
+        sku: "the product could not be created" for sku in ("TEE-S-RED", "TEE-M-RED", "TEE-S-BLUE")
+    } | {"TEE": "the product could not be created"}
+    assert {p["sku"] for p in emulator_conn.products()} == {"BIKE", "CAP"}
+    assert {row["sku"] for row in emulator_conn.images()} == {"BIKE", "CAP"}
