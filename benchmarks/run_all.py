@@ -1,7 +1,7 @@
 """Run every benchmark, print one table, and save the figures with the date and machine as JSON.
 
 .venv/bin/python -m benchmarks.run_all          # about 7 minutes here; writes benchmarks/results/latest.json
-.venv/bin/python -m benchmarks.run_all encode   # only some: encode, memory, calls, e2e, emulator
+.venv/bin/python -m benchmarks.run_all encode   # only some: encode, memory, calls, e2e, emulator, whole
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-from benchmarks import bench_calls, bench_e2e, bench_encode, bench_memory, emulator_throughput
+from benchmarks import bench_calls, bench_e2e, bench_encode, bench_memory, bench_whole_catalog, emulator_throughput
 from benchmarks.common import Figure, machine, print_table, save
 
 SUITES = {
@@ -19,6 +19,7 @@ SUITES = {
     "calls": bench_calls.run,
     "e2e": bench_e2e.run,
     "emulator": emulator_throughput.run,
+    "whole": bench_whole_catalog.run,
 }
 
 

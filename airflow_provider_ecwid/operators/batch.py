@@ -195,16 +195,20 @@ class EcwidBatchOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         with fail_without_retry():  # bad input, a refused sync or a 403: another try would fail the same way
-            return self._execute(context)
+            self._start(context)
+            plan = self._plan(context)
+            return self._send(plan, plan.validate(), context)
 
-    def _execute(self, context: Context) -> Any:
+    def _start(self, context: Context) -> None:
+        """Check the flags (they may come from a rendered template) and push the store's admin link."""
         check_results_path(self.results_path)
         # both may come from a rendered template (e.g. a Params form): accept "true"/"false" text too
         self.is_dry_run = as_bool(self.is_dry_run, "dry_run")
         self.stop_on_first_failure = as_bool(self.stop_on_first_failure, "stop_on_first_failure")
         self._push_admin_link(context)
-        plan = self._plan(context)
-        summary = plan.validate()
+
+    def _send(self, plan: BatchPlan, summary: PlanSummary, context: Context) -> Any:
+        """Submit a validated plan (or only report it, in a dry run), then wait if asked."""
         self.log.info("Validated: %s", "\n".join(summary.lines()))
         if self.is_dry_run:
             self.log.info("Dry run: nothing was sent to Ecwid.")
