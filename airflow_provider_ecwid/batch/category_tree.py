@@ -23,7 +23,6 @@ class CategoryTree:
     def __init__(self, categories: Iterable[Mapping[str, Any]]) -> None:
         by_id = {int(item["id"]): item for item in categories if isinstance(item.get("id"), int)}
         self.ids: dict[Path, int] = {}
-        self.store_ids = set(by_id)
         for category_id in by_id:
             path = self._path_of(category_id, by_id)
             if path is not None:

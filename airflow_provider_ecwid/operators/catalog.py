@@ -118,10 +118,9 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
     def _sync(self, context: Context) -> Any:
         self._start(context)
-        if any(
-            self.shape_options[name]
-            for name in ("category_column", "parent_sku_column", "image_column", "gallery_column")
-        ):
+        from airflow_provider_ecwid.batch.feed_shape import FeedShape
+
+        if FeedShape(**self.shape_options).active:  # categories, variations or images: the phased sync
             from airflow_provider_ecwid.operators.whole_catalog import sync_whole_catalog
 
             return sync_whole_catalog(self, context)
