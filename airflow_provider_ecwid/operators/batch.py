@@ -24,7 +24,7 @@ from airflow_provider_ecwid.ticket_wait import TicketWait, fail_without_retry, p
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
     from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues
     from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
-    from airflow_provider_ecwid.batch.sources import FileFormat
+    from airflow_provider_ecwid.batch.sources import FileFormat, InputSource
 
 
 def as_bool(value: Any, name: str) -> bool:
@@ -171,7 +171,6 @@ class EcwidBatchOperator(BaseOperator):
     def _plan(self, context: Context) -> BatchPlan:
         from airflow_provider_ecwid.batch.build import RequestBuilder
         from airflow_provider_ecwid.batch.plan import BatchPlan
-        from airflow_provider_ecwid.batch.sources import make_source
 
         builder = RequestBuilder(
             path=self.path,
@@ -182,9 +181,15 @@ class EcwidBatchOperator(BaseOperator):
             id_column=self.id_column,
             null_values=self.null_values,
         )
+        return BatchPlan(self._source(), builder, self.chunk_size)
+
+    def _source(self) -> InputSource:
+        """The input, as the source registry recognises it (a DataFrame, rows, ready requests or a file)."""
+        from airflow_provider_ecwid.batch.sources import make_source
+
         source = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
         self.log.info("Reading %s", source.describe())
-        return BatchPlan(source, builder, self.chunk_size)
+        return source
 
     @staticmethod
     def _identity(context: Context) -> str:

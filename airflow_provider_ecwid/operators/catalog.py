@@ -9,7 +9,7 @@ from airflow.providers.common.compat.sdk import AirflowException, Context
 
 from airflow_provider_ecwid.batch.report import check_fraction
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidWaitError
-from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, open_input
+from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.ticket_wait import fail_without_retry
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
@@ -135,12 +135,9 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
     def read_and_check_feed(self) -> CatalogSync:
         """Read the feed once (one download for a URL) and validate every row once, before any call."""
         from airflow_provider_ecwid.batch.catalog import CatalogSync, read_feed
-        from airflow_provider_ecwid.batch.sources import make_source
 
-        source = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
-        self.log.info("Reading %s", source.describe())
         sync = CatalogSync(
-            read_feed(source, self.sku_column),
+            read_feed(self._source(), self.sku_column),
             feed_sku_column=self.sku_column,
             body_columns=self.body_columns,
             enabled_default=self.enabled_default,

@@ -54,15 +54,10 @@ def _check(operator: EcwidCatalogSyncOperator) -> WholeCatalogSync:
     """Read the feed once and validate all of it (rows, parents, options, paths, URLs) before any call."""
     from airflow_provider_ecwid.batch.catalog import read_feed
     from airflow_provider_ecwid.batch.feed_shape import FeedShape
-    from airflow_provider_ecwid.batch.sources import make_source
     from airflow_provider_ecwid.catalog_phases import WholeCatalogSync, product_sync_options
-    from airflow_provider_ecwid.operators.batch import open_input
 
     shape = FeedShape(**operator.shape_options)
-    source = make_source(
-        operator.data, opener=open_input, file_format=operator.file_format, read_options=operator.read_options
-    )
-    operator.log.info("Reading %s", source.describe())
+    source = operator._source()
     whole = WholeCatalogSync(
         read_feed(source, operator.sku_column),
         shape,
