@@ -8,11 +8,16 @@ last task logs the report and fails the run when any row did not make it, naming
 
 Connection: ``ecwid_default`` (Store ID + secret token; see the README). Trigger it by hand with
 ``{"feed": "catalog_bad_rows.csv"}`` to see how rows that Ecwid rejects are reported.
+
+When the report is clean, ``check_report`` marks the store's catalog Asset (``ecwid://{store_id}/products``)
+as updated, which starts ``ecwid_catalog_changed``. The store ID is named here as well as in the connection
+(``ECWID_STORE_ID``, default the emulator's demo store 1002): outlets are fixed when this file is parsed.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +25,13 @@ import pendulum
 from airflow.providers.common.compat.sdk import Param, dag, task
 
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
+from airflow_provider_ecwid.lineage import ecwid_catalog_asset
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).parent / "data"
+CATALOG = ecwid_catalog_asset(os.environ.get("ECWID_STORE_ID", "1002"))  # the store of connection ecwid_default
 FEED_TO_ECWID = {
     "product_code": "sku",
     "title": "name",
@@ -90,7 +97,7 @@ def ecwid_nightly_catalog_import() -> None:
         fail_on="never",  # the next task decides, with the whole report in hand
     )
 
-    @task
+    @task(outlets=[CATALOG])  # the catalog has changed once the batches are done and the report is clean
     def check_report(report: dict[str, Any]) -> None:
         """Log the outcome; fail the run when rows did not complete, naming each one."""
         log.info(

@@ -25,6 +25,7 @@ from airflow_provider_ecwid.completion import (
 )
 from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
+from airflow_provider_ecwid.lineage import foreign_catalog_outlets, operator_lineage
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
 from airflow_provider_ecwid.submission import TICKETS_XCOM_KEY, EcwidSubmissionKilled, Submission
 
@@ -96,6 +97,10 @@ class EcwidBatchOperator(BaseOperator):
     :param file_format: ``csv``, ``parquet`` or ``jsonl`` when the file's suffix does not say.
     :param read_options: extra keyword arguments for the file reader (e.g. ``{"dtype": {"sku": "str"}}``).
     :param ecwid_conn_id: the ``ecwid`` connection.
+
+    To schedule other DAGs on "the catalog changed", give the task that finishes the import
+    ``outlets=[ecwid_catalog_asset(store_id)]`` (:mod:`airflow_provider_ecwid.lineage`); with the OpenLineage
+    provider installed, the task reports the feed file and the store's catalog as its lineage.
     """
 
     template_fields: Sequence[str] = (
@@ -168,6 +173,10 @@ class EcwidBatchOperator(BaseOperator):
         self.tickets: list[str] = []
         self.expected: dict[str, dict[str, Any]] = {}  # per ticket, what was sent in it
         self.submission: Submission | None = None
+        # what this try did, for OpenLineage (get_openlineage_facets_on_complete)
+        self.store_id: str | None = None
+        self.rows_read: int | None = None
+        self.rows_written: int | None = None
 
     @cached_property
     def hook(self) -> EcwidHook:
@@ -209,6 +218,7 @@ class EcwidBatchOperator(BaseOperator):
         plan = self._plan(context)
         summary = plan.validate()
         self.log.info("Validated: %s", "\n".join(summary.lines()))
+        self.rows_read = summary.requests
         if self.is_dry_run:
             self.log.info("Dry run: nothing was sent to Ecwid.")
             return {
@@ -219,11 +229,13 @@ class EcwidBatchOperator(BaseOperator):
             }
         if not summary.requests:
             self.log.info("The input is empty: nothing to send.")
+            self.rows_written = 0
             return BatchReport().to_xcom() if self.wait_for_completion else []
         client = self.hook.get_conn()
         identity = self._identity(context)
         self.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
         self.tickets = self._submit(plan, summary, client, identity, context)
+        self.rows_written = summary.requests
         if not self.wait_for_completion:
             return self.tickets
         return self._wait(client, context)
@@ -231,11 +243,15 @@ class EcwidBatchOperator(BaseOperator):
     def _push_admin_link(self, context: Context) -> None:
         """The "Ecwid store" link's target, pushed first, so the link works when nothing is sent too."""
         try:
-            store_id = self.hook.get_conn().store_id
+            self.store_id = store_id = self.hook.get_conn().store_id
         except Exception as err:  # a dry run may have no usable connection: it needs none
             self.log.info("No link to the store's admin: connection %r is not usable (%s)", self.ecwid_conn_id, err)
             return
         context["ti"].xcom_push(key=ADMIN_URL_XCOM_KEY, value=admin_url(store_id))
+        for uri in foreign_catalog_outlets(getattr(self, "outlets", None) or (), store_id):
+            self.log.warning(
+                "Outlet %s names another store than connection %r (store %s)", uri, self.ecwid_conn_id, store_id
+            )
 
     def _submit(
         self, plan: BatchPlan, summary: PlanSummary, client: EcwidClient, identity: str, context: Context
@@ -297,9 +313,11 @@ class EcwidBatchOperator(BaseOperator):
             self.submission.check_killed()
 
     def _finish(self, statuses: list[BatchStatus]) -> dict[str, Any]:
-        return finish(
+        report = finish(
             statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log, expected=self.expected
         )
+        self.rows_written = int(report["completed"])
+        return report
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """Resume after the trigger fired: fail closed on a bad event, else report."""
@@ -311,7 +329,17 @@ class EcwidBatchOperator(BaseOperator):
         )
         check_event(event, tickets)
         self.expected = pull_expected(context["ti"], self.task_id, getattr(context["ti"], "map_index", None)) or {}
-        return self._finish(final_statuses(self.hook.get_conn(), tickets))
+        client = self.hook.get_conn()
+        self.store_id = client.store_id
+        return self._finish(final_statuses(client, tickets))
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the feed file (if ``data`` is a path or URL) -> the store's catalog, with row counts.
+
+        :param task_instance: the finished task instance (unused: this operator remembers what it did).
+        """
+        return operator_lineage(self.data, self.store_id, self.rows_read, self.rows_written)
 
     def on_kill(self) -> None:
         """Cancel the not-yet-run requests of this task run's group and stop submitting (best effort, logged)."""
