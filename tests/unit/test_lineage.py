@@ -63,3 +63,16 @@ def test_feed_dataset_names(tmp_path: Path) -> None:
     # data handed over in memory has no dataset of its own
     assert feed_dataset_name(pd.DataFrame({"sku": ["A"]})) is None
     assert feed_dataset_name([{"sku": "A"}]) is None
+
+
+def test_the_operator_warns_about_a_catalog_outlet_of_another_store(monkeypatch, task_logs) -> None:  # type: ignore[no-untyped-def]
+    from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
+    from tests.integration.fakes import make_context
+
+    monkeypatch.setenv("AIRFLOW_CONN_ECWID_DEFAULT", "ecwid://1002:secret_x@/")
+    outlets = [ecwid_catalog_asset(2002), ecwid_catalog_asset(1002)]
+    operator = EcwidBatchOperator(task_id="t", data=[{"sku": "A"}], path="/products", dry_run=True, outlets=outlets)
+    operator.execute(make_context())  # a dry run: nothing is sent, the connection is only read
+    logged = task_logs.text()
+    assert "Outlet ecwid://2002/products names another store than connection 'ecwid_default' (store 1002)" in logged
+    assert "Outlet ecwid://1002/products" not in logged
