@@ -126,13 +126,14 @@ def test_ecwid_connection_form_and_test_button(screens: Screens, deployment: Dep
 
     with screens.failing_step("testing the connection saved from the form"):
         status, answer = press_test(page, "ecwid_ui")
-        screens.shot("tested the saved connection")
         if airflow_tests_portless_connections():
             assert (status, answer["status"]) == (200, True), answer
             assert f"Connected to Ecwid store {OTHER_STORE_ID}" in answer["message"]
         else:  # Airflow 3.3.2: the UI sends port 0, the API compares it with the stored NULL (see the README)
             assert status == 400, answer
             assert "differs from the stored connection" in answer["detail"]
+            expect(page.get_by_text("Test Connection Failed")).to_be_visible()
+        screens.shot("tested the saved connection")
 
     # the README's way round that: a connection stored with port 0 (REST API or CLI), good and with a bad token
     extra = json.dumps({"base_url": base_url})
@@ -142,9 +143,11 @@ def test_ecwid_connection_form_and_test_button(screens: Screens, deployment: Dep
     with screens.failing_step("pressing Test on a good connection"):
         page.reload()
         status, answer = press_test(page, "ecwid_good")
-        screens.shot("tested a good connection")
         assert (status, answer["status"]) == (200, True), answer
         assert f"Connected to Ecwid store {OTHER_STORE_ID}" in answer["message"]
+        expect(page.get_by_text("Test Connection Successful")).to_be_visible()
+        expect(page.get_by_text(f"Connected to Ecwid store {OTHER_STORE_ID}")).to_be_visible()
+        screens.shot("tested a good connection")
     with screens.failing_step("pressing Test on a connection with a bad token"):
         status, answer = press_test(page, "ecwid_bad")
         assert (status, answer["status"]) == (200, False), answer
