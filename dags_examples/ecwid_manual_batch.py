@@ -77,6 +77,7 @@ def ecwid_manual_batch() -> None:
         ecwid_conn_id="{{ params.ecwid_conn_id }}",
         poke_interval=2,
         timeout=3600,
+        deferrable=True,  # waits in the triggerer, not in a worker slot (Airflow's own default is False)
     )
 
 

@@ -12,21 +12,28 @@ task logs the summary and fails the run when any row did not make it, naming eac
 Connection: ``ecwid_default`` (Store ID + secret token; see the README). Trigger it by hand with
 ``{"feed": "catalog_changed.csv"}`` to send one changed price, one changed image and one new variation, or with
 ``{"feed": "catalog_bad_rows.csv"}`` to see how rows that Ecwid rejects are reported.
+
+When the report is clean, ``check_report`` marks the store's catalog Asset (``ecwid://{store_id}/products``)
+as updated, which starts ``ecwid_catalog_changed``. The store ID is named here as well as in the connection
+(``ECWID_STORE_ID``, default the emulator's demo store 1002): outlets are fixed when this file is parsed.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import Param, dag, task
 
+from airflow_provider_ecwid.lineage import ecwid_catalog_asset
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).parent / "data"
+CATALOG = ecwid_catalog_asset(os.environ.get("ECWID_STORE_ID", "1002"))  # the store of connection ecwid_default
 FEED_TO_ECWID = {
     "product_code": "sku",
     "parent_code": "parent_sku",
@@ -82,7 +89,7 @@ def ecwid_nightly_catalog_import() -> None:
         fail_on="never",  # the next task decides, with the whole summary in hand
     )
 
-    @task
+    @task(outlets=[CATALOG])  # the catalog has changed once every phase ran and the summary is clean
     def check_report(summary: dict[str, Any]) -> None:
         """Log what each phase sent; fail the run when rows did not complete, naming each by SKU and phase."""
         log.info("Sent per phase: %s; %s request(s) did not complete", summary["sent"], summary["failed_count"])

@@ -1,4 +1,5 @@
-# Shared by scripts/test and scripts/demo: make a virtual environment and install the provider with its test extras.
+# Shared by scripts/test and scripts/demo: make a virtual environment and install the provider with its test extras
+# (the newest row: the deployment extra, which includes the test extra).
 # uv (installed into the venv from PyPI) does the resolving because it is several times faster than pip.
 #
 # ensure_venv [VENV [CONSTRAINTS]]: VENV defaults to .venv, CONSTRAINTS to the newest row's file
@@ -13,8 +14,11 @@ ensure_venv() {
   if [ ! -x "$venv/bin/uv" ]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check uv
   fi
-  echo "== installing airflow-provider-ecwid[test] into $venv with $constraints"
-  "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" -e ".[test]" --constraint "$constraints"
+  # the newest row also gets the deployment extra (Playwright, OpenLineage) for tests/deployment
+  local extras=test
+  [ "$constraints" != constraints/airflow-3.3.txt ] || extras=deployment
+  echo "== installing airflow-provider-ecwid[$extras] into $venv with $constraints"
+  "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" -e ".[$extras]" --constraint "$constraints"
 }
 
 # The versions a venv resolved, on one line: Python, Airflow, pandas, pyarrow, the common-compat provider.

@@ -16,6 +16,7 @@ from airflow_provider_ecwid.batch.waiting import TicketPoller
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
+from airflow_provider_ecwid.lineage import foreign_catalog_outlets, operator_lineage
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
 from airflow_provider_ecwid.results import check_results_path
 from airflow_provider_ecwid.submission import TICKETS_XCOM_KEY, Submission
@@ -89,6 +90,10 @@ class EcwidBatchOperator(BaseOperator):
     :param file_format: ``csv``, ``parquet`` or ``jsonl`` when the file's suffix does not say.
     :param read_options: extra keyword arguments for the file reader (e.g. ``{"dtype": {"sku": "str"}}``).
     :param ecwid_conn_id: the ``ecwid`` connection.
+
+    To schedule other DAGs on "the catalog changed", give the task that finishes the import
+    ``outlets=[ecwid_catalog_asset(store_id)]`` (:mod:`airflow_provider_ecwid.lineage`); with the OpenLineage
+    provider installed, the task reports the feed file and the store's catalog as its lineage.
     """
 
     template_fields: Sequence[str] = (
@@ -161,6 +166,10 @@ class EcwidBatchOperator(BaseOperator):
         self.tickets: list[str] = []
         self.expected: dict[str, dict[str, Any]] = {}  # per ticket, what was sent in it
         self.submission: Submission | None = None
+        # what this try did, for OpenLineage (get_openlineage_facets_on_complete)
+        self.store_id: str | None = None
+        self.rows_read: int | None = None
+        self.rows_written: int | None = None
 
     @cached_property
     def hook(self) -> EcwidHook:
@@ -215,6 +224,7 @@ class EcwidBatchOperator(BaseOperator):
     def _send(self, plan: BatchPlan, summary: PlanSummary, context: Context) -> Any:
         """Submit a validated plan (or only report it, in a dry run), then wait if asked."""
         self.log.info("Validated: %s", "\n".join(summary.lines()))
+        self.rows_read = summary.requests
         if self.is_dry_run:
             self.log.info("Dry run: nothing was sent to Ecwid.")
             return {
@@ -225,18 +235,20 @@ class EcwidBatchOperator(BaseOperator):
             }
         if not summary.requests:
             self.log.info("The input is empty: nothing to send.")
+            self.rows_written = 0
             return BatchReport().to_xcom() if self.wait_for_completion else []
         client = self.hook.get_conn()
         identity = self._identity(context)
         self.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
         self.tickets = self._submit(plan, summary, client, identity, context)
+        self.rows_written = summary.requests
         if not self.wait_for_completion:
             return self.tickets
         poller = TicketPoller(self.tickets, client.get_batch)
         if not self.deferrable:
-            return self._waiter().in_worker(poller, self.expected, sleep=self._sleep_unless_killed)
+            return self._written(self._waiter().in_worker(poller, self.expected, sleep=self._sleep_unless_killed))
         if poller.poll():
-            return self._waiter().report(poller.statuses(), self.expected)
+            return self._written(self._waiter().report(poller.statuses(), self.expected))
         self._waiter().defer(poller)
 
     def _waiter(self) -> TicketWait:
@@ -255,11 +267,15 @@ class EcwidBatchOperator(BaseOperator):
     def _push_admin_link(self, context: Context) -> None:
         """The "Ecwid store" link's target, pushed first, so the link works when nothing is sent too."""
         try:
-            store_id = self.hook.get_conn().store_id
+            self.store_id = store_id = self.hook.get_conn().store_id
         except Exception as err:  # a dry run may have no usable connection: it needs none
             self.log.info("No link to the store's admin: connection %r is not usable (%s)", self.ecwid_conn_id, err)
             return
         context["ti"].xcom_push(key=ADMIN_URL_XCOM_KEY, value=admin_url(store_id))
+        for uri in foreign_catalog_outlets(getattr(self, "outlets", None) or (), store_id):
+            self.log.warning(
+                "Outlet %s names another store than connection %r (store %s)", uri, self.ecwid_conn_id, store_id
+            )
 
     def _submit(
         self, plan: BatchPlan, summary: PlanSummary, client: EcwidClient, identity: str, context: Context
@@ -293,8 +309,23 @@ class EcwidBatchOperator(BaseOperator):
         map_index = getattr(ti, "map_index", None)
         tickets = list(ti.xcom_pull(task_ids=self.task_id, key=TICKETS_XCOM_KEY, map_indexes=map_index) or [])
         expected = pull_expected(ti, self.task_id, map_index)
+        client = self.hook.get_conn()
+        self.store_id = client.store_id
         with fail_without_retry():
-            return self._waiter().resume(self.hook.get_conn(), event, tickets, expected)
+            return self._written(self._waiter().resume(client, event, tickets, expected))
+
+    def _written(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Keep the completed rows for the lineage's output count; return the report."""
+        self.rows_written = int(report["completed"])
+        return report
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the feed file (if ``data`` is a path or URL) -> the store's catalog, with row counts.
+
+        :param task_instance: the finished task instance (unused: this operator remembers what it did).
+        """
+        return operator_lineage(self.data, self.store_id, self.rows_read, self.rows_written)
 
     def on_kill(self) -> None:
         """Cancel the not-yet-run requests of this task run's group and stop submitting (best effort, logged)."""

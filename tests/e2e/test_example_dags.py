@@ -77,10 +77,17 @@ def test_example_dags_import_without_errors() -> None:
 
     bag = DagBag(dag_folder=str(EXAMPLES))
     assert bag.import_errors == {}
-    assert {"ecwid_nightly_catalog_import", "ecwid_manual_batch"} <= set(bag.dag_ids)
+    assert {"ecwid_nightly_catalog_import", "ecwid_manual_batch", "ecwid_catalog_changed"} <= set(bag.dag_ids)
     nightly = bag.dags["ecwid_nightly_catalog_import"]
     assert nightly is not None
     assert nightly.doc_md
+    # the nightly import's last task updates the catalog Asset that the downstream DAG is scheduled on
+    outlets = [getattr(outlet, "uri", None) for outlet in nightly.get_task("check_report").outlets]
+    assert outlets == ["ecwid://1002/products"]
+    downstream = bag.dags["ecwid_catalog_changed"]
+    timetable = downstream.timetable
+    condition = getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
+    assert [getattr(asset, "uri", None) for asset in getattr(condition, "objects", [condition])] == outlets
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.001)

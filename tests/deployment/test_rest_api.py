@@ -1,0 +1,173 @@
+"""The example DAGs in a real deployment, driven through Airflow's REST API (v2) as a user's tooling would.
+
+Unpausing the nightly import starts its latest scheduled run (``catchup=False`` still runs the last interval),
+which syncs the whole sample catalog in phases; the two runs triggered by hand queue behind it and send nothing.
+Each clean report updates the catalog Asset, which starts the downstream DAG. The manual DAG sends inline
+requests given as params, and its sensor waits in the triggerer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.deployment.deployment import Deployment, DeploymentError
+
+pytestmark = pytest.mark.deployment
+
+NIGHTLY, MANUAL, DOWNSTREAM = "ecwid_nightly_catalog_import", "ecwid_manual_batch", "ecwid_catalog_changed"
+FINISHED = {"success", "failed"}
+RUN_TIMEOUT = 150
+
+
+def wait_for_dags(deployment: Deployment) -> None:
+    def parsed() -> bool:
+        errors = deployment.api("GET", "/importErrors")
+        if errors["total_entries"]:
+            raise DeploymentError(f"import errors: {json.dumps(errors)[:3000]}\n{deployment.where_to_look()}")
+        dag_ids = {dag["dag_id"] for dag in deployment.api("GET", "/dags", params={"limit": 100})["dags"]}
+        return {NIGHTLY, MANUAL, DOWNSTREAM} <= dag_ids
+
+    deployment.wait_for("the DAG processor to parse the example DAGs", parsed, timeout=120)
+
+
+def trigger(deployment: Deployment, dag_id: str, run_id: str, conf: dict[str, Any] | None = None) -> None:
+    deployment.api(
+        "POST", f"/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "logical_date": None, "conf": conf or {}}
+    )
+
+
+def task_state(deployment: Deployment, dag_id: str, run_id: str, task_id: str) -> str | None:
+    ti = deployment.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+    return ti["state"]  # type: ignore[no-any-return]
+
+
+def wait_for_run(
+    deployment: Deployment, dag_id: str, run_id: str, watch: str | None = None
+) -> tuple[dict[str, Any], list[str | None]]:
+    """Wait until the run finishes; return it and the states seen of task ``watch`` (in order, without repeats)."""
+    seen: list[str | None] = []
+
+    def finished() -> dict[str, Any] | None:
+        if watch is not None:
+            state = task_state(deployment, dag_id, run_id, watch)
+            if not seen or seen[-1] != state:
+                seen.append(state)
+        run = deployment.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+        return run if run["state"] in FINISHED else None
+
+    run = deployment.wait_for(f"run {run_id} of {dag_id}", finished, timeout=RUN_TIMEOUT, every=0.3)
+    return run, seen
+
+
+def xcom(deployment: Deployment, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+    entry = deployment.api(
+        "GET",
+        f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
+        params={"deserialize": "true", "stringify": "false"},
+    )
+    return entry["value"]
+
+
+def assert_succeeded(deployment: Deployment, run: dict[str, Any]) -> None:
+    if run["state"] != "success":
+        states = deployment.api("GET", f"/dags/{run['dag_id']}/dagRuns/{run['dag_run_id']}/taskInstances")
+        summary = {ti["task_id"]: ti["state"] for ti in states["task_instances"]}
+        raise DeploymentError(
+            f"run {run['dag_run_id']} of {run['dag_id']} ended {run['state']}: {summary}\n{deployment.where_to_look()}"
+        )
+
+
+def scheduled_run(deployment: Deployment) -> str | None:
+    runs = deployment.api("GET", f"/dags/{NIGHTLY}/dagRuns", params={"run_type": "scheduled"})["dag_runs"]
+    return runs[0]["dag_run_id"] if runs else None
+
+
+def test_example_dags_through_the_rest_api(deployment: Deployment) -> None:
+    started = time.monotonic()
+    posted = deployment.calls(scope="inner", method="POST", endpoint="/products")  # the browser test's, if first
+    put = deployment.calls(scope="inner", method="PUT")
+    wait_for_dags(deployment)
+    for dag_id in (NIGHTLY, MANUAL, DOWNSTREAM):
+        assert deployment.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})["is_paused"] is False
+
+    # -- unpausing starts the nightly import's latest scheduled run (catchup=False): it creates the catalog ------
+    scheduled = deployment.wait_for("the nightly import's scheduled run", lambda: scheduled_run(deployment), 60)
+    # the two runs triggered by hand queue behind it (max_active_runs=1) and send nothing
+    trigger(deployment, NIGHTLY, "nightly-1")
+    trigger(deployment, NIGHTLY, "nightly-2")
+    first, _ = wait_for_run(deployment, NIGHTLY, scheduled)
+    assert_succeeded(deployment, first)
+    # the whole catalog: categories, products, options, variations and images, each phase waited for
+    summary = xcom(deployment, NIGHTLY, scheduled, "sync_catalog", key="sync_summary")
+    assert summary["failed_count"] == 0, summary["failed"]
+    assert summary["sent"]["products"] == summary["products"] > 0, summary
+    assert summary["sent"]["variations"] > 0, summary
+    assert summary["sent"]["images"] > 0, summary
+    products = deployment.products()
+    assert len(products) == summary["products"]
+    assert len({product["sku"] for product in products}) == len(products)
+    assert deployment.calls(scope="inner", method="POST", endpoint="/products") == posted + len(products)
+
+    # -- the two triggered runs: the same feed sends nothing ----------------------------------------------------
+    for run_id in ("nightly-1", "nightly-2"):
+        run, _ = wait_for_run(deployment, NIGHTLY, run_id)
+        assert_succeeded(deployment, run)
+        again = xcom(deployment, NIGHTLY, run_id, "sync_catalog", key="sync_summary")
+        assert sum(again["sent"].values()) == 0, again
+    assert deployment.calls(scope="inner", method="POST", endpoint="/products") == posted + len(products)
+    assert deployment.calls(scope="inner", method="PUT") == put
+    assert len(deployment.products()) == len(products)
+
+    # -- the downstream DAG, scheduled on the catalog Asset that each clean report updated ----------------------
+    def downstream_done() -> list[dict[str, Any]] | None:
+        runs = deployment.api("GET", f"/dags/{DOWNSTREAM}/dagRuns")["dag_runs"]
+        return runs if runs and all(run["state"] in FINISHED for run in runs) else None
+
+    downstream_runs = deployment.wait_for("the catalog-changed DAG to run", downstream_done, timeout=RUN_TIMEOUT)
+    nightly_runs = {scheduled, "nightly-1", "nightly-2"}
+    for run in downstream_runs:
+        assert_succeeded(deployment, run)
+        assert run["run_type"] == "asset_triggered"
+        # started by the catalog Asset events of the nightly runs
+        consumed = deployment.api("GET", f"/dags/{DOWNSTREAM}/dagRuns/{run['dag_run_id']}/upstreamAssetEvents")
+        assert consumed["asset_events"], f"run {run['dag_run_id']} consumed no asset event"
+        for event in consumed["asset_events"]:
+            assert (event["uri"], event["source_dag_id"]) == ("ecwid://1002/products", NIGHTLY)
+            assert event["source_run_id"] in nightly_runs
+        assert xcom(deployment, DOWNSTREAM, run["dag_run_id"], "count_products") == {
+            "products": len(products),
+            "enabled": sum(product["enabled"] for product in products),
+        }
+    events = deployment.api("GET", "/assets/events", params={"source_dag_id": NIGHTLY})["asset_events"]
+    assert len(events) == 3  # one per clean nightly run
+    assert {event["uri"] for event in events} == {"ecwid://1002/products"}
+
+    # -- the manual DAG with params: inline requests, dry run off; its sensor waits in the triggerer ------------
+    request = [
+        {"method": "POST", "path": "/products", "body": {"sku": f"MANUAL-{n:04d}", "name": "Sent by hand"}}
+        for n in range(1000)  # 10 s of the store's time: the sensor's first poke finds work left, and defers
+    ]
+    trigger(deployment, MANUAL, "manual-1", {"requests_json": json.dumps(request), "dry_run": False})
+    manual, sensor_states = wait_for_run(deployment, MANUAL, "manual-1", watch="report")
+    assert_succeeded(deployment, manual)
+    assert "deferred" in sensor_states, f"the sensor never deferred: {sensor_states}"
+    assert sensor_states[-1] == "success"
+    task_logs = deployment.home / "logs" / f"dag_id={MANUAL}" / "run_id=manual-1" / "task_id=report"
+    assert "Pausing task as DEFERRED" in (task_logs / "attempt=1.log").read_text()
+    trigger_logs = [path.read_text() for path in task_logs.glob("attempt=1.log.trigger.*.log")]
+    assert len(trigger_logs) == 1, f"no log of the triggerer's run of the trigger under {task_logs}"
+    assert "Trigger fired event" in trigger_logs[0]
+    assert "'status': 'success'" in trigger_logs[0]
+    tries = deployment.api("GET", f"/dags/{MANUAL}/dagRuns/manual-1/taskInstances/report/tries")
+    assert [attempt["state"] for attempt in tries["task_instances"]] == ["success"]  # one try: deferring is no retry
+    assert len(xcom(deployment, MANUAL, "manual-1", "send_requests")) == 10  # 100 requests a ticket
+    manual_report = xcom(deployment, MANUAL, "manual-1", "report")
+    assert (manual_report["total"], manual_report["completed"]) == (1000, 1000)
+    names = {product["sku"]: product["name"] for product in deployment.products()}
+    assert names["MANUAL-0999"] == "Sent by hand"
+    assert deployment.calls(scope="inner", method="POST", endpoint="/products") == posted + len(products) + 1000
+    print(f"REST API scenario: {time.monotonic() - started:.1f} s")  # noqa: T201
