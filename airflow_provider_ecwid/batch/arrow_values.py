@@ -1,0 +1,246 @@
+"""One body column as JSON text, by Arrow's kernels: the fast route's half of :mod:`~.values`.
+
+:func:`json_values` turns a column into each row's JSON value as text (null where the value is missing),
+written byte for byte as the row-by-row route writes it (msgspec's encoding of :func:`~.values.json_safe`'s
+result). It returns None when a value cannot be sent (infinity, an integer beyond 64 bits, text that is
+not valid Unicode...): the row-by-row route then reports it. It never decides what is valid on its own.
+
+Numbers, booleans, text, categories, timestamps (ISO 8601), Arrow decimals and lists of numbers or text are
+written by Arrow, column by column; any other column (nested dicts, Python Decimals, mixed objects) goes
+value by value through the row route's own conversion and msgspec, so it can never write something else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_provider_ecwid.batch.values import INT_MAX, MISSING, column_values
+from airflow_provider_ecwid.batch.wire import ENCODER
+
+TEXT = pa.large_string()
+#: malloc, not Arrow's default mimalloc/jemalloc: it hands a slice's memory back at once, which keeps the
+#: file route's footprint to the slices in flight (same speed here).
+POOL = pa.system_memory_pool()
+#: The bytes JSON escapes, as msgspec writes them (backslash first: the others add backslashes).
+_ESCAPES = [(byte, msgspec.json.encode(chr(byte)).decode()[1:-1]) for byte in (0x5C, 0x22, *range(0x20))]
+#: Floats Arrow writes as Python does (plus ``.0`` on whole ones); outside, msgspec writes the few there are.
+_PLAIN_FLOAT = (1e-5, 1e10)
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+#: (text before, text after) each value.
+Quotes = tuple[str, str]
+NUMBER: Quotes = ("", "")
+STRING: Quotes = ('"', '"')
+
+
+def json_values(series: pd.Series) -> tuple[Any, Quotes] | None:
+    """
+    Each value of a column as JSON text, null where missing, and what goes around each; None: a value the
+    API cannot take (the row-by-row route reports it).
+
+    :param series: the column.
+    """
+    values = _arrow_values(series)
+    if values is not None:
+        encoded = arrow_json(values)
+        if encoded is not None:
+            return encoded
+    return _one_by_one(series)
+
+
+def _arrow_values(series: pd.Series) -> Any:
+    """The column as an Arrow array, when Arrow reads it as the row route's conversion does; else None."""
+    dtype = series.dtype
+    if dtype.kind == "O" and not isinstance(
+        dtype, pd.api.extensions.ExtensionDtype
+    ):  # what the objects are: Arrow would make [1, 2.5] all floats, Decimals one scale
+        kind = pd.api.types.infer_dtype(series, skipna=True)
+        if kind not in ("string", "integer", "floating", "boolean", "empty", "mixed"):
+            return None
+    try:
+        values = pa.array(series, from_pandas=True, memory_pool=POOL)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return None  # e.g. mixed objects, an int beyond 64 bits or a lone surrogate: value by value
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks(memory_pool=POOL)
+    if pa.types.is_list(values.type) and not _plain_items(values.type.value_type):
+        return None  # e.g. [1, 2.5] became floats: value by value
+    return values
+
+
+def _plain_items(item_type: Any) -> bool:
+    return bool(pa.types.is_integer(item_type) or pa.types.is_string(item_type) or pa.types.is_boolean(item_type))
+
+
+def arrow_json(values: Any) -> tuple[Any, Quotes] | None:
+    """An Arrow array as JSON text per value (null where missing); None: not a type written here, or a
+    value that is a problem."""
+    kind = values.type
+    if pa.types.is_null(kind):
+        return pa.nulls(len(values), TEXT), NUMBER
+    if pa.types.is_boolean(kind):
+        return _text(values), NUMBER
+    if pa.types.is_integer(kind):
+        if pa.types.is_uint64(kind) and _any(pc.greater(values, INT_MAX)):
+            return None  # beyond Ecwid's signed 64-bit numbers: a problem
+        return _text(values), NUMBER
+    if pa.types.is_floating(kind):
+        return _floats(values)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _escaped(values), STRING
+    if pa.types.is_timestamp(kind):
+        return _timestamps(values), STRING
+    if pa.types.is_date32(kind):
+        return _text(values), STRING
+    if pa.types.is_decimal(kind):
+        return _decimals(values)
+    if pa.types.is_dictionary(kind):
+        return _categories(values)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _lists(values)
+    return None
+
+
+def _text(values: Any) -> Any:
+    return pc.cast(values, TEXT, memory_pool=POOL)
+
+
+def _any(mask: Any) -> bool:
+    return bool(pc.any(mask, memory_pool=POOL).as_py())
+
+
+def escape(text: Any) -> Any:
+    """Text escaped for the inside of JSON strings, as msgspec escapes it (control characters included)."""
+    text = _text(text)
+    present = _bytes_present(text)
+    for byte, escaped in _ESCAPES:
+        if byte in present:
+            text = pc.replace_substring(text, chr(byte), escaped, memory_pool=POOL)
+    return text
+
+
+_escaped = escape
+
+
+def _bytes_present(text: Any) -> set[int]:
+    """Which of the bytes JSON must escape occur in the text (a look at its buffers, no copy)."""
+    _validity, offsets, data = text.buffers()
+    if data is None or not len(text):
+        return set()
+    bounds = np.frombuffer(offsets, dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    utf8 = np.frombuffer(data, dtype=np.uint8)[bounds[0] : bounds[-1]]
+    found: set[int] = set()
+    low = utf8 < 0x20
+    if low.any():
+        found.update(np.unique(utf8[low]).tolist())
+    found.update(byte for byte in (0x22, 0x5C) if (utf8 == byte).any())
+    return found
+
+
+def _floats(values: Any) -> tuple[Any, Quotes] | None:
+    """Floats as Python writes them: NaN is missing, infinity a problem, whole numbers end in ``.0``."""
+    numbers = values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)  # float32 as Python's float
+    if np.isinf(numbers).any():
+        return None
+    missing = np.isnan(numbers)  # nulls and NaN alike
+    size = np.abs(numbers)
+    whole = np.equal(np.floor(numbers), numbers)
+    odd = ~missing & ((size < _PLAIN_FLOAT[0]) & (numbers != 0) | (size >= _PLAIN_FLOAT[1]))
+    text = _text(pa.array(numbers, mask=missing, memory_pool=POOL))
+    if whole.any():
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", "", memory_pool=POOL), text)
+    if odd.any():  # tiny or huge: msgspec writes those few
+        positions = np.flatnonzero(odd)
+        written = [ENCODER.encode(number).decode() for number in numbers[positions].tolist()]
+        text = _replace_at(text, positions, written)
+    return text, NUMBER
+
+
+def _replace_at(text: Any, positions: np.ndarray, written: list[str]) -> Any:
+    """``text`` with the values at ``positions`` replaced by ``written``."""
+    mask = np.zeros(len(text), dtype=bool)
+    mask[positions] = True
+    return pc.replace_with_mask(text, pa.array(mask), pa.array(written, TEXT))
+
+
+def _timestamps(values: Any) -> Any:
+    """Timestamps as ``pd.Timestamp.isoformat()`` writes them: a fraction only when there is one (6 digits,
+    or 9 for nanoseconds), the zone's offset at that moment for a zone-aware column."""
+    unit, zone = values.type.unit, values.type.tz
+    per_second = _PER_SECOND[unit]
+    raw = pc.fill_null(values.cast(pa.int64()), 0).to_numpy()
+    local = raw if zone is None else pc.fill_null(pc.local_timestamp(values).cast(pa.int64()), 0).to_numpy()
+    seconds, fraction = np.divmod(local, per_second)
+    mask = values.is_null().to_numpy(zero_copy_only=False)
+    text = _text(pa.array(seconds, pa.timestamp("s"), mask=mask))
+    text = pc.utf8_replace_slice(text, 10, 11, "T", memory_pool=POOL)  # "2026-01-01 10:00:00": the T of ISO 8601
+    parts = [text]
+    if fraction.any():
+        nanos = fraction * (10**9 // per_second)
+        micro = pc.utf8_lpad(_text(pa.array(nanos // 1000)), 6, "0")
+        nano = pc.utf8_lpad(_text(pa.array(nanos)), 9, "0")
+        dot = pc.binary_join_element_wise(".", pc.if_else(pa.array(nanos % 1000 == 0), micro, nano), "")
+        parts.append(pc.if_else(pa.array(fraction == 0), "", dot))
+    if zone is not None:
+        offsets, where = np.unique((local - raw) // per_second, return_inverse=True)
+        parts.append(pc.take(pa.array([_utc_offset(int(offset)) for offset in offsets], TEXT), pa.array(where)))
+    if len(parts) == 1:
+        return text
+    return pc.binary_join_element_wise(*parts, "", memory_pool=POOL)
+
+
+def _utc_offset(seconds: int) -> str:
+    """``+01:00`` as :meth:`datetime.isoformat` writes an offset (with ``:SS`` when it has seconds)."""
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+
+
+def _decimals(values: Any) -> tuple[Any, Quotes] | None:
+    """Arrow decimals as ``str(Decimal)`` writes them; a scale that would make it write ``1E-7``: None."""
+    scale = values.type.scale
+    if not 0 <= scale <= 6:
+        return None  # str() switches to an exponent below 1E-6 and for negative scales: value by value
+    return _text(values), NUMBER
+
+
+def _categories(values: Any) -> tuple[Any, Quotes] | None:
+    """A category column: its categories written once, then taken by each row's code."""
+    categories = arrow_json(values.dictionary)
+    if categories is None:
+        return None
+    text, quotes = categories
+    return pc.take(text, values.indices, memory_pool=POOL), quotes
+
+
+def _lists(values: Any) -> tuple[Any, Quotes] | None:
+    """Lists of numbers, booleans or text: ``[1,2]``, ``["a","b"]``; a missing item is null."""
+    items = arrow_json(values.values)
+    if items is None:
+        return None
+    text, (before, after) = items
+    if before or after:
+        text = pc.binary_join_element_wise(before, text, after, "", memory_pool=POOL)
+    text = pc.fill_null(text, "null")
+    lists_type = pa.large_list(TEXT) if pa.types.is_large_list(values.type) else pa.list_(TEXT)
+    rebuilt = pa.Array.from_buffers(
+        lists_type, len(values), [values.buffers()[0], values.buffers()[1]], values.null_count, values.offset, [text]
+    )
+    return pc.binary_join(rebuilt, ",", memory_pool=POOL), ("[", "]")
+
+
+def _one_by_one(series: pd.Series) -> tuple[Any, Quotes] | None:
+    """Value by value, through the row route's conversion and msgspec: nested dicts, Decimals, mixed objects."""
+    problems: list[int] = []
+    values, missing = column_values(series, lambda position, _reason: problems.append(position), null=MISSING)
+    if problems:
+        return None
+    encode = ENCODER.encode
+    written = [None if absent else encode(value) for value, absent in zip(values, missing.tolist(), strict=True)]
+    return pa.array(written, pa.large_binary()).cast(TEXT), NUMBER
