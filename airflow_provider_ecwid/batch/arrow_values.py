@@ -38,6 +38,27 @@ NUMBER: Quotes = ("", "")
 STRING: Quotes = ('"', '"')
 
 
+def missing_if_sound(series: pd.Series) -> Any:
+    """
+    The validation pass's look at a column: which rows have no value, or None when a value cannot be sent.
+    Plain numpy and Arrow-text columns are only checked (nothing is written); others are encoded.
+
+    :param series: the column.
+    """
+    dtype = series.dtype
+    if not isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iub":
+        if dtype.kind == "u" and dtype.itemsize == 8 and bool((series.to_numpy() > INT_MAX).any()):
+            return None
+        return np.zeros(len(series), dtype=bool)
+    if not isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind == "f" and dtype.itemsize == 8:
+        numbers = series.to_numpy()
+        return None if np.isinf(numbers).any() else np.isnan(numbers)
+    if isinstance(dtype, pd.StringDtype) and dtype.storage != "python":
+        return series.isna().to_numpy(dtype=bool)  # Arrow's text: always valid UTF-8
+    encoded = json_values(series)
+    return None if encoded is None else encoded[0].is_null().to_numpy(zero_copy_only=False)
+
+
 def json_values(series: pd.Series) -> tuple[Any, Quotes] | None:
     """
     Each value of a column as JSON text, null where missing, and what goes around each; None: a value the
@@ -106,6 +127,10 @@ def arrow_json(values: Any) -> tuple[Any, Quotes] | None:
     return None
 
 
+def _scalar(text: str) -> pa.Scalar:
+    return pa.scalar(text, TEXT)
+
+
 def _text(values: Any) -> Any:
     return pc.cast(values, TEXT, memory_pool=POOL)
 
@@ -149,23 +174,26 @@ def _floats(values: Any) -> tuple[Any, Quotes] | None:
         return None
     missing = np.isnan(numbers)  # nulls and NaN alike
     size = np.abs(numbers)
-    whole = np.equal(np.floor(numbers), numbers)
-    odd = ~missing & ((size < _PLAIN_FLOAT[0]) & (numbers != 0) | (size >= _PLAIN_FLOAT[1]))
-    text = _text(pa.array(numbers, mask=missing, memory_pool=POOL))
-    if whole.any():
-        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", "", memory_pool=POOL), text)
-    if odd.any():  # tiny or huge: msgspec writes those few
-        positions = np.flatnonzero(odd)
-        written = [ENCODER.encode(number).decode() for number in numbers[positions].tolist()]
-        text = _replace_at(text, positions, written)
+    odd = (size < _PLAIN_FLOAT[0]) & (numbers != 0) | (size >= _PLAIN_FLOAT[1])  # tiny or huge: msgspec writes them
+    whole = np.equal(np.floor(numbers), numbers) & ~odd  # Arrow writes 100.0 as 100
+    text = _text(pa.array(numbers, mask=missing if missing.any() else None, memory_pool=POOL))
+    fixed = np.flatnonzero(odd | whole)
+    if len(fixed):
+        chosen = numbers[fixed]
+        written = pc.binary_join_element_wise(_text(pa.array(chosen)), _scalar(".0"), _scalar(""), memory_pool=POOL)
+        rare = np.flatnonzero(odd[fixed])
+        if len(rare):
+            written = _replace_at(written, rare, [ENCODER.encode(number).decode() for number in chosen[rare].tolist()])
+        text = _replace_at(text, fixed, written)
     return text, NUMBER
 
 
-def _replace_at(text: Any, positions: np.ndarray, written: list[str]) -> Any:
-    """``text`` with the values at ``positions`` replaced by ``written``."""
+def _replace_at(text: Any, positions: np.ndarray, written: Any) -> Any:
+    """``text`` with the values at ``positions`` (in order) replaced by ``written``."""
     mask = np.zeros(len(text), dtype=bool)
     mask[positions] = True
-    return pc.replace_with_mask(text, pa.array(mask), pa.array(written, TEXT))
+    replacement = pa.array(written, TEXT) if isinstance(written, list) else written
+    return pc.replace_with_mask(text, pa.array(mask), replacement)
 
 
 def _timestamps(values: Any) -> Any:
@@ -184,14 +212,14 @@ def _timestamps(values: Any) -> Any:
         nanos = fraction * (10**9 // per_second)
         micro = pc.utf8_lpad(_text(pa.array(nanos // 1000)), 6, "0")
         nano = pc.utf8_lpad(_text(pa.array(nanos)), 9, "0")
-        dot = pc.binary_join_element_wise(".", pc.if_else(pa.array(nanos % 1000 == 0), micro, nano), "")
-        parts.append(pc.if_else(pa.array(fraction == 0), "", dot))
+        dot = pc.binary_join_element_wise(_scalar("."), pc.if_else(nanos % 1000 == 0, micro, nano), _scalar(""))
+        parts.append(pc.if_else(fraction == 0, _scalar(""), dot))
     if zone is not None:
         offsets, where = np.unique((local - raw) // per_second, return_inverse=True)
         parts.append(pc.take(pa.array([_utc_offset(int(offset)) for offset in offsets], TEXT), pa.array(where)))
     if len(parts) == 1:
         return text
-    return pc.binary_join_element_wise(*parts, "", memory_pool=POOL)
+    return pc.binary_join_element_wise(*parts, _scalar(""), memory_pool=POOL)
 
 
 def _utc_offset(seconds: int) -> str:
@@ -226,13 +254,13 @@ def _lists(values: Any) -> tuple[Any, Quotes] | None:
         return None
     text, (before, after) = items
     if before or after:
-        text = pc.binary_join_element_wise(before, text, after, "", memory_pool=POOL)
-    text = pc.fill_null(text, "null")
+        text = pc.binary_join_element_wise(_scalar(before), text, _scalar(after), _scalar(""), memory_pool=POOL)
+    text = pc.fill_null(text, _scalar("null"))
     lists_type = pa.large_list(TEXT) if pa.types.is_large_list(values.type) else pa.list_(TEXT)
     rebuilt = pa.Array.from_buffers(
         lists_type, len(values), [values.buffers()[0], values.buffers()[1]], values.null_count, values.offset, [text]
     )
-    return pc.binary_join(rebuilt, ",", memory_pool=POOL), ("[", "]")
+    return pc.binary_join(rebuilt, _scalar(","), memory_pool=POOL), ("[", "]")
 
 
 def _one_by_one(series: pd.Series) -> tuple[Any, Quotes] | None:

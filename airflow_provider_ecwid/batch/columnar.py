@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_provider_ecwid.batch.arrow_values import POOL, TEXT, escape, json_values
+from airflow_provider_ecwid.batch.arrow_values import POOL, TEXT, escape, json_values, missing_if_sound
 from airflow_provider_ecwid.batch.fields import path_field
 from airflow_provider_ecwid.batch.values import text_problem
 
@@ -150,7 +150,7 @@ def validate_columns(shape: ColumnarShape, frame: pd.DataFrame, ids: list[str | 
         paths = [path_field(frame[field]) for field in shape.template.fields]
         if any(problems for _values, problems in paths):
             return None
-        if shape.method not in BODYLESS and _body_columns(shape, frame) is None:
+        if shape.method not in BODYLESS and not _bodies_are_sound(shape, frame):
             return None
         template = shape.template
         if all(_whole_non_negative(frame[field]) for field in template.fields):  # one pattern for every row
@@ -256,6 +256,17 @@ def _ids(shape: ColumnarShape, frame: pd.DataFrame, first_row: int) -> Any:
     if bool(pc.any(pc.match_substring_regex(values, "[\x1c-\x1f]")).as_py()):
         return None  # Python strips these as white space: the builder decides whether the id is empty
     return escape(values)
+
+
+def _bodies_are_sound(shape: ColumnarShape, frame: pd.DataFrame) -> bool:
+    """True when no body value is a problem and no row's body would be empty."""
+    every_value_missing = np.ones(len(frame), dtype=bool)
+    for name in shape.body_names:
+        missing = missing_if_sound(frame[name])
+        if missing is None:
+            return False
+        every_value_missing &= missing
+    return bool(shape.body_names) and not every_value_missing.any()
 
 
 def _body_columns(shape: ColumnarShape, frame: pd.DataFrame) -> _Pieces | None:
