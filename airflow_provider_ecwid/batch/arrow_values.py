@@ -20,7 +20,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_provider_ecwid.batch.values import INT_MAX, MISSING, column_values
+from airflow_provider_ecwid.batch.values import (
+    INT_MAX,
+    MISSING,
+    UnsafeValue,
+    column_values,
+    is_missing,
+    json_safe,
+    plain_json,
+)
 from airflow_provider_ecwid.batch.wire import ENCODER
 
 TEXT = pa.large_string()
@@ -83,6 +91,8 @@ def _arrow_values(series: pd.Series) -> Any:
         kind = pd.api.types.infer_dtype(series, skipna=True)
         if kind not in ("string", "integer", "floating", "boolean", "empty", "mixed"):
             return None
+        if kind == "mixed" and not isinstance(_first_value(series), list | np.ndarray):
+            return None  # e.g. dicts: Arrow would read them as structs, slowly, and write them otherwise
     try:
         values = pa.array(series, from_pandas=True, memory_pool=POOL)
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
@@ -92,6 +102,14 @@ def _arrow_values(series: pd.Series) -> Any:
     if pa.types.is_list(values.type) and not _plain_items(values.type.value_type):
         return None  # e.g. [1, 2.5] became floats: value by value
     return values
+
+
+def _first_value(series: pd.Series) -> Any:
+    """The column's first value that is not None or NaN."""
+    for value in series.array:
+        if not is_missing(value):
+            return value
+    return None
 
 
 def _plain_items(item_type: Any) -> bool:
@@ -264,7 +282,24 @@ def _lists(values: Any) -> tuple[Any, Quotes] | None:
 
 
 def _one_by_one(series: pd.Series) -> tuple[Any, Quotes] | None:
-    """Value by value, through the row route's conversion and msgspec: nested dicts, Decimals, mixed objects."""
+    """Value by value, as the row route converts them, written by msgspec: nested dicts, Decimals, mixed objects."""
+    if series.dtype.kind != "O":
+        return _converted(series)
+    written: list[bytes | None] = []
+    for item in series.tolist():
+        encoded = plain_json(item) if type(item) in (dict, list) else None
+        if encoded is None:
+            try:
+                safe = json_safe(item)
+            except UnsafeValue:
+                return None  # a problem: the row route reports it
+            encoded = None if safe is MISSING else ENCODER.encode(safe)
+        written.append(encoded)
+    return pa.array(written, pa.large_binary()).cast(TEXT), NUMBER
+
+
+def _converted(series: pd.Series) -> tuple[Any, Quotes] | None:
+    """Through the row route's conversion of a typed column, then msgspec."""
     problems: list[int] = []
     values, missing = column_values(series, lambda position, _reason: problems.append(position), null=MISSING)
     if problems:
