@@ -63,8 +63,31 @@ def missing_if_sound(series: pd.Series) -> Any:
         return None if np.isinf(numbers).any() else np.isnan(numbers)
     if isinstance(dtype, pd.StringDtype) and dtype.storage != "python":
         return series.isna().to_numpy(dtype=bool)  # Arrow's text: always valid UTF-8
+    values = _arrow_values(series)
+    if values is not None and _sound_as_is(values.type, values):
+        return values.is_null().to_numpy(zero_copy_only=False)
     encoded = json_values(series)
     return None if encoded is None else encoded[0].is_null().to_numpy(zero_copy_only=False)
+
+
+def _sound_as_is(kind: Any, values: Any) -> bool:
+    """True for Arrow values that :func:`arrow_json` writes with nothing to report and null where missing
+    (not floats: NaN is missing and infinity a problem; they are written to be checked)."""
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _sound_as_is(kind.value_type, values.values)
+    if pa.types.is_dictionary(kind):
+        return _sound_as_is(kind.value_type, values.dictionary)
+    if pa.types.is_uint64(kind):
+        return not _any(pc.greater(values, INT_MAX))
+    return bool(
+        pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_timestamp(kind)
+        or pa.types.is_date32(kind)
+        or (pa.types.is_decimal(kind) and 0 <= kind.scale <= 6)
+    )
 
 
 def json_values(series: pd.Series) -> tuple[Any, Quotes] | None:
@@ -285,6 +308,10 @@ def _one_by_one(series: pd.Series) -> tuple[Any, Quotes] | None:
     """Value by value, as the row route converts them, written by msgspec: nested dicts, Decimals, mixed objects."""
     if series.dtype.kind != "O":
         return _converted(series)
+    if pd.api.types.infer_dtype(series, skipna=True) == "decimal":
+        decimals = _decimal_objects(series)
+        if decimals is not None:
+            return decimals
     written: list[bytes | None] = []
     for item in series.tolist():
         encoded = plain_json(item) if type(item) in (dict, list) else None
@@ -296,6 +323,19 @@ def _one_by_one(series: pd.Series) -> tuple[Any, Quotes] | None:
             encoded = None if safe is MISSING else ENCODER.encode(safe)
         written.append(encoded)
     return pa.array(written, pa.large_binary()).cast(TEXT), NUMBER
+
+
+def _decimal_objects(series: pd.Series) -> tuple[Any, Quotes] | None:
+    """Python Decimals (each keeps its own exponent: 1.10 stays 1.10): msgspec writes the whole column in one
+    call, cut at the commas; None when a value is NaN or infinite (the careful way decides) or not a Decimal."""
+    try:
+        encoded = ENCODER.encode(series.tolist())  # None and NaN floats are null
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if any(letter in encoded for letter in (b"N", b"I", b'"')):
+        return None  # NaN, sNaN, Infinity (not plain numbers), or text
+    items = pc.split_pattern(pa.array([encoded[1:-1]], pa.large_binary()).cast(TEXT), ",").values
+    return pc.if_else(pc.equal(items, _scalar("null")), pa.scalar(None, TEXT), items), NUMBER
 
 
 def _converted(series: pd.Series) -> tuple[Any, Quotes] | None:

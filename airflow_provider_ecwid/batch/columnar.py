@@ -45,7 +45,6 @@ class ColumnarShape:
     :param id_column: the column of request ids; None: the row positions.
     :param body_names: the columns that make the body.
     :param send_null: True to send a missing value as null, False to leave it out.
-    :param id_texts: the id column as the builder reads ids (only the validation pass needs them).
     """
 
     template: PathTemplate

@@ -62,11 +62,6 @@ class PathTemplate:
         if problem is not None:
             raise EcwidConfigError(f"path template {template!r} is not a safe Ecwid API path: {problem}")
 
-    def render_ints(self, values: list[int]) -> list[str]:
-        """Fill a one-field template from whole numbers (no quoting needed)."""
-        head, tail = (literal.replace("%", "%%") for literal in self.literals)
-        return list(map(f"{head}%d{tail}".__mod__, values))
-
     def render(self, columns: Sequence[list[str]], rows: int) -> list[str]:
         """Fill the template for ``rows`` rows from one list of ready (quoted) values per field."""
         if not self.fields:
