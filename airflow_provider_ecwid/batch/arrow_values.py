@@ -12,6 +12,7 @@ value by value through the row route's own conversion and msgspec, so it can nev
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
@@ -39,6 +40,7 @@ POOL = pa.system_memory_pool()
 _ESCAPES = [(byte, msgspec.json.encode(chr(byte)).decode()[1:-1]) for byte in (0x5C, 0x22, *range(0x20))]
 #: Floats Arrow writes as Python does (plus ``.0`` on whole ones); outside, msgspec writes the few there are.
 _PLAIN_FLOAT = (1e-5, 1e10)
+_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError, AttributeError)
 _PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 #: (text before, text after) each value.
 Quotes = tuple[str, str]
@@ -98,6 +100,9 @@ def json_values(series: pd.Series) -> tuple[Any, Quotes] | None:
     :param series: the column.
     """
     values = _arrow_values(series)
+    if values is not None and pa.types.is_timestamp(values.type) and values.type.tz is not None:
+        with contextlib.suppress(*_ERRORS):  # the zone's offsets by pandas, as the row route's Timestamps have them
+            return _timestamps(values, _arrow_values(series.dt.tz_localize(None))), STRING
     if values is not None:
         encoded = arrow_json(values)
         if encoded is not None:
@@ -118,7 +123,7 @@ def _arrow_values(series: pd.Series) -> Any:
             return None  # e.g. dicts: Arrow would read them as structs, slowly, and write them otherwise
     try:
         values = pa.array(series, from_pandas=True, memory_pool=POOL)
-    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+    except _ERRORS:
         return None  # e.g. mixed objects, an int beyond 64 bits or a lone surrogate: value by value
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks(memory_pool=POOL)
@@ -237,13 +242,15 @@ def _replace_at(text: Any, positions: np.ndarray, written: Any) -> Any:
     return pc.replace_with_mask(text, pa.array(mask), replacement)
 
 
-def _timestamps(values: Any) -> Any:
+def _timestamps(values: Any, wall_clock: Any = None) -> Any:
     """Timestamps as ``pd.Timestamp.isoformat()`` writes them: a fraction only when there is one (6 digits,
     or 9 for nanoseconds), the zone's offset at that moment for a zone-aware column."""
     unit, zone = values.type.unit, values.type.tz
     per_second = _PER_SECOND[unit]
     raw = pc.fill_null(values.cast(pa.int64()), 0).to_numpy()
-    local = raw if zone is None else pc.fill_null(pc.local_timestamp(values).cast(pa.int64()), 0).to_numpy()
+    if zone is not None and wall_clock is None:
+        wall_clock = pc.local_timestamp(values)
+    local = raw if zone is None else pc.fill_null(wall_clock.cast(pa.int64()), 0).to_numpy()
     seconds, fraction = np.divmod(local, per_second)
     mask = values.is_null().to_numpy(zero_copy_only=False)
     text = _text(pa.array(seconds, pa.timestamp("s"), mask=mask))
