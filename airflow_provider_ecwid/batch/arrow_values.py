@@ -113,9 +113,8 @@ def json_values(series: pd.Series) -> tuple[Any, Quotes] | None:
 def _arrow_values(series: pd.Series) -> Any:
     """The column as an Arrow array, when Arrow reads it as the row route's conversion does; else None."""
     dtype = series.dtype
-    if dtype.kind == "O" and not isinstance(
-        dtype, pd.api.extensions.ExtensionDtype
-    ):  # what the objects are: Arrow would make [1, 2.5] all floats, Decimals one scale
+    if dtype.kind == "O" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        # what the objects are: Arrow would make [1, 2.5] all floats, and Decimals all one scale
         kind = pd.api.types.infer_dtype(series, skipna=True)
         if kind not in ("string", "integer", "floating", "boolean", "empty", "mixed"):
             return None
