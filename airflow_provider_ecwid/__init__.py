@@ -5,12 +5,31 @@ Public API: :class:`~airflow_provider_ecwid.hooks.ecwid.EcwidHook`,
 :class:`~airflow_provider_ecwid.operators.catalog.EcwidCatalogSyncOperator`,
 :class:`~airflow_provider_ecwid.sensors.batch.EcwidBatchSensor`,
 :class:`~airflow_provider_ecwid.triggers.batch.EcwidBatchTrigger`, and the emulator in
-:mod:`airflow_provider_ecwid.testing`. Import them from their modules, or lazily from here.
+:mod:`airflow_provider_ecwid.testing`. Import them from their modules, or lazily from here. Every error the
+provider raises on purpose is an :class:`EcwidError`; all of them live in :mod:`airflow_provider_ecwid.errors`
+and are importable from here.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from airflow_provider_ecwid.errors import (
+    EcwidApiError,
+    EcwidAuthError,
+    EcwidConfigError,
+    EcwidError,
+    EcwidInputError,
+    EcwidNotFoundError,
+    EcwidResponseError,
+    EcwidRetriesExhaustedError,
+    EcwidSubmissionKilled,
+    EcwidSyncRefused,
+    EcwidUnknownTicketError,
+    EcwidUnsafePathError,
+    EcwidValidationError,
+    EcwidWaitError,
+)
 
 __version__ = "0.1.0"
 
@@ -23,7 +42,23 @@ _LAZY = {
     "EcwidClient": "airflow_provider_ecwid.client",
 }
 
-__all__ = ["__version__", "get_provider_info", *_LAZY]
+_ERRORS = [
+    "EcwidApiError",
+    "EcwidAuthError",
+    "EcwidConfigError",
+    "EcwidError",
+    "EcwidInputError",
+    "EcwidNotFoundError",
+    "EcwidResponseError",
+    "EcwidRetriesExhaustedError",
+    "EcwidSubmissionKilled",
+    "EcwidSyncRefused",
+    "EcwidUnknownTicketError",
+    "EcwidUnsafePathError",
+    "EcwidValidationError",
+    "EcwidWaitError",
+]
+__all__ = ["__version__", "get_provider_info", *_ERRORS, *_LAZY]
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -6,6 +6,14 @@ None of these messages ever carries the store's token: they are built from the H
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_ecwid.batch.problems import RowProblem
+
+#: What a validation error says was sent: normally nothing, since every row is checked before the first call.
+NOTHING_SENT = "nothing was sent to Ecwid"
+
 
 class EcwidError(Exception):
     """Base class of every error this provider raises on purpose."""
@@ -95,3 +103,55 @@ class EcwidRetriesExhaustedError(EcwidError):
             f"Gave up on {method} {path} after {attempts} attempt(s) and {waited:.1f} s of waiting; "
             f"last error: {last_error}"
         )
+
+
+class EcwidInputError(EcwidError, ValueError):
+    """The input cannot be read (a missing file, a malformed line); nothing was sent."""
+
+
+class EcwidValidationError(EcwidError, ValueError):
+    """
+    The input has rows that cannot be sent.
+
+    :param problems: the first problems found.
+    :param total: how many problems there are in all.
+    :param outcome: what was sent: normally nothing (the validation pass runs before the first call).
+    """
+
+    def __init__(self, problems: list[RowProblem], total: int, outcome: str = NOTHING_SENT) -> None:
+        self.problems = problems
+        self.total = total
+        self.outcome = outcome
+        lines = [f"{total} problem(s) in the input; {outcome}."]
+        lines += [f"  - {problem}" for problem in problems]
+        if total > len(problems):
+            lines.append(f"  ... and {total - len(problems)} more")
+        super().__init__("\n".join(lines))
+
+
+class EcwidWaitError(EcwidError):
+    """
+    Waiting failed closed.
+
+    :param message: what happened.
+    :param reason: ``timeout``, ``progress_timeout`` or ``unknown_ticket``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class EcwidUnknownTicketError(EcwidWaitError):
+    """Ecwid does not know a ticket (404)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "unknown_ticket")
+
+
+class EcwidSyncRefused(EcwidError):
+    """The sync would touch more of the catalog than allowed; nothing was sent."""
+
+
+class EcwidSubmissionKilled(EcwidError):
+    """The task was killed while it submitted or waited; the group's not-yet-run requests were cancelled."""

@@ -22,7 +22,7 @@ from airflow_provider_ecwid.batch.accounting import EXPECTED_XCOM_KEY, expectati
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE, EncodedChunk, deduplication_key
 from airflow_provider_ecwid.batch.models import ItemStatus
 from airflow_provider_ecwid.client import EcwidClient
-from airflow_provider_ecwid.errors import EcwidError
+from airflow_provider_ecwid.errors import EcwidSubmissionKilled
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,6 @@ TICKETS_XCOM_KEY = "tickets"
 #: State-store keys (Airflow 3.3+): each chunk's ticket, and the mark a kill leaves for the next try.
 CHUNK_STATE_KEY = "ecwid_chunk_{index}"
 KILLED_STATE_KEY = "ecwid_killed"
-
-
-class EcwidSubmissionKilled(EcwidError):
-    """The task was killed while it submitted or waited; the group's not-yet-run requests were cancelled."""
 
 
 class Submission:

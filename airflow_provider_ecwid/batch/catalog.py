@@ -22,17 +22,13 @@ from airflow_provider_ecwid.batch.build import NullValues, RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.report import check_fraction
-from airflow_provider_ecwid.batch.sources import InputSource
+from airflow_provider_ecwid.batch.sources import DerivedSource, InputSource, ReadyRequestsSource
 from airflow_provider_ecwid.batch.values import MISSING, column_values
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused
 
 OnMissing = Literal["keep", "disable", "delete"]
 PRODUCT_ID_COLUMN = "_ecwid_product_id"
 NEW, CHANGED, UNCHANGED = 0, 1, 2
-
-
-class EcwidSyncRefused(EcwidError):
-    """The sync would touch more of the catalog than allowed; nothing was sent."""
 
 
 def canonical(value: Any) -> Any:
@@ -142,12 +138,9 @@ class CatalogSync:
     ) -> None:
         if on_missing not in ("keep", "disable", "delete"):
             raise EcwidConfigError(f"on_missing must be 'keep', 'disable' or 'delete', got {on_missing!r}")
-        if feed.kind == "requests":
+        if feed.holds_requests:
             raise EcwidConfigError("the catalog sync takes product rows, not ready batch requests")
-        if feed.kind == "file" and feed.file_format == "csv":  # SKUs are text from the moment they are read
-            dtype = feed.read_options.get("dtype")
-            if dtype is None or isinstance(dtype, dict):
-                feed.read_options["dtype"] = {sku_column: str, **(dtype or {})}
+        feed.read_as_text([sku_column])  # SKUs are text from the moment they are read: 00123 stays 00123
         self.feed = feed if sku_column == "sku" else _renamed(feed, sku_column)
         self.sku_column = "sku"  # sent as Ecwid's product field, whatever the feed calls it
         self.feed_sku_column = sku_column
@@ -232,7 +225,7 @@ class CatalogSync:
             (updates, self._builder(f"/products/{{{PRODUCT_ID_COLUMN}}}", "PUT", self.columns))
         ]
         if missing and self.on_missing != "keep":
-            parts.append((InputSource("requests", items=self._missing_requests(missing, index)), None))
+            parts.append((ReadyRequestsSource(self._missing_requests(missing, index)), None))
         plan = BatchPlan(creates, self._builder("/products", "POST", post_columns), chunk_size, more_parts=parts)
         return plan, summary
 
@@ -255,7 +248,7 @@ class CatalogSync:
                 yield start, chosen
                 start += len(chosen)
 
-        return InputSource("derived", name=name, slicer=slices)
+        return DerivedSource(name, slices)
 
     def _missing(self, index: CatalogIndex) -> list[tuple[str, int]]:
         if self.on_missing == "keep":
@@ -308,7 +301,7 @@ def _renamed(feed: InputSource, sku_column: str) -> InputSource:
                 raise EcwidConfigError(f"the feed has both 'sku' and sku_column {sku_column!r}; keep one")
             yield first_row, frame.rename(columns={sku_column: "sku"})
 
-    return InputSource("derived", name=feed.describe(), slicer=slices)
+    return DerivedSource(feed.describe(), slices)
 
 
 def lookup_costs(catalog_size: int, feed_skus: int) -> tuple[int, int]:

@@ -86,9 +86,9 @@ class BatchPlan:
         offset = 0
         for source, builder in self.parts:
             rows_in_part = 0
-            size = self.chunk_size * FRAME_SLICE_CHUNKS if source.kind == "dataframe" else self.slice_rows
+            size = self.chunk_size * FRAME_SLICE_CHUNKS if source.in_memory else self.slice_rows
             for first_row, rows in source.slices(size):
-                yield offset + first_row, None if source.kind == "requests" else builder, rows
+                yield offset + first_row, None if source.holds_requests else builder, rows
                 rows_in_part = first_row + len(rows)
             offset += rows_in_part
 
@@ -105,7 +105,7 @@ class BatchPlan:
         problems = ProblemLog()
         summary = PlanSummary()
         positional = all(
-            source.kind != "requests" and builder is not None and builder.id_column is None
+            not source.holds_requests and builder is not None and builder.id_column is None
             for source, builder in self.parts
         )
         id_hashes = array("q")  # 8 bytes per row, not a dict of every id, to find duplicates

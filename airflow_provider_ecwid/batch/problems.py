@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from airflow_provider_ecwid.errors import EcwidError
+from airflow_provider_ecwid.errors import NOTHING_SENT, EcwidValidationError
 
 SHOWN_PROBLEMS = 20
-NOTHING_SENT = "nothing was sent to Ecwid"
 
 
 @dataclass(frozen=True)
@@ -57,23 +56,3 @@ class ProblemLog:
         """
         if self.total:
             raise EcwidValidationError(self.shown, self.total, outcome)
-
-
-class EcwidValidationError(EcwidError, ValueError):
-    """
-    The input has rows that cannot be sent.
-
-    :param problems: the first problems found.
-    :param total: how many problems there are in all.
-    :param outcome: what was sent: normally nothing (the validation pass runs before the first call).
-    """
-
-    def __init__(self, problems: list[RowProblem], total: int, outcome: str = NOTHING_SENT) -> None:
-        self.problems = problems
-        self.total = total
-        self.outcome = outcome
-        lines = [f"{total} problem(s) in the input; {outcome}."]
-        lines += [f"  - {problem}" for problem in problems]
-        if total > len(problems):
-            lines.append(f"  ... and {total - len(problems)} more")
-        super().__init__("\n".join(lines))

@@ -1,4 +1,8 @@
-"""Where rows come from: a DataFrame, a list of dicts, a list of ready requests, or a file read in slices."""
+"""Where rows come from: a DataFrame, a list of dicts, a list of ready requests, or a file read in slices.
+
+Each kind of input is a small :class:`InputSource` class; :func:`make_source` picks one from a registry keyed by
+the data's type and, for files, by the name's suffix (as requests mounts adapters by URL prefix).
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,19 @@ import gzip
 import json
 import os
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from typing import IO, Any, ClassVar
 
 import pandas as pd
 
 from airflow_provider_ecwid.batch.build import is_ready_request
 from airflow_provider_ecwid.batch.values import text_problem
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError, EcwidInputError
 
-FileFormat = Literal["csv", "parquet", "jsonl"]
-SourceKind = Literal["dataframe", "records", "requests", "file", "derived"]
 Slicer = Callable[[int], Iterator[tuple[int, pd.DataFrame]]]
-
-_SUFFIXES: dict[str, FileFormat] = {
-    ".csv": "csv",
-    ".csv.gz": "csv",
-    ".tsv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".jsonl.gz": "jsonl",
-}
-
-
-class EcwidInputError(EcwidError, ValueError):
-    """The input cannot be read (a missing file, a malformed line); nothing was sent."""
+#: The name of a registered file format: csv, parquet, jsonl.
+FileFormat = str
 
 
 def check_column_names(columns: pd.Index, where: str) -> None:
@@ -64,75 +53,145 @@ def check_column_names(columns: pd.Index, where: str) -> None:
         raise EcwidConfigError(f"{where}: the column name(s) {repeated} appear more than once; give each its own name")
 
 
-def guess_format(name: str) -> FileFormat:
-    """The format of a file from its name's suffix."""
-    lowered = name.lower()
-    for suffix, file_format in sorted(_SUFFIXES.items(), key=lambda item: -len(item[0])):
-        if lowered.endswith(suffix):
-            return file_format
-    raise EcwidConfigError(
-        f"cannot tell the format of {name!r} from its suffix; name it .csv, .parquet or .jsonl, or set file_format"
-    )
-
-
-@dataclass
-class InputSource:
+class InputSource(ABC):
     """
     Rows to turn into requests, readable any number of times in slices.
 
-    :param kind: dataframe, records, requests (ready batch requests) or file.
-    :param frame: the DataFrame (kind dataframe).
-    :param items: the dicts (kinds records and requests).
-    :param name: the file's name or URL (kind file).
-    :param opener: opens the file for reading bytes (kind file).
-    :param file_format: csv, parquet or jsonl (kind file).
-    :param read_options: extra keyword arguments for the pandas/pyarrow reader (kind file).
-    :param slicer: makes the slices of DataFrames (kind derived: rows computed from another source).
+    A new kind of input is one subclass and one registration: :func:`register_data_type` for an in-memory type,
+    :func:`register_file_format` for a file format.
     """
 
-    kind: SourceKind
-    frame: pd.DataFrame | None = None
-    items: Sequence[Any] = ()
-    name: str = ""
-    opener: Callable[[], IO[bytes]] | None = None
-    file_format: FileFormat | None = None
-    read_options: dict[str, Any] = field(default_factory=dict)
-    slicer: Slicer | None = None
+    #: The slices hold ready batch requests (dicts with method and path), not rows.
+    holds_requests: ClassVar[bool] = False
+    #: The rows are in memory already: bigger slices cost no extra memory and encode faster.
+    in_memory: ClassVar[bool] = False
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The input, as error messages name it."""
+
+    @abstractmethod
+    def slices(self, rows: int) -> Iterator[tuple[int, Any]]:
+        """Yield ``(first_row, slice)``: DataFrames of at most ``rows`` rows, or lists of ready requests."""
+
+    def read_as_text(self, columns: Sequence[str]) -> None:  # noqa: B027 - most sources keep types as given
+        """
+        Keep these columns as text from the moment they are read (a CSV's ``00123`` stays ``00123``).
+
+        :param columns: the column names.
+        """
+
+
+class FrameSource(InputSource):
+    """
+    A pandas DataFrame, sliced without copying.
+
+    :param frame: the DataFrame.
+    """
+
+    in_memory = True
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
 
     def describe(self) -> str:
-        if self.kind == "dataframe":
-            assert self.frame is not None
-            return f"a DataFrame of {len(self.frame):,} rows"
-        if self.kind in ("records", "requests"):
-            return f"a list of {len(self.items):,} {'rows' if self.kind == 'records' else 'ready requests'}"
-        if self.kind == "derived":
-            return self.name or "derived rows"
-        return f"the {self.file_format} file {self.name}"
+        return f"a DataFrame of {len(self.frame):,} rows"
 
-    def slices(self, rows: int) -> Iterator[tuple[int, Any]]:
-        """Yield ``(first_row, slice)``: DataFrames, or lists of dicts for ready requests."""
-        if self.kind == "dataframe":
-            assert self.frame is not None
-            check_column_names(self.frame.columns, self.describe())
-            for start in range(0, len(self.frame), rows):
-                yield start, self.frame.iloc[start : start + rows]
-        elif self.kind == "records":
-            for start in range(0, len(self.items), rows):
-                # object dtype keeps each value as given: no int -> float because of a None
-                frame = pd.DataFrame(list(self.items[start : start + rows]), dtype=object)
-                check_column_names(frame.columns, f"{self.describe()} (from row {start})")
-                yield start, frame
-        elif self.kind == "requests":
-            for start in range(0, len(self.items), rows):
-                yield start, self.items[start : start + rows]
-        elif self.kind == "derived":
-            assert self.slicer is not None
-            yield from self.slicer(rows)
-        else:
-            yield from self._file_slices(rows)
+    def slices(self, rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
+        check_column_names(self.frame.columns, self.describe())
+        for start in range(0, len(self.frame), rows):
+            yield start, self.frame.iloc[start : start + rows]
 
-    def _file_slices(self, rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
-        assert self.opener is not None
+
+class RowsSource(InputSource):
+    """
+    A list of dicts, one a row (e.g. from XCom).
+
+    :param items: the rows.
+    """
+
+    def __init__(self, items: Sequence[dict[str, Any]]) -> None:
+        self.items = items
+
+    def describe(self) -> str:
+        return f"a list of {len(self.items):,} rows"
+
+    def slices(self, rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
+        for start in range(0, len(self.items), rows):
+            # object dtype keeps each value as given: no int -> float because of a None
+            frame = pd.DataFrame(list(self.items[start : start + rows]), dtype=object)
+            check_column_names(frame.columns, f"{self.describe()} (from row {start})")
+            yield start, frame
+
+
+class ReadyRequestsSource(InputSource):
+    """
+    A list of ready batch requests (dicts with ``method`` and ``path``), sent as they are.
+
+    :param items: the requests.
+    """
+
+    holds_requests = True
+
+    def __init__(self, items: Sequence[dict[str, Any]]) -> None:
+        self.items = items
+
+    def describe(self) -> str:
+        return f"a list of {len(self.items):,} ready requests"
+
+    def slices(self, rows: int) -> Iterator[tuple[int, Sequence[dict[str, Any]]]]:
+        for start in range(0, len(self.items), rows):
+            yield start, self.items[start : start + rows]
+
+
+class DerivedSource(InputSource):
+    """
+    Rows computed from another source, e.g. the catalog sync's new and changed products.
+
+    :param name: what the rows are, for messages.
+    :param slicer: makes the slices of DataFrames, given the rows per slice.
+    """
+
+    def __init__(self, name: str, slicer: Slicer) -> None:
+        self.name = name
+        self.slicer = slicer
+
+    def describe(self) -> str:
+        return self.name
+
+    def slices(self, rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
+        yield from self.slicer(rows)
+
+
+class FileSource(InputSource):
+    """
+    A file, local or at a URL the opener understands, read in slices of DataFrames.
+
+    :param name: the file's name or URL.
+    :param opener: opens the file for reading bytes, once per read.
+    :param read_options: extra keyword arguments for the pandas/pyarrow reader.
+    """
+
+    #: The format's name, as ``file_format`` takes it.
+    format_name: ClassVar[str]
+
+    def __init__(self, name: str, opener: Callable[[], IO[bytes]], read_options: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.opener = opener
+        self.read_options = dict(read_options or {})
+
+    @property
+    def gzipped(self) -> bool:
+        return self.name.lower().endswith(".gz")
+
+    def describe(self) -> str:
+        return f"the {self.format_name} file {self.name}"
+
+    @abstractmethod
+    def read(self, handle: IO[bytes], rows: int) -> Iterator[pd.DataFrame]:
+        """The file's rows as DataFrames of at most ``rows`` rows."""
+
+    def slices(self, rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
         try:
             handle = self.opener()
         except FileNotFoundError:
@@ -142,7 +201,7 @@ class InputSource:
         start = 0
         with handle:
             try:
-                for frame in self._read(handle, rows):
+                for frame in self.read(handle, rows):
                     check_column_names(frame.columns, self.describe())
                     yield start, frame
                     start += len(frame)
@@ -150,44 +209,66 @@ class InputSource:
                 if isinstance(err, EcwidError):
                     raise
                 hint = " (the file is truncated, or still being written)" if isinstance(err, EOFError) else ""
-                raise EcwidInputError(
-                    f"cannot read the {self.file_format} file {self.name} after row {start}: {err}{hint}"
-                ) from None
+                raise EcwidInputError(f"cannot read {self.describe()} after row {start}: {err}{hint}") from None
 
-    def _read(self, handle: IO[bytes], rows: int) -> Iterator[pd.DataFrame]:
+
+class CsvSource(FileSource):
+    """A CSV file (tab-separated when named ``.tsv``; gzip when named ``.gz``), read with pandas in chunks."""
+
+    format_name = "csv"
+
+    def read(self, handle: IO[bytes], rows: int) -> Iterator[pd.DataFrame]:
         options = dict(self.read_options)
-        if self.file_format == "csv":
-            if self.name.lower().endswith(".tsv"):
-                options.setdefault("sep", "\t")
-            options.setdefault("compression", "gzip" if self.name.lower().endswith(".gz") else None)
-            read_csv: Any = pd.read_csv
-            yield from read_csv(handle, chunksize=rows, **options)
-        elif self.file_format == "jsonl":
-            options.setdefault("compression", "gzip" if self.name.lower().endswith(".gz") else None)
-            options.setdefault("dtype", False)
-            options.setdefault("convert_dates", False)
-            options.setdefault("convert_axes", False)  # keys stay text: {"0": ...} is column "0", not 0
-            read_json: Any = pd.read_json
-            try:
-                for frame in read_json(handle, lines=True, chunksize=rows, **options):
-                    if not all(isinstance(name, str) for name in frame.columns):
-                        self._refuse_a_line_that_is_not_an_object()  # arrays and scalars make numbered columns
-                    yield frame
-            except (TypeError, ValueError, KeyError, AttributeError) as err:  # pandas 2 fails on .keys()
-                if isinstance(err, EcwidError):
-                    raise
-                self._refuse_a_line_that_is_not_an_object()
-                raise
-        else:
-            import pyarrow.parquet as pq
+        if self.name.lower().endswith(".tsv"):
+            options.setdefault("sep", "\t")
+        options.setdefault("compression", "gzip" if self.gzipped else None)
+        read_csv: Any = pd.read_csv
+        yield from read_csv(handle, chunksize=rows, **options)
 
-            for batch in pq.ParquetFile(handle).iter_batches(batch_size=rows, **options):
-                yield batch.to_pandas()
+    def read_as_text(self, columns: Sequence[str]) -> None:
+        dtype = self.read_options.get("dtype")
+        if dtype is None or isinstance(dtype, dict):  # a single dtype for every column is the user's choice
+            self.read_options["dtype"] = {**dict.fromkeys(columns, str), **(dtype or {})}
+
+
+class ParquetSource(FileSource):
+    """A Parquet file, read with pyarrow one record batch at a time."""
+
+    format_name = "parquet"
+
+    def read(self, handle: IO[bytes], rows: int) -> Iterator[pd.DataFrame]:
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size=rows, **self.read_options):
+            yield batch.to_pandas()
+
+
+class JsonLinesSource(FileSource):
+    """A JSON Lines file: one JSON object a line, one row an object."""
+
+    format_name = "jsonl"
+
+    def read(self, handle: IO[bytes], rows: int) -> Iterator[pd.DataFrame]:
+        options = dict(self.read_options)
+        options.setdefault("compression", "gzip" if self.gzipped else None)
+        options.setdefault("dtype", False)
+        options.setdefault("convert_dates", False)
+        options.setdefault("convert_axes", False)  # keys stay text: {"0": ...} is column "0", not 0
+        read_json: Any = pd.read_json
+        try:
+            for frame in read_json(handle, lines=True, chunksize=rows, **options):
+                if not all(isinstance(name, str) for name in frame.columns):
+                    self._refuse_a_line_that_is_not_an_object()  # arrays and scalars make numbered columns
+                yield frame
+        except (TypeError, ValueError, KeyError, AttributeError) as err:  # pandas 2 fails on .keys()
+            if isinstance(err, EcwidError):
+                raise
+            self._refuse_a_line_that_is_not_an_object()
+            raise
 
     def _refuse_a_line_that_is_not_an_object(self) -> None:
-        """Read the JSON Lines file again, line by line, and raise naming the first line that is not an object."""
-        assert self.opener is not None
-        compression = self.read_options.get("compression", "gzip" if self.name.lower().endswith(".gz") else None)
+        """Read the file again, line by line, and raise naming the first line that is not an object."""
+        compression = self.read_options.get("compression", "gzip" if self.gzipped else None)
         try:
             with self.opener() as raw:
                 lines: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=raw) if compression == "gzip" else raw
@@ -203,7 +284,7 @@ class InputSource:
                             continue
                         what = f"is {_json_kind(value)}, not an object"
                     raise EcwidInputError(
-                        f"the jsonl file {self.name}: line {number} {what}; each line must be one JSON object, one row"
+                        f"{self.describe()}: line {number} {what}; each line must be one JSON object, one row"
                     )
         except (OSError, EOFError, zlib.error):
             return  # the file cannot be read again: the reader's own error says what it can
@@ -221,11 +302,65 @@ def _json_kind(value: Any) -> str:
     return "a JSON array"
 
 
+#: File formats by name, and the name by suffix (the longest suffix that matches wins).
+_FILE_FORMATS: dict[str, type[FileSource]] = {}
+_SUFFIXES: dict[str, str] = {}
+#: In-memory inputs: the first registered type that the data is an instance of makes its source.
+_DATA_TYPES: list[tuple[type | tuple[type, ...], Callable[[Any], InputSource]]] = []
+
+
+def register_file_format(source: type[FileSource], *suffixes: str) -> None:
+    """
+    Read files named with these suffixes (and ``file_format=source.format_name``) with ``source``.
+
+    :param source: the :class:`FileSource` subclass.
+    :param suffixes: lower-case suffixes, with their dot, e.g. ``".csv"``, ``".csv.gz"``.
+    """
+    _FILE_FORMATS[source.format_name] = source
+    _SUFFIXES.update(dict.fromkeys(suffixes, source.format_name))
+
+
+def register_data_type(data_type: type | tuple[type, ...], make: Callable[[Any], InputSource]) -> None:
+    """
+    Turn data of this type (e.g. a DataFrame) into a source with ``make``.
+
+    :param data_type: the type, or a tuple of types, as ``isinstance`` takes it.
+    :param make: makes the source from the data.
+    """
+    _DATA_TYPES.append((data_type, make))
+
+
+def guess_format(name: str) -> str:
+    """The format of a file from its name's suffix."""
+    lowered = name.lower()
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if lowered.endswith(suffix):
+            return _SUFFIXES[suffix]
+    known = ", ".join(sorted(_SUFFIXES))
+    raise EcwidConfigError(f"cannot tell the format of {name!r} from its suffix ({known}); set file_format")
+
+
+def _rows_or_requests(data: list[Any] | tuple[Any, ...]) -> InputSource:
+    if not all(isinstance(item, dict) for item in data):
+        kinds = sorted({type(item).__name__ for item in data if not isinstance(item, dict)})
+        raise EcwidConfigError(f"data as a list must hold dicts only; it also holds {', '.join(kinds)}")
+    if data and all(is_ready_request(item) for item in data):
+        return ReadyRequestsSource(data)
+    return RowsSource(data)
+
+
+register_data_type(pd.DataFrame, FrameSource)
+register_data_type((list, tuple), _rows_or_requests)
+register_file_format(CsvSource, ".csv", ".csv.gz", ".tsv")
+register_file_format(ParquetSource, ".parquet", ".pq")
+register_file_format(JsonLinesSource, ".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+
+
 def make_source(
     data: Any,
     *,
     opener: Callable[[str], IO[bytes]] | None = None,
-    file_format: FileFormat | None = None,
+    file_format: str | None = None,
     read_options: dict[str, Any] | None = None,
 ) -> InputSource:
     """
@@ -233,31 +368,30 @@ def make_source(
 
     :param data: a DataFrame, a list of dicts (rows or ready requests), or a path / URL of a file.
     :param opener: opens a path or URL for reading bytes (default: a local file).
-    :param file_format: csv, parquet or jsonl; default from the file's suffix.
+    :param file_format: a registered format (csv, parquet, jsonl); default from the file's suffix.
     :param read_options: extra keyword arguments for the file reader.
     """
-    if isinstance(data, pd.DataFrame):
-        return InputSource("dataframe", frame=data)
     if isinstance(data, str | os.PathLike):
-        name = os.fspath(data)
-        if not name.strip():
-            raise EcwidConfigError("data is an empty string; give a DataFrame, a list of dicts, or a file path")
-        open_file = opener or (lambda path: open(path, "rb"))  # noqa: SIM115 - closed by the reader
-        return InputSource(
-            "file",
-            name=name,
-            opener=lambda: open_file(name),
-            file_format=file_format or guess_format(name),
-            read_options=dict(read_options or {}),
-        )
-    if isinstance(data, list | tuple):
-        if not all(isinstance(item, dict) for item in data):
-            kinds = sorted({type(item).__name__ for item in data if not isinstance(item, dict)})
-            raise EcwidConfigError(f"data as a list must hold dicts only; it also holds {', '.join(kinds)}")
-        if data and all(is_ready_request(item) for item in data):
-            return InputSource("requests", items=data)
-        return InputSource("records", items=data)
+        return _file_source(os.fspath(data), opener, file_format, read_options)
+    for data_type, make in _DATA_TYPES:
+        if isinstance(data, data_type):
+            return make(data)
     raise EcwidConfigError(
         f"data must be a DataFrame, a list of dicts, or a path/URL of a CSV, Parquet or JSON Lines file; "
         f"got {type(data).__name__}"
     )
+
+
+def _file_source(
+    name: str,
+    opener: Callable[[str], IO[bytes]] | None,
+    file_format: str | None,
+    read_options: dict[str, Any] | None,
+) -> FileSource:
+    if not name.strip():
+        raise EcwidConfigError("data is an empty string; give a DataFrame, a list of dicts, or a file path")
+    chosen = file_format or guess_format(name)
+    if chosen not in _FILE_FORMATS:
+        raise EcwidConfigError(f"file_format must be one of {', '.join(sorted(_FILE_FORMATS))}; got {chosen!r}")
+    open_file = opener or (lambda path: open(path, "rb"))  # noqa: SIM115 - closed by the reader
+    return _FILE_FORMATS[chosen](name, lambda: open_file(name), read_options)

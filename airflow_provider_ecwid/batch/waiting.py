@@ -15,29 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_ecwid.batch.models import BatchState, BatchStatus
-from airflow_provider_ecwid.errors import EcwidError, EcwidNotFoundError
+from airflow_provider_ecwid.errors import EcwidNotFoundError, EcwidUnknownTicketError, EcwidWaitError
 
 log = logging.getLogger(__name__)
-
-
-class EcwidWaitError(EcwidError):
-    """
-    Waiting failed closed.
-
-    :param message: what happened.
-    :param reason: ``timeout``, ``progress_timeout`` or ``unknown_ticket``.
-    """
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class EcwidUnknownTicketError(EcwidWaitError):
-    """Ecwid does not know a ticket (404)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "unknown_ticket")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE, check_chunk_size
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller, wait_for_tickets
+from airflow_provider_ecwid.batch.waiting import TicketPoller, wait_for_tickets
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.completion import (
     check_event,
@@ -23,10 +23,10 @@ from airflow_provider_ecwid.completion import (
     make_trigger,
     pull_expected,
 )
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
-from airflow_provider_ecwid.submission import TICKETS_XCOM_KEY, EcwidSubmissionKilled, Submission
+from airflow_provider_ecwid.submission import TICKETS_XCOM_KEY, Submission
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
     from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues

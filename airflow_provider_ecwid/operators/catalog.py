@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, Context
 
 from airflow_provider_ecwid.batch.report import check_fraction
-from airflow_provider_ecwid.batch.waiting import EcwidWaitError
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidWaitError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, open_input
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed

@@ -16,7 +16,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller
+from airflow_provider_ecwid.batch.waiting import TicketPoller
 from airflow_provider_ecwid.completion import (
     check_event,
     check_results_path,
@@ -26,6 +26,7 @@ from airflow_provider_ecwid.completion import (
     normalize_tickets,
     pull_expected,
 )
+from airflow_provider_ecwid.errors import EcwidWaitError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 
 

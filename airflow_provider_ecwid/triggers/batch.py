@@ -8,10 +8,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_ecwid.batch.waiting import EcwidWaitError, TicketPoller
+from airflow_provider_ecwid.batch.waiting import TicketPoller
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.connection import settings_from_connection
-from airflow_provider_ecwid.errors import EcwidError
+from airflow_provider_ecwid.errors import EcwidError, EcwidWaitError
 
 
 class EcwidBatchTrigger(BaseTrigger):

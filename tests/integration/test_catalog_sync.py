@@ -7,9 +7,7 @@ import time
 import pandas as pd
 import pytest
 
-from airflow_provider_ecwid.batch.catalog import EcwidSyncRefused
-from airflow_provider_ecwid.batch.problems import EcwidValidationError
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context

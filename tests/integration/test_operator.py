@@ -10,9 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_provider_ecwid.batch.problems import EcwidValidationError
-from airflow_provider_ecwid.batch.sources import EcwidInputError
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidRetriesExhaustedError
+from airflow_provider_ecwid.errors import (
+    EcwidConfigError,
+    EcwidInputError,
+    EcwidRetriesExhaustedError,
+    EcwidValidationError,
+)
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, TaskLogs, make_context

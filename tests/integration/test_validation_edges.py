@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_provider_ecwid.batch.problems import EcwidValidationError
+from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator

@@ -17,10 +17,10 @@ from hypothesis.extra.pandas import column, data_frames, range_indexes
 from airflow_provider_ecwid.batch.build import PathTemplate, RequestBuilder
 from airflow_provider_ecwid.batch.chunks import EncodedChunk, deduplication_key
 from airflow_provider_ecwid.batch.plan import BatchPlan
-from airflow_provider_ecwid.batch.problems import EcwidValidationError, ProblemLog
+from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.values import MISSING, UnsafeValue, json_safe
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidValidationError
 
 
 def decoded(plan: BatchPlan) -> list[list[dict[str, Any]]]:

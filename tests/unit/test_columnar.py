@@ -15,10 +15,10 @@ from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import iter_chunks
 from airflow_provider_ecwid.batch.columnar import EncodedRows
 from airflow_provider_ecwid.batch.plan import BatchPlan
-from airflow_provider_ecwid.batch.problems import EcwidValidationError, ProblemLog
+from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.wire import WireRows
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidValidationError
 from tests.unit.arrow_route import arrow_checked, arrow_encoded
 
 RARE_CONTROL = "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)]))

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan
-from airflow_provider_ecwid.batch.problems import EcwidValidationError, ProblemLog
+from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.wire import WireRows
+from airflow_provider_ecwid.errors import EcwidValidationError
 from tests.unit.arrow_route import arrow_encoded
 
 INT64 = (-(2**63), 2**63 - 1)

@@ -15,9 +15,8 @@ import pytest
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan
-from airflow_provider_ecwid.batch.problems import EcwidValidationError
-from airflow_provider_ecwid.batch.sources import EcwidInputError, make_source
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.batch.sources import make_source
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidInputError, EcwidValidationError
 from tests.unit.arrow_route import arrow_checked
 
 LONE = "\ud800"

@@ -8,8 +8,8 @@ import pytest
 
 from airflow_provider_ecwid.batch.models import BatchState, BatchStatus, ItemResult, ItemStatus
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.waiting import EcwidUnknownTicketError, EcwidWaitError, TicketPoller
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidNotFoundError
+from airflow_provider_ecwid.batch.waiting import TicketPoller
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidNotFoundError, EcwidUnknownTicketError, EcwidWaitError
 
 
 def status(
