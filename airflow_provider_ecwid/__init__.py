@@ -42,7 +42,9 @@ _LAZY = {
     "EcwidClient": "airflow_provider_ecwid.client",
 }
 
-_ERRORS = [
+__all__ = [
+    "__version__",
+    "get_provider_info",
     "EcwidApiError",
     "EcwidAuthError",
     "EcwidConfigError",
@@ -57,8 +59,8 @@ _ERRORS = [
     "EcwidUnsafePathError",
     "EcwidValidationError",
     "EcwidWaitError",
+    *_LAZY,
 ]
-__all__ = ["__version__", "get_provider_info", *_ERRORS, *_LAZY]
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -20,7 +20,7 @@ LookupMode = Literal["auto", "scan", "batch"]
 
 
 def _fields(index: CatalogIndex) -> str:
-    return ",".join(["id", "sku", "enabled", *index.fields])
+    return index.response_fields
 
 
 def scan_catalog(client: EcwidClient, index: CatalogIndex) -> None:
@@ -84,10 +84,16 @@ def batch_lookup(client: EcwidClient, index: CatalogIndex, skus: Sequence[str], 
 
 
 def build_index(
-    client: EcwidClient, fields: Sequence[str], skus: Sequence[str], mode: LookupMode, *, need_complete: bool
-) -> tuple[CatalogIndex, str]:
-    """Build the SKU index the cheapest way (``auto``), or as told; return it and the way used."""
-    index = CatalogIndex(fields)
+    client: EcwidClient,
+    fields: Sequence[str],
+    skus: Sequence[str],
+    mode: LookupMode,
+    *,
+    need_complete: bool,
+    extra_fields: Sequence[str] = (),
+) -> CatalogIndex:
+    """Build the SKU index the cheapest way (``auto``), or as told (the way used is in ``index.way``)."""
+    index = CatalogIndex(fields, extra_fields)
     if mode == "auto":
         answer = client.request("GET", "/products", params={"limit": 1, "responseFields": "total"})
         index.calls += 1
@@ -112,7 +118,8 @@ def build_index(
     else:
         raise EcwidError(f"lookup must be 'auto', 'scan' or 'batch', got {mode!r}")
     log.info("Found %s of the feed's SKUs in the store", f"{sum(1 for s in skus if s in index.products):,}")
-    return index, mode
+    index.way = mode
+    return index
 
 
 __all__ = ["LookupMode", "batch_lookup", "build_index", "scan_catalog"]

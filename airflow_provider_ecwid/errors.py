@@ -155,3 +155,14 @@ class EcwidSyncRefused(EcwidError):
 
 class EcwidSubmissionKilled(EcwidError):
     """The task was killed while it submitted or waited; the group's not-yet-run requests were cancelled."""
+
+
+#: Failures that another try cannot fix: the task fails without Airflow's retries (bad input or configuration,
+#: a refused sync, a 403 that Ecwid would hold against the token if repeated).
+NOT_RETRYABLE: tuple[type[EcwidError], ...] = (
+    EcwidConfigError,
+    EcwidInputError,
+    EcwidValidationError,
+    EcwidSyncRefused,
+    EcwidAuthError,
+)

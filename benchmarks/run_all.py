@@ -1,7 +1,7 @@
 """Run every benchmark, print one table, and save the figures with the date and machine as JSON.
 
-.venv/bin/python -m benchmarks.run_all          # about 15 minutes here; writes benchmarks/results/latest.json
-.venv/bin/python -m benchmarks.run_all encode   # only some: encode, dtypes, bookkeeping, memory, calls, e2e, emulator
+.venv/bin/python -m benchmarks.run_all          # about 20 minutes here; writes benchmarks/results/latest.json
+.venv/bin/python -m benchmarks.run_all encode   # only some: encode dtypes bookkeeping memory calls e2e emulator whole
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from benchmarks import (
     bench_e2e,
     bench_encode,
     bench_memory,
+    bench_whole_catalog,
     emulator_throughput,
 )
 from benchmarks.common import Figure, machine, print_table, save
@@ -29,6 +30,7 @@ SUITES = {
     "calls": bench_calls.run,
     "e2e": bench_e2e.run,
     "emulator": emulator_throughput.run,
+    "whole": bench_whole_catalog.run,
 }
 
 

@@ -1,12 +1,16 @@
-"""Nightly catalog import: the product feed -> Ecwid, idempotent by SKU.
+"""Nightly catalog import: the whole product feed -> Ecwid, idempotent by SKU.
 
-Every night at 02:00 this DAG reads the product feed (a CSV shipped in ``data/``), shapes it into Ecwid's
-product fields with pandas, makes sure its categories exist, and syncs it into the store with
-``EcwidCatalogSyncOperator``: new SKUs are created, changed products updated, unchanged ones left alone, so
-running it twice never creates a duplicate. ``EcwidBatchSensor`` waits in the triggerer (deferrable), and the
-last task logs the report and fails the run when any row did not make it, naming each one.
+Every night at 02:00 this DAG reads the product feed (a CSV shipped in ``data/``), renames its columns to
+Ecwid's product fields with pandas, and syncs the whole catalog with ``EcwidCatalogSyncOperator``: category
+paths (``Apparel > Tops > Shirts``; missing categories are created, parents first), products, their options
+and variations (a long feed: each variation row names its product in ``parent_sku``), and images by URL (a main
+image, a gallery, a variation's own image). Only what differs from the store is sent, in phases that each wait
+for their batches, so running it twice sends nothing the second time. The image memory (what was last sent,
+per SKU) lives under ``$AIRFLOW_HOME/ecwid/image-memory`` unless ``image_memory_path`` says otherwise. The last
+task logs the summary and fails the run when any row did not make it, naming each one by SKU and phase.
 
 Connection: ``ecwid_default`` (Store ID + secret token; see the README). Trigger it by hand with
+``{"feed": "catalog_changed.csv"}`` to send one changed price, one changed image and one new variation, or with
 ``{"feed": "catalog_bad_rows.csv"}`` to see how rows that Ecwid rejects are reported.
 """
 
@@ -19,20 +23,25 @@ from typing import Any
 import pendulum
 from airflow.providers.common.compat.sdk import Param, dag, task
 
-from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
-from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).parent / "data"
 FEED_TO_ECWID = {
     "product_code": "sku",
+    "parent_code": "parent_sku",
     "title": "name",
+    "category": "category",
     "price": "price",
     "list_price": "compareToPrice",
     "stock": "quantity",
     "weight_kg": "weight",
     "description": "description",
+    "Size": "Size",
+    "Color": "Color",
+    "Material": "Material",
+    "image_url": "image",
+    "gallery_urls": "gallery",
 }
 
 
@@ -46,69 +55,46 @@ FEED_TO_ECWID = {
     doc_md=__doc__,
 )
 def ecwid_nightly_catalog_import() -> None:
-    @task(multiple_outputs=False)  # one XCom: the name -> id map, not one per category
-    def ensure_categories(params: dict[str, Any] | None = None) -> dict[str, int]:
-        """Create the feed's categories that the store does not have yet; return name -> category id."""
-        assert params is not None
-        import pandas as pd  # in the task: DAG files are parsed often and should import little
-
-        names = set(pd.read_csv(DATA / params["feed"], usecols=["category"])["category"].dropna())
-        client = EcwidHook().get_conn()
-        known = {category["name"]: category["id"] for category in client.iter_categories()}
-        for name in sorted(names - set(known)):
-            known[name] = client.request("POST", "/categories", json_body={"name": name, "enabled": True})["id"]
-        return {name: known[name] for name in names}
-
     # shape_feed returns a pandas DataFrame, and Airflow's XCom carries it to the sync task as Parquet (through
     # pyarrow, which this provider requires). Airflow 2.11 to 3.2 know a DataFrame only by pandas 2's class path;
     # importing the provider's operators (as this file does) registers Airflow's own pandas serializer for
     # pandas 3's `pandas.DataFrame` too, as Airflow 3.3 does itself: see airflow_provider_ecwid/compat.py.
     @task
-    def shape_feed(category_ids: dict[str, int], params: dict[str, Any] | None = None) -> Any:
-        """Feed columns -> Ecwid product fields; categories -> categoryIds; 'yes'/'no' -> enabled (a DataFrame)."""
+    def shape_feed(params: dict[str, Any] | None = None) -> Any:
+        """Feed columns -> Ecwid product fields; 'yes'/'no' -> enabled (a DataFrame); absent columns stay empty."""
         assert params is not None
-        import pandas as pd
+        import pandas as pd  # in the task: DAG files are parsed often and should import little
 
-        feed = pd.read_csv(DATA / params["feed"])
-        products = feed.rename(columns=FEED_TO_ECWID)[list(FEED_TO_ECWID.values())]
+        feed = pd.read_csv(DATA / params["feed"], dtype={"product_code": str, "parent_code": str})
+        products = feed.reindex(columns=list(FEED_TO_ECWID)).rename(columns=FEED_TO_ECWID)
         products["enabled"] = feed["active"].str.lower().eq("yes")
-        products["categoryIds"] = [[category_ids[name]] for name in feed["category"]]
         return products
 
     sync = EcwidCatalogSyncOperator(
         task_id="sync_catalog",
-        data=shape_feed(ensure_categories()),
-        stop_on_first_failure=False,  # one bad product must not hold back the rest of its batch
-    )
-
-    wait = EcwidBatchSensor(
-        task_id="wait_for_import",
-        tickets=sync.output,
-        deferrable=True,  # waits in the triggerer, not in a worker slot (Airflow's own default is False)
-        poke_interval=2,
-        progress_timeout=1800,
-        fail_on="never",  # the next task decides, with the whole report in hand
+        data=shape_feed(),
+        category_column="category",  # "Apparel > Tops > Shirts": created level by level when missing
+        parent_sku_column="parent_sku",  # a row naming a parent is a variation of that product
+        option_columns=["Size", "Color", "Material"],
+        image_column="image",
+        gallery_column="gallery",  # URLs joined by "|"
+        poll_interval=2,  # seconds between status reads while a phase's batches run
+        fail_on="never",  # the next task decides, with the whole summary in hand
     )
 
     @task
-    def check_report(report: dict[str, Any]) -> None:
-        """Log the outcome; fail the run when rows did not complete, naming each one."""
-        log.info(
-            "%s of %s request(s) completed; %s failed, %s not executed",
-            f"{report['completed']:,}",
-            f"{report['total']:,}",
-            f"{report['failed_count']:,}",
-            f"{report['not_executed_count']:,}",
-        )
-        if report["failed_count"] or report["not_executed_count"]:
+    def check_report(summary: dict[str, Any]) -> None:
+        """Log what each phase sent; fail the run when rows did not complete, naming each by SKU and phase."""
+        log.info("Sent per phase: %s; %s request(s) did not complete", summary["sent"], summary["failed_count"])
+        if summary["failed_count"]:
             lines = [
-                f"  {row['id']}: HTTP {row['http_status']} {row['error_code'] or ''} {row['error_message'] or ''}"
-                for row in report["failed"]
+                f"  {row['sku']}: {row['phase']} HTTP {row['http_status']} {row['error_code'] or ''} "
+                f"{row['error_message'] or ''}"
+                for row in summary["failed"]
             ]
-            lines += [f"  {row_id}: not executed" for row_id in report["not_executed"]]
-            raise ValueError("These products did not reach Ecwid:\n" + "\n".join(lines))
+            raise ValueError("These rows did not reach Ecwid:\n" + "\n".join(lines))
 
-    check_report(wait.output)
+    check_report(sync.output)
 
 
 ecwid_nightly_catalog_import()

@@ -362,7 +362,8 @@ class RequestBuilder:
                 safe_body = MISSING
             if safe_body is not MISSING and not isinstance(safe_body, dict):
                 problems.add(RowProblem(position, request_id, "body", "body must be a JSON object or null"))
-            if method in ("POST", "PUT") and not safe_body:
+            by_url = method == "POST" and "externalUrl=" in str(item.get("path", ""))  # an image: its URL is the body
+            if method in ("POST", "PUT") and not safe_body and not by_url:
                 problems.add(RowProblem(position, request_id, "body", f"{method} needs a body"))
             if method in BODYLESS:
                 safe_body = MISSING

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -19,16 +19,19 @@ import numpy as np
 import pandas as pd
 
 from airflow_provider_ecwid.batch.build import NullValues, RequestBuilder
-from airflow_provider_ecwid.batch.plan import BatchPlan
+from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.report import check_fraction
-from airflow_provider_ecwid.batch.sources import DerivedSource, InputSource, ReadyRequestsSource
+from airflow_provider_ecwid.batch.sources import FrameSource, InputSource, ReadyRequestsSource, check_column_names
 from airflow_provider_ecwid.batch.values import MISSING, column_values
+from airflow_provider_ecwid.batch.wire import encode
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused
 
 OnMissing = Literal["keep", "disable", "delete"]
 PRODUCT_ID_COLUMN = "_ecwid_product_id"
 NEW, CHANGED, UNCHANGED = 0, 1, 2
+#: Rows read at a time while the feed is read into memory.
+FEED_SLICE_ROWS = 50_000
 
 
 def canonical(value: Any) -> Any:
@@ -56,14 +59,19 @@ class CatalogIndex:
     SKU -> (product id, enabled, a digest of each compared field) for the store's products.
 
     :param fields: the product fields compared with the feed.
+    :param extra_fields: fields kept as read (e.g. ``options``, ``combinations``), in ``responseFields`` syntax
+        (``combinations(id,sku)``), for the whole-catalog sync's later phases.
     """
 
-    def __init__(self, fields: Sequence[str]) -> None:
+    def __init__(self, fields: Sequence[str], extra_fields: Sequence[str] = ()) -> None:
         self.fields = list(fields)
+        self.extra_fields = list(extra_fields)
+        self.extras: dict[str, dict[str, Any]] = {}
         self.products: dict[str, tuple[int, bool | None, tuple[int, ...]]] = {}
         self.complete = False  # True when the whole catalog was read (needed for on_missing)
         self.catalog_size: int | None = None
         self.calls = 0
+        self.way = ""  # how it was built: scan or batch
 
     def add(self, product: Mapping[str, Any]) -> None:
         sku, product_id = product.get("sku"), product.get("id")
@@ -72,6 +80,14 @@ class CatalogIndex:
         digests = tuple(_digest(product[name]) if name in product else _ABSENT for name in self.fields)
         enabled = product.get("enabled")
         self.products[sku] = (product_id, enabled if isinstance(enabled, bool) else None, digests)
+        if self.extra_fields:
+            names = (field.split("(", 1)[0] for field in self.extra_fields)
+            self.extras[sku] = {name: product[name] for name in names if name in product}
+
+    @property
+    def response_fields(self) -> str:
+        """What a lookup asks the store for: ids, SKUs, ``enabled``, the compared fields and the extras."""
+        return ",".join(["id", "sku", "enabled", *self.fields, *self.extra_fields])
 
     def differs(self, sku: str, values: Mapping[str, Any]) -> bool:
         """True when a field the feed sets for ``sku`` has another value in the store."""
@@ -111,12 +127,39 @@ class SyncSummary:
         )
 
 
-class CatalogSync:
+def read_feed(feed: InputSource, sku_column: str) -> pd.DataFrame:
     """
-    Plans a sync of ``feed`` into the store.
+    Read the whole feed once into one DataFrame (one open, one download for an object-storage URL).
+
+    The sync needs every row at hand anyway (to compare, to group variations, to name categories), so reading
+    it once costs the same memory and saves reading a remote file again for every step. A CSV's SKU column is
+    read as text, as a store keeps SKUs (``00123`` stays ``00123``).
 
     :param feed: the feed (DataFrame, rows or file).
-    :param sku_column: the column holding each product's SKU.
+    :param sku_column: the feed's SKU column.
+    """
+    if feed.holds_requests:
+        raise EcwidConfigError("the catalog sync takes product rows, not ready batch requests")
+    if isinstance(feed, FrameSource):
+        frame = feed.frame
+        check_column_names(frame.columns, feed.describe())
+    else:
+        feed.read_as_text([sku_column])  # SKUs are text from the moment they are read: 00123 stays 00123
+        frames = [frame for _, frame in feed.slices(FEED_SLICE_ROWS)]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else pd.DataFrame())
+    if sku_column != "sku" and sku_column in frame.columns:
+        if "sku" in frame.columns:
+            raise EcwidConfigError(f"the feed has both 'sku' and sku_column {sku_column!r}; keep one")
+        frame = frame.rename(columns={sku_column: "sku"})
+    return frame
+
+
+class CatalogSync:
+    """
+    Plans a sync of a feed, read once into ``frame``, into the store.
+
+    :param frame: the feed's rows (see :func:`read_feed`), its SKU column named ``sku``.
+    :param feed_sku_column: what the feed calls its SKU column (for messages).
     :param body_columns: the product fields to send; default every column of the feed.
     :param enabled_default: ``enabled`` sent with new products when the feed has no ``enabled`` column
         (Ecwid makes a product without it disabled).
@@ -127,9 +170,9 @@ class CatalogSync:
 
     def __init__(
         self,
-        feed: InputSource,
+        frame: pd.DataFrame,
         *,
-        sku_column: str = "sku",
+        feed_sku_column: str = "sku",
         body_columns: Sequence[str] | None = None,
         enabled_default: bool = True,
         on_missing: OnMissing = "keep",
@@ -138,19 +181,19 @@ class CatalogSync:
     ) -> None:
         if on_missing not in ("keep", "disable", "delete"):
             raise EcwidConfigError(f"on_missing must be 'keep', 'disable' or 'delete', got {on_missing!r}")
-        if feed.holds_requests:
-            raise EcwidConfigError("the catalog sync takes product rows, not ready batch requests")
-        feed.read_as_text([sku_column])  # SKUs are text from the moment they are read: 00123 stays 00123
-        self.feed = feed if sku_column == "sku" else _renamed(feed, sku_column)
+        self.frame = frame
         self.sku_column = "sku"  # sent as Ecwid's product field, whatever the feed calls it
-        self.feed_sku_column = sku_column
-        self.body_columns = list(body_columns) if body_columns is not None else None
+        self.feed_sku_column = feed_sku_column
+        self.body_columns = [self.sku_column if name == feed_sku_column else name for name in body_columns or ()]
         self.enabled_default = enabled_default
         self.on_missing = on_missing
         self.max_missing_share = check_fraction(max_missing_share, "max_missing_share")
         self.null_values = null_values
         self.skus: list[str] = []
         self.columns: list[str] = []
+        self.create_only: list[str] = []
+        #: SKUs of the feed not sent this time (their category failed): never "missing" from it
+        self.held_back: set[str] = set()
 
     def _builder(self, path: str, method: str, columns: Sequence[str]) -> RequestBuilder:
         return RequestBuilder(
@@ -158,28 +201,41 @@ class CatalogSync:
         )
 
     def check_feed(self, chunk_size: int) -> None:
-        """Validate every feed row (SKU present and unique, values JSON-safe) with feed row numbers; read SKUs."""
-        first = next(self.feed.slices(1), None)
-        if first is None:
+        """Validate every feed row once (SKU present, unique, trimmed; values JSON-safe) by feed row number."""
+        frame = self.frame
+        if frame.empty:
             return
-        self.columns = [str(name) for name in (self.body_columns or first[1].columns)]
-        if self.sku_column not in first[1].columns:
+        self.columns = [str(name) for name in (self.body_columns or frame.columns)]
+        if self.sku_column not in frame.columns:
             raise EcwidConfigError(
-                f"the feed has no {self.sku_column!r} column; its columns are {list(first[1].columns)}"
+                f"the feed has no {self.feed_sku_column!r} column; its columns are {list(frame.columns)}"
             )
         if self.sku_column not in self.columns:
             self.columns.insert(0, self.sku_column)
-        BatchPlan(self.feed, self._builder("/products", "POST", self.columns), chunk_size).validate()
-        self.skus = []
+        source = FrameSource(frame)
+        BatchPlan(source, self._builder("/products", "POST", self.columns), chunk_size).validate()
+        self.skus = self.sku_texts(frame)
         problems = ProblemLog()
-        for first_row, frame in self.feed.slices(chunk_size * 20):
-            skus = self.sku_texts(frame)
-            for position, sku in enumerate(skus):
-                if sku != sku.strip():
-                    why = f"SKU {sku!r} starts or ends with blanks; a store matches SKUs exactly, so trim the feed"
-                    problems.add(RowProblem(first_row + position, sku, self.feed_sku_column, why))
-            self.skus += skus
+        for position, sku in enumerate(self.skus):
+            if sku != sku.strip():
+                why = f"SKU {sku!r} starts or ends with blanks; a store matches SKUs exactly, so trim the feed"
+                problems.add(RowProblem(position, sku, self.feed_sku_column, why))
         problems.raise_if_any()
+
+    def accept_checked(self, skus: Sequence[str], create_only: Sequence[str] = ()) -> None:
+        """
+        Take the feed as checked already (by a caller that validated a wider feed it is part of).
+
+        :param skus: each row's SKU as text.
+        :param create_only: columns sent with new products only, never compared or updated (the whole-catalog
+            sync's derived ``options``: existing products get theirs in a phase of their own).
+        """
+        names = [str(name) for name in (self.body_columns or self.frame.columns)]
+        self.create_only = [name for name in create_only if name in names]
+        self.columns = [name for name in names if name not in self.create_only]
+        if self.sku_column not in self.columns:
+            self.columns.insert(0, self.sku_column)
+        self.skus = list(skus)
 
     def sku_texts(self, frame: pd.DataFrame) -> list[str]:
         """The rows' SKUs as text, as Ecwid stores them (a whole number 123.0 is ``"123"``)."""
@@ -189,13 +245,14 @@ class CatalogSync:
     def compared_fields(self) -> list[str]:
         return [name for name in self.columns if name != self.sku_column]
 
-    def _classify(self, frame: pd.DataFrame, index: CatalogIndex) -> np.ndarray:
+    def _classify(self, index: CatalogIndex) -> np.ndarray:
         # values were validated by check_feed; here they are only compared
+        frame = self.frame
         converted = {
             name: column_values(frame[name], lambda *_: None)[0] for name in self.compared_fields if name in frame
         }
         status = np.empty(len(frame), dtype=np.int8)
-        for position, sku in enumerate(self.sku_texts(frame)):
+        for position, sku in enumerate(self.skus):
             if sku not in index.products:
                 status[position] = NEW
             else:
@@ -203,13 +260,15 @@ class CatalogSync:
                 status[position] = CHANGED if index.differs(sku, values) else UNCHANGED
         return status
 
-    def plan(self, index: CatalogIndex, chunk_size: int) -> tuple[BatchPlan, SyncSummary]:
-        """The batch plan (creates, then updates, then missing-product changes) and its summary."""
+    def plan(self, index: CatalogIndex, chunk_size: int) -> tuple[BatchPlan, PlanSummary, SyncSummary]:
+        """
+        The batch plan (creates, then updates, then missing-product changes), what it sends, and what was found.
+
+        The feed was validated by :meth:`check_feed`; the plan's rows are a subset of it, so the plan is not
+        validated again: its summary is counted here.
+        """
         summary = SyncSummary(feed_rows=len(self.skus), on_missing=self.on_missing, catalog_size=index.catalog_size)
-        statuses: list[np.ndarray] = []
-        for _, frame in self.feed.slices(chunk_size * 20):
-            statuses.append(self._classify(frame, index))
-        status = np.concatenate(statuses) if statuses else np.empty(0, dtype=np.int8)
+        status = self._classify(index) if self.skus else np.empty(0, dtype=np.int8)
         summary.new = int((status == NEW).sum())
         summary.changed = int((status == CHANGED).sum())
         summary.unchanged = int((status == UNCHANGED).sum())
@@ -218,44 +277,46 @@ class CatalogSync:
         summary.missing_skus = [sku for sku, _ in missing]
         self._check_share(summary, index)
 
-        post_columns = list(self.columns) + ([] if "enabled" in self.columns else ["enabled"])
-        creates = self._derived(status, NEW, "new products", post_columns, index)
-        updates = self._derived(status, CHANGED, "changed products", self.columns, index)
-        parts: list[tuple[InputSource, RequestBuilder | None]] = [
-            (updates, self._builder(f"/products/{{{PRODUCT_ID_COLUMN}}}", "PUT", self.columns))
-        ]
+        post_columns = [*self.columns, *self.create_only] + ([] if "enabled" in self.columns else ["enabled"])
+        create_builder = self._builder("/products", "POST", post_columns)
+        update_builder = self._builder(f"/products/{{{PRODUCT_ID_COLUMN}}}", "PUT", self.columns)
+        creates = self._chosen(status, NEW, post_columns, index)
+        updates = self._chosen(status, CHANGED, self.columns, index)
+        sent = PlanSummary()
+        sent.by_pattern.update({"POST /products": len(creates), "PUT /products/{id}": len(updates)})
+        parts: list[tuple[InputSource, RequestBuilder | None]] = [(FrameSource(updates), update_builder)]
         if missing and self.on_missing != "keep":
-            parts.append((ReadyRequestsSource(self._missing_requests(missing, index)), None))
-        plan = BatchPlan(creates, self._builder("/products", "POST", post_columns), chunk_size, more_parts=parts)
-        return plan, summary
+            requests = self._missing_requests(missing, index)
+            parts.append((ReadyRequestsSource(requests), None))
+            sent.by_pattern[f"{requests[0]['method']} /products/{{id}}"] += len(requests)
+        sent.by_pattern = +sent.by_pattern  # without the zero counts
+        sent.requests = sum(sent.by_pattern.values())
+        sent.chunks = -(-sent.requests // chunk_size)
+        for frame, builder in ((creates, create_builder), (updates, update_builder)):
+            for request in builder.build(frame.iloc[: 3 - len(sent.first_requests)], 0, ProblemLog()):
+                sent.first_requests.append(json.loads(encode([request])[1:-1]))
+        plan = BatchPlan(FrameSource(creates), create_builder, chunk_size, more_parts=parts)
+        return plan, sent, summary
 
-    def _derived(
-        self, status: np.ndarray, wanted: int, name: str, columns: Sequence[str], index: CatalogIndex
-    ) -> InputSource:
-        def slices(rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
-            start = 0
-            for first_row, frame in self.feed.slices(rows):
-                chosen = frame.loc[status[first_row : first_row + len(frame)] == wanted, :]
-                if chosen.empty:
-                    continue
-                chosen = chosen.copy()
-                if "enabled" in columns and "enabled" not in chosen.columns:
-                    chosen["enabled"] = self.enabled_default
-                skus = self.sku_texts(chosen)
-                chosen[self.sku_column] = skus  # sent as text: a SKU is never the number 123
-                if wanted == CHANGED:
-                    chosen[PRODUCT_ID_COLUMN] = [index.products[sku][0] for sku in skus]
-                yield start, chosen
-                start += len(chosen)
-
-        return DerivedSource(name, slices)
+    def _chosen(self, status: np.ndarray, wanted: int, columns: Sequence[str], index: CatalogIndex) -> pd.DataFrame:
+        """The feed's rows of one status, ready to send: SKUs as text, ``enabled`` set, product ids added."""
+        mask = status == wanted
+        chosen: pd.DataFrame = self.frame.loc[mask, :].copy()
+        if "enabled" in columns and "enabled" not in chosen.columns:
+            chosen["enabled"] = self.enabled_default
+        skus = [sku for sku, keep in zip(self.skus, mask.tolist(), strict=True) if keep]
+        chosen[self.sku_column] = skus  # sent as text: a SKU is never the number 123
+        if wanted == CHANGED:
+            chosen[PRODUCT_ID_COLUMN] = [index.products[sku][0] for sku in skus]
+        chosen.index = pd.RangeIndex(len(chosen))
+        return chosen
 
     def _missing(self, index: CatalogIndex) -> list[tuple[str, int]]:
         if self.on_missing == "keep":
             return []
         if not index.complete:
             raise EcwidConfigError("on_missing needs the whole catalog: use lookup='scan' (or 'auto')")
-        feed = set(self.skus)
+        feed = set(self.skus) | self.held_back
         chosen = []
         for sku, (product_id, enabled, _) in index.products.items():
             if sku in feed:
@@ -290,18 +351,6 @@ class CatalogSync:
             {"id": f"missing:{sku}", "method": "PUT", "path": f"/products/{pid}", "body": {"enabled": False}}
             for sku, pid in missing
         ]
-
-
-def _renamed(feed: InputSource, sku_column: str) -> InputSource:
-    """The feed with its SKU column called ``sku``, as Ecwid names the field."""
-
-    def slices(rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
-        for first_row, frame in feed.slices(rows):
-            if "sku" in frame.columns and sku_column in frame.columns:
-                raise EcwidConfigError(f"the feed has both 'sku' and sku_column {sku_column!r}; keep one")
-            yield first_row, frame.rename(columns={sku_column: "sku"})
-
-    return DerivedSource(feed.describe(), slices)
 
 
 def lookup_costs(catalog_size: int, feed_skus: int) -> tuple[int, int]:

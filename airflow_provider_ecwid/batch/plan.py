@@ -75,8 +75,6 @@ class BatchPlan:
         *,
         more_parts: Sequence[tuple[InputSource, RequestBuilder | None]] = (),
     ) -> None:
-        self.source = source
-        self.builder = builder
         self.parts: list[tuple[InputSource, RequestBuilder | None]] = [(source, builder), *more_parts]
         self.chunk_size = check_chunk_size(chunk_size)
         self.slice_rows = self.chunk_size * SLICE_CHUNKS

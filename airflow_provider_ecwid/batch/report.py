@@ -135,11 +135,6 @@ class BatchReport:
             for _ in range(max(0, summary.total - len(status.responses))):
                 yield RowOutcome(status.ticket, None, "MISSING")
 
-    @property
-    def outcomes(self) -> list[RowOutcome]:
-        """Every row's outcome, in order (built on each call: use it for files, not in loops)."""
-        return list(self._outcomes(completed=True))
-
     @cached_property
     def not_done(self) -> list[RowOutcome]:
         """Rows that did not complete: failed, not executed, unknown or missing."""

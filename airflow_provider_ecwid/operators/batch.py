@@ -11,27 +11,20 @@ from typing import IO, TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context, conf
 
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE, check_chunk_size
-from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.waiting import TicketPoller, wait_for_tickets
+from airflow_provider_ecwid.batch.waiting import TicketPoller
 from airflow_provider_ecwid.client import EcwidClient
-from airflow_provider_ecwid.completion import (
-    check_event,
-    check_results_path,
-    final_statuses,
-    finish,
-    make_trigger,
-    pull_expected,
-)
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
+from airflow_provider_ecwid.results import check_results_path
 from airflow_provider_ecwid.submission import TICKETS_XCOM_KEY, Submission
+from airflow_provider_ecwid.ticket_wait import TicketWait, fail_without_retry, pull_expected
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
     from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues
     from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
-    from airflow_provider_ecwid.batch.sources import FileFormat
+    from airflow_provider_ecwid.batch.sources import FileFormat, InputSource
 
 
 def as_bool(value: Any, name: str) -> bool:
@@ -178,7 +171,6 @@ class EcwidBatchOperator(BaseOperator):
     def _plan(self, context: Context) -> BatchPlan:
         from airflow_provider_ecwid.batch.build import RequestBuilder
         from airflow_provider_ecwid.batch.plan import BatchPlan
-        from airflow_provider_ecwid.batch.sources import make_source
 
         builder = RequestBuilder(
             path=self.path,
@@ -189,9 +181,15 @@ class EcwidBatchOperator(BaseOperator):
             id_column=self.id_column,
             null_values=self.null_values,
         )
+        return BatchPlan(self._source(), builder, self.chunk_size)
+
+    def _source(self) -> InputSource:
+        """The input, as the source registry recognises it (a DataFrame, rows, ready requests or a file)."""
+        from airflow_provider_ecwid.batch.sources import make_source
+
         source = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
         self.log.info("Reading %s", source.describe())
-        return BatchPlan(source, builder, self.chunk_size)
+        return source
 
     @staticmethod
     def _identity(context: Context) -> str:
@@ -201,13 +199,21 @@ class EcwidBatchOperator(BaseOperator):
     # -- execute ------------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        with fail_without_retry():  # bad input, a refused sync or a 403: another try would fail the same way
+            self._start(context)
+            plan = self._plan(context)
+            return self._send(plan, plan.validate(), context)
+
+    def _start(self, context: Context) -> None:
+        """Check the flags (they may come from a rendered template) and push the store's admin link."""
         check_results_path(self.results_path)
         # both may come from a rendered template (e.g. a Params form): accept "true"/"false" text too
         self.is_dry_run = as_bool(self.is_dry_run, "dry_run")
         self.stop_on_first_failure = as_bool(self.stop_on_first_failure, "stop_on_first_failure")
         self._push_admin_link(context)
-        plan = self._plan(context)
-        summary = plan.validate()
+
+    def _send(self, plan: BatchPlan, summary: PlanSummary, context: Context) -> Any:
+        """Submit a validated plan (or only report it, in a dry run), then wait if asked."""
         self.log.info("Validated: %s", "\n".join(summary.lines()))
         if self.is_dry_run:
             self.log.info("Dry run: nothing was sent to Ecwid.")
@@ -226,7 +232,25 @@ class EcwidBatchOperator(BaseOperator):
         self.tickets = self._submit(plan, summary, client, identity, context)
         if not self.wait_for_completion:
             return self.tickets
-        return self._wait(client, context)
+        poller = TicketPoller(self.tickets, client.get_batch)
+        if not self.deferrable:
+            return self._waiter().in_worker(poller, self.expected, sleep=self._sleep_unless_killed)
+        if poller.poll():
+            return self._waiter().report(poller.statuses(), self.expected)
+        self._waiter().defer(poller)
+
+    def _waiter(self) -> TicketWait:
+        return TicketWait(
+            task=self,
+            conn_id=self.ecwid_conn_id,
+            poll_interval=self.poll_interval,
+            timeout=self.wait_timeout,
+            progress_timeout=self.progress_timeout,
+            fail_on=self.fail_on,
+            results_path=self.results_path,
+            group_id=self.group_id,
+            cancel_on_kill=True,
+        )
 
     def _push_admin_link(self, context: Context) -> None:
         """The "Ecwid store" link's target, pushed first, so the link works when nothing is sent too."""
@@ -257,61 +281,20 @@ class EcwidBatchOperator(BaseOperator):
         self.expected = self.submission.expected
         return tickets
 
-    # -- waiting ------------------------------------------------------------------------------------------
-
-    def _wait(self, client: EcwidClient, context: Context) -> Any:
-        poller = TicketPoller(self.tickets, client.get_batch)
-        if self.deferrable:
-            if poller.poll():
-                return self._finish(poller.statuses())
-            self.defer(
-                trigger=make_trigger(
-                    conn_id=self.ecwid_conn_id,
-                    tickets=self.tickets,
-                    poll_interval=self.poll_interval,
-                    timeout=self.wait_timeout,
-                    progress_timeout=self.progress_timeout,
-                    group_id=self.group_id,
-                    cancel_on_kill=True,
-                    poller_state=poller.state(),
-                ),
-                method_name="execute_complete",
-            )
-        deadline = time.time() + self.wait_timeout if self.wait_timeout is not None else None
-        try:
-            statuses = wait_for_tickets(
-                poller,
-                poll_interval=self.poll_interval,
-                deadline=deadline,
-                progress_timeout=self.progress_timeout,
-                sleep=self._sleep_unless_killed,
-            )
-        except (EcwidWaitError, EcwidSubmissionKilled) as err:
-            raise AirflowException(str(err)) from err
-        return self._finish(statuses)
-
     def _sleep_unless_killed(self, seconds: float) -> None:
         if self.submission is None:
             time.sleep(seconds)
         elif self.submission.killed.wait(seconds):
             self.submission.check_killed()
 
-    def _finish(self, statuses: list[BatchStatus]) -> dict[str, Any]:
-        return finish(
-            statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log, expected=self.expected
-        )
-
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """Resume after the trigger fired: fail closed on a bad event, else report."""
-        tickets = list(
-            context["ti"].xcom_pull(
-                task_ids=self.task_id, key=TICKETS_XCOM_KEY, map_indexes=getattr(context["ti"], "map_index", None)
-            )
-            or []
-        )
-        check_event(event, tickets)
-        self.expected = pull_expected(context["ti"], self.task_id, getattr(context["ti"], "map_index", None)) or {}
-        return self._finish(final_statuses(self.hook.get_conn(), tickets))
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
+        tickets = list(ti.xcom_pull(task_ids=self.task_id, key=TICKETS_XCOM_KEY, map_indexes=map_index) or [])
+        expected = pull_expected(ti, self.task_id, map_index)
+        with fail_without_retry():
+            return self._waiter().resume(self.hook.get_conn(), event, tickets, expected)
 
     def on_kill(self) -> None:
         """Cancel the not-yet-run requests of this task run's group and stop submitting (best effort, logged)."""

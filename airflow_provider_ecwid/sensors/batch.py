@@ -16,25 +16,24 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.waiting import TicketPoller
-from airflow_provider_ecwid.completion import (
-    check_event,
-    check_results_path,
-    final_statuses,
-    finish,
-    make_trigger,
-    normalize_tickets,
-    pull_expected,
-)
+from airflow_provider_ecwid.batch.waiting import NewestTicketProbe, TicketPoller
 from airflow_provider_ecwid.errors import EcwidWaitError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
+from airflow_provider_ecwid.results import check_results_path
+from airflow_provider_ecwid.ticket_wait import TicketWait, fail_without_retry, normalize_tickets, pull_expected
+
+#: Airflow 3.3's task state store: the newest ticket's progress, between the pokes of a reschedule-mode sensor.
+PROBE_STATE_KEY = "ecwid_newest_ticket_progress"
 
 
 class EcwidBatchSensor(BaseSensorOperator):
     """
     Wait until Ecwid has run every batch of ``tickets``; return a report of every row's outcome.
 
-    Batches of one store run in order, so only the oldest unfinished ticket is polled. Waiting fails closed:
+    Batches of one store run in order, so only the oldest unfinished ticket is polled (in ``mode="reschedule"``,
+    where Airflow makes a new sensor for every poke, only the newest one, and every ticket once it finished: the
+    status calls stay those of poke mode; progress is then the newest ticket's, kept between pokes in Airflow
+    3.3's task state store, and on older Airflow only ``timeout`` bounds the wait). Waiting fails closed:
     an unknown ticket, a time-out, no progress for ``progress_timeout``, or an unusable trigger event fail the
     task. Rows that did not complete fail the task according to ``fail_on``.
 
@@ -87,21 +86,63 @@ class EcwidBatchSensor(BaseSensorOperator):
     def _ticket_list(self) -> list[str]:
         return normalize_tickets(self.tickets)
 
+    def _waiter(self) -> TicketWait:
+        return TicketWait(
+            task=self,
+            conn_id=self.ecwid_conn_id,
+            poll_interval=self.poke_interval,
+            timeout=self.timeout,
+            progress_timeout=self.progress_timeout,
+            fail_on=self.fail_on,
+            results_path=self.results_path,
+            group_id=self.group_id,
+            cancel_on_kill=self.cancel_on_kill,
+        )
+
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        tickets = self._ticket_list()
+        with fail_without_retry():
+            # reschedule mode: a new instance every poke, so nothing kept in memory survives
+            statuses = self._probe_newest(context) if self.reschedule else self._poll_oldest(context)
+        if statuses is None:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self._waiter().report(statuses, self._expected))
+
+    def _poll_oldest(self, context: Context) -> list[BatchStatus] | None:
+        """Poke and deferrable modes: one poller, kept in memory from poke to poke, polls the oldest ticket."""
         if self._poller is None:
             check_results_path(self.results_path)
-            self._poller = TicketPoller(tickets, self.hook.get_conn().get_batch)
+            self._poller = TicketPoller(self._ticket_list(), self.hook.get_conn().get_batch)
             self._expected = self._pull_expected(context)
         try:
-            done = self._poller.poll()
-            if not done:
-                self._poller.check_deadlines(None, self.progress_timeout)
+            if self._poller.poll():
+                return self._poller.statuses()
+            self._poller.check_deadlines(None, self.progress_timeout)
         except EcwidWaitError as err:
             raise AirflowException(str(err)) from err
-        if not done:
-            return False
-        return PokeReturnValue(is_done=True, xcom_value=self._finish(self._poller.statuses()))
+        return None
+
+    def _probe_newest(self, context: Context) -> list[BatchStatus] | None:
+        """
+        Reschedule mode: read the newest ticket only, and every ticket once when it finished. The newest
+        ticket's progress is kept in Airflow 3.3's task state store, so progress_timeout holds across pokes.
+        """
+        check_results_path(self.results_path)
+        store = context.get("task_state_store")
+        probe = NewestTicketProbe(self._ticket_list(), self.hook.get_conn().get_batch)
+        if store is not None:
+            probe.restore(store.get(PROBE_STATE_KEY))
+        try:
+            statuses = probe.poll()
+            if statuses is None:
+                probe.check_progress(self.progress_timeout if store is not None else None)
+        except EcwidWaitError as err:
+            raise AirflowException(str(err)) from err
+        if statuses is None:
+            if store is not None:
+                store.set(PROBE_STATE_KEY, probe.state())
+            return None
+        self._expected = self._pull_expected(context)
+        return statuses
 
     def _pull_expected(self, context: Context) -> dict[str, Any] | None:
         expected = pull_expected(context["ti"], self.submitted_by, None) if self.submitted_by else None
@@ -111,11 +152,6 @@ class EcwidBatchSensor(BaseSensorOperator):
                 "each answer is checked against itself only"
             )
         return expected
-
-    def _finish(self, statuses: list[BatchStatus]) -> dict[str, Any]:
-        return finish(
-            statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.log, expected=self._expected
-        )
 
     def execute(self, context: Context) -> Any:
         tickets = self._ticket_list()
@@ -128,26 +164,13 @@ class EcwidBatchSensor(BaseSensorOperator):
         if isinstance(result, PokeReturnValue):
             return result.xcom_value
         assert self._poller is not None
-        self.defer(
-            trigger=make_trigger(
-                conn_id=self.ecwid_conn_id,
-                tickets=tickets,
-                poll_interval=self.poke_interval,
-                timeout=self.timeout,
-                progress_timeout=self.progress_timeout,
-                group_id=self.group_id,
-                cancel_on_kill=self.cancel_on_kill,
-                poller_state=self._poller.state(),
-            ),
-            method_name="execute_complete",
-        )
+        self._waiter().defer(self._poller)
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """Resume after the trigger fired: fail closed on a bad event, else report."""
-        tickets = self._ticket_list()
-        check_event(event, tickets)
-        self._expected = self._pull_expected(context)
-        return self._finish(final_statuses(self.hook.get_conn(), tickets))
+        expected = self._pull_expected(context)
+        with fail_without_retry():
+            return self._waiter().resume(self.hook.get_conn(), event, self._ticket_list(), expected)
 
 
 def _submitting_task(tickets: Any) -> str | None:

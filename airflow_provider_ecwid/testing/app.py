@@ -26,7 +26,9 @@ from airflow_provider_ecwid.testing.answers import (
     proxy_error_page,
 )
 from airflow_provider_ecwid.testing.batches import BatchRunner, parse_items, shorten
+from airflow_provider_ecwid.testing.images import sources as image_sources
 from airflow_provider_ecwid.testing.state import EmulatorState
+from airflow_provider_ecwid.testing.store import product_view
 
 API_PREFIX = "/api/v3"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
@@ -188,7 +190,13 @@ def _add_inspection_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.get("/_emulator/stores/{store_id}/products")
     def products(store_id: int) -> list[dict[str, Any]]:
         with state.lock:
-            return list(state.stores[store_id].products.values())
+            store = state.stores[store_id]
+            return [product_view(store, product) for product in store.products.values()]
+
+    @app.get("/_emulator/stores/{store_id}/images")
+    def images(store_id: int) -> list[dict[str, Any]]:
+        with state.lock:
+            return image_sources(state.stores[store_id])
 
     @app.get("/_emulator/stores/{store_id}/categories")
     def categories(store_id: int) -> list[dict[str, Any]]:

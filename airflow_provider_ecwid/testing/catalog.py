@@ -1,8 +1,9 @@
-"""An emulated Ecwid store: its catalog and the handlers of the REST endpoints a catalog import uses.
+"""An emulated Ecwid store's catalog endpoints: profile, products, categories, and the routing of every request.
 
 The same handlers answer direct HTTP calls and the inner requests of batches. Every handler takes the
 store, the path's captured ids, the query parameters and the decoded JSON body, and returns an Answer or
-raises EcwidFault. Nothing here knows about HTTP servers or time.
+raises EcwidFault. Variations live in ``variations.py``, images in ``images.py``. Nothing here knows about
+HTTP servers or time.
 """
 
 from __future__ import annotations
@@ -10,27 +11,32 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_ecwid.testing import images, variations
 from airflow_provider_ecwid.testing.answers import Answer, EcwidFault, bad_request, not_found
-from airflow_provider_ecwid.testing.fields import parse_response_fields, trim
+from airflow_provider_ecwid.testing.store import (
+    NUMBER,
+    Store,
+    check_fields,
+    find_product,
+    int_id,
+    page_answer,
+    product_view,
+)
 
-MAX_PAGE = 100
-
-_NUMBER = (int, float)
 PRODUCT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "sku": (str,),
     "name": (str,),
-    "price": _NUMBER,
-    "compareToPrice": _NUMBER,
-    "costPrice": _NUMBER,
+    "price": NUMBER,
+    "compareToPrice": NUMBER,
+    "costPrice": NUMBER,
     "quantity": (int,),
     "unlimited": (bool,),
     "enabled": (bool,),
     "categoryIds": (list,),
     "description": (str,),
-    "weight": _NUMBER,
+    "weight": NUMBER,
     "isShippingRequired": (bool,),
     "attributes": (list,),
     "options": (list,),
@@ -40,94 +46,12 @@ CATEGORY_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,),
     "parentId": (int,),
     "enabled": (bool,),
+    "orderBy": (int,),
     "productIds": (list,),
     "description": (str,),
 }
-COMBINATION_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "sku": (str,),
-    "price": _NUMBER,
-    "quantity": (int,),
-    "unlimited": (bool,),
-    "options": (list,),
-    "weight": _NUMBER,
-}
-
-
-@dataclass
-class Store:
-    """
-    One emulated store.
-
-    :param store_id: the store's numeric id.
-    :param name: the store's name, shown in the profile.
-    """
-
-    store_id: int
-    name: str = "Emulated store"
-    products: dict[int, dict[str, Any]] = field(default_factory=dict)
-    categories: dict[int, dict[str, Any]] = field(default_factory=dict)
-    combinations: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
-    sku_index: dict[str, int] = field(default_factory=dict)
-    next_id: int = 100_000_001
-
-    def new_id(self) -> int:
-        self.next_id += 1
-        return self.next_id
-
 
 Handler = Callable[[Store, tuple[str, ...], dict[str, str], Any], Answer]
-
-
-def _check_fields(body: Any, types: dict[str, tuple[type, ...]], what: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise bad_request(f"The {what} body must be a JSON object")
-    for name, value in body.items():
-        expected = types.get(name)
-        if expected is None or value is None:
-            continue
-        wrong_bool = isinstance(value, bool) and bool not in expected
-        if expected == (int,) and isinstance(value, float) and value.is_integer():
-            continue  # like Ecwid's JSON reader, a whole float is a fine integer
-        if wrong_bool or not isinstance(value, expected):
-            names = "/".join(kind.__name__ for kind in expected)
-            raise bad_request(f"Field {name!r} of the {what} must be {names}, got {type(value).__name__}")
-        if name in ("price", "compareToPrice", "costPrice", "weight") and isinstance(value, int | float) and value < 0:
-            raise bad_request(f"Field {name!r} of the {what} must not be negative")
-    return body
-
-
-def _int_id(text: str, what: str) -> int:
-    if not text.isdigit():
-        raise bad_request(f"{what} id must be a number, got {text!r}")
-    return int(text)
-
-
-def _paging(query: dict[str, str]) -> tuple[int, int]:
-    try:
-        offset = int(query.get("offset", "0") or 0)
-        limit = int(query.get("limit", str(MAX_PAGE)) or MAX_PAGE)
-    except ValueError:
-        raise bad_request("offset and limit must be integers") from None
-    if offset < 0 or limit < 0:
-        raise bad_request("offset and limit must not be negative")
-    return offset, min(limit, MAX_PAGE)
-
-
-def page_answer(items: list[dict[str, Any]], query: dict[str, str]) -> Answer:
-    """One page of ``items`` as Ecwid answers a search: total, count, offset, limit, items (trimmed if asked)."""
-    offset, limit = _paging(query)
-    chosen = items[offset : offset + limit]
-    answer: dict[str, Any] = {
-        "total": len(items),
-        "count": len(chosen),
-        "offset": offset,
-        "limit": limit,
-        "items": copy.deepcopy(chosen),
-    }
-    if query.get("responseFields"):
-        answer = trim(answer, parse_response_fields(query["responseFields"]))
-    return Answer(200, answer)
-
 
 # -- profile ----------------------------------------------------------------------------------------------
 
@@ -145,21 +69,35 @@ def get_profile(store: Store, ids: tuple[str, ...], query: dict[str, str], body:
 # -- products ---------------------------------------------------------------------------------------------
 
 
-def _product(store: Store, text_id: str) -> dict[str, Any]:
-    product = store.products.get(_int_id(text_id, "Product"))
-    if product is None:
-        raise not_found(f"Product #{text_id} not found", "PRODUCT_NOT_FOUND")
-    return product
+def _view(store: Store) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda product: product_view(store, product)
+
+
+def _in_categories(store: Store, query: dict[str, str]) -> set[int]:
+    """The category the search filters by, and its subcategories when ``includeProductsFromSubcategories``."""
+    wanted = {int_id(query["category"], "Category")}
+    if query.get("includeProductsFromSubcategories", "").lower() == "true":
+        grew = True
+        while grew:
+            children = {cid for cid, item in store.categories.items() if item.get("parentId") in wanted}
+            grew = not children <= wanted
+            wanted |= children
+    return wanted
 
 
 def search_products(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
     items = list(store.products.values())
-    if query.get("sku"):
+    if query.get("sku"):  # a variation's SKU finds its product, as Ecwid's search may
         wanted = store.sku_index.get(query["sku"])
+        if wanted is None and query["sku"] in store.variation_skus:
+            wanted = store.variation_skus[query["sku"]][0]
         items = [store.products[wanted]] if wanted is not None else []
     if query.get("productId"):
-        wanted_ids = {_int_id(part.strip(), "Product") for part in query["productId"].split(",") if part.strip()}
+        wanted_ids = {int_id(part.strip(), "Product") for part in query["productId"].split(",") if part.strip()}
         items = [item for item in items if item["id"] in wanted_ids]
+    if query.get("category"):
+        categories = _in_categories(store, query)
+        items = [item for item in items if categories.intersection(item.get("categoryIds") or ())]
     if query.get("keyword"):
         word = query["keyword"].lower()
         items = [
@@ -169,18 +107,28 @@ def search_products(store: Store, ids: tuple[str, ...], query: dict[str, str], b
         ]
     if query.get("enabled") in ("true", "false"):
         items = [item for item in items if item.get("enabled") is (query["enabled"] == "true")]
-    return page_answer(items, query)
+    return page_answer(items, query, _view(store))
 
 
 def get_product(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    return Answer(200, copy.deepcopy(_product(store, ids[0])))
+    return Answer(200, product_view(store, find_product(store, ids[0])))
+
+
+def _product_fields(body: Any) -> dict[str, Any]:
+    fields = check_fields(body, PRODUCT_FIELD_TYPES, "product")
+    variations.check_options(fields.get("options"))
+    return fields
+
+
+def _sku_conflict(sku: str) -> EcwidFault:
+    return EcwidFault(409, "SKU_ALREADY_EXISTS", f"The SKU {sku!r} is already used in the store")
 
 
 def create_product(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    fields = _check_fields(body, PRODUCT_FIELD_TYPES, "product")
+    fields = _product_fields(body)
     sku = fields.get("sku") or ""
-    if sku and sku in store.sku_index:
-        raise EcwidFault(409, "SKU_ALREADY_EXISTS", f"The SKU {sku!r} is already used by another product")
+    if sku and store.sku_taken(sku):
+        raise _sku_conflict(sku)
     product_id = store.new_id()
     product = {"enabled": False, **copy.deepcopy(fields), "id": product_id}
     product["sku"] = sku or f"{product_id:08d}"
@@ -190,12 +138,12 @@ def create_product(store: Store, ids: tuple[str, ...], query: dict[str, str], bo
 
 
 def update_product(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    product = _product(store, ids[0])
-    fields = _check_fields(body, PRODUCT_FIELD_TYPES, "product")
+    product = find_product(store, ids[0])
+    fields = _product_fields(body)
     new_sku = fields.get("sku")
     if new_sku and new_sku != product["sku"]:
-        if new_sku in store.sku_index:
-            raise EcwidFault(409, "SKU_ALREADY_EXISTS", f"The SKU {new_sku!r} is already used by another product")
+        if store.sku_taken(new_sku):
+            raise _sku_conflict(new_sku)
         del store.sku_index[product["sku"]]
         store.sku_index[new_sku] = product["id"]
     product.update({name: copy.deepcopy(value) for name, value in fields.items() if name != "id"})
@@ -203,15 +151,15 @@ def update_product(store: Store, ids: tuple[str, ...], query: dict[str, str], bo
 
 
 def delete_product(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    product = _product(store, ids[0])
+    product = find_product(store, ids[0])
     del store.products[product["id"]]
     store.sku_index.pop(product["sku"], None)
-    store.combinations.pop(product["id"], None)
+    variations.forget_product(store, product["id"])
     return Answer(200, {"deleteCount": 1})
 
 
 def adjust_inventory(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    product = _product(store, ids[0])
+    product = find_product(store, ids[0])
     if not isinstance(body, dict):
         raise bad_request("The inventory body must be a JSON object")
     delta = body.get("quantityDelta")
@@ -221,73 +169,36 @@ def adjust_inventory(store: Store, ids: tuple[str, ...], query: dict[str, str], 
     return Answer(200, {"updateCount": 1})
 
 
-def add_main_image(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    product = _product(store, ids[0])
-    url = query.get("externalUrl", "")
-    if not re.match(r"^https?://[^/\s]+", url):
-        raise bad_request("externalUrl must be an http(s) URL of a JPG, PNG or GIF image")
-    image_id = store.new_id()
-    product["imageUrl"] = url
-    product["originalImage"] = {"id": image_id, "url": url}
-    return Answer(200, {"id": image_id})
-
-
-# -- variations -------------------------------------------------------------------------------------------
-
-
-def list_combinations(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    product = _product(store, ids[0])
-    return Answer(200, copy.deepcopy(list(store.combinations.get(product["id"], {}).values())))
-
-
-def create_combination(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    product = _product(store, ids[0])
-    fields = _check_fields(body, COMBINATION_FIELD_TYPES, "variation")
-    combination_id = store.new_id()
-    store.combinations.setdefault(product["id"], {})[combination_id] = {
-        **copy.deepcopy(fields),
-        "id": combination_id,
-    }
-    return Answer(200, {"id": combination_id})
-
-
-def _combination(store: Store, ids: tuple[str, ...]) -> tuple[dict[int, dict[str, Any]], int]:
-    product = _product(store, ids[0])
-    combinations = store.combinations.get(product["id"], {})
-    combination_id = _int_id(ids[1], "Variation")
-    if combination_id not in combinations:
-        raise not_found(f"Variation #{combination_id} not found", "COMBINATION_NOT_FOUND")
-    return combinations, combination_id
-
-
-def update_combination(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    combinations, combination_id = _combination(store, ids)
-    fields = _check_fields(body, COMBINATION_FIELD_TYPES, "variation")
-    combinations[combination_id].update({k: copy.deepcopy(v) for k, v in fields.items() if k != "id"})
-    return Answer(200, {"updateCount": 1})
-
-
-def delete_combination(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    combinations, combination_id = _combination(store, ids)
-    del combinations[combination_id]
-    return Answer(200, {"deleteCount": 1})
-
-
 # -- categories -------------------------------------------------------------------------------------------
 
 
 def _category(store: Store, text_id: str) -> dict[str, Any]:
-    category = store.categories.get(_int_id(text_id, "Category"))
+    category = store.categories.get(int_id(text_id, "Category"))
     if category is None:
         raise not_found(f"Category #{text_id} not found", "CATEGORY_NOT_FOUND")
     return category
 
 
+def _category_fields(store: Store, body: Any, own_id: int | None) -> dict[str, Any]:
+    """The body's fields; a parentId must name another category of the store that is not below this one."""
+    fields = check_fields(body, CATEGORY_FIELD_TYPES, "category")
+    parent = fields.get("parentId")
+    if parent:  # 0 or absent: a top-level category
+        ancestor: int | None = int(parent)
+        while ancestor:
+            if ancestor not in store.categories:
+                raise bad_request(f"Parent category #{parent} not found")
+            if ancestor == own_id:
+                raise bad_request(f"Category #{own_id} cannot be placed below itself")
+            ancestor = store.categories[ancestor].get("parentId")
+    return fields
+
+
 def search_categories(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
     items = list(store.categories.values())
     if query.get("parent"):
-        parent = _int_id(query["parent"], "Parent category")
-        items = [item for item in items if item.get("parentId", 0) == parent]
+        parent = int_id(query["parent"], "Parent category")
+        items = [item for item in items if (item.get("parentId") or 0) == parent]
     return page_answer(items, query)
 
 
@@ -296,7 +207,7 @@ def get_category(store: Store, ids: tuple[str, ...], query: dict[str, str], body
 
 
 def create_category(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    fields = _check_fields(body, CATEGORY_FIELD_TYPES, "category")
+    fields = _category_fields(store, body, None)
     if not fields.get("name"):
         raise bad_request("A category needs a name")
     category_id = store.new_id()
@@ -306,7 +217,7 @@ def create_category(store: Store, ids: tuple[str, ...], query: dict[str, str], b
 
 def update_category(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
     category = _category(store, ids[0])
-    fields = _check_fields(body, CATEGORY_FIELD_TYPES, "category")
+    fields = _category_fields(store, body, category["id"])
     category.update({k: copy.deepcopy(v) for k, v in fields.items() if k != "id"})
     return Answer(200, {"updateCount": 1})
 
@@ -320,6 +231,7 @@ def delete_category(store: Store, ids: tuple[str, ...], query: dict[str, str], b
 # -- routing ----------------------------------------------------------------------------------------------
 
 _ID = r"([^/]+)"
+_COMBINATION = "/products/{id}/combinations/{id}"
 ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
     (method, re.compile(f"^{pattern}$"), endpoint, handler)
     for method, pattern, endpoint, handler in [
@@ -330,11 +242,29 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         ("PUT", f"/products/{_ID}", "/products/{id}", update_product),
         ("DELETE", f"/products/{_ID}", "/products/{id}", delete_product),
         ("PUT", f"/products/{_ID}/inventory", "/products/{id}/inventory", adjust_inventory),
-        ("POST", f"/products/{_ID}/image", "/products/{id}/image", add_main_image),
-        ("GET", f"/products/{_ID}/combinations", "/products/{id}/combinations", list_combinations),
-        ("POST", f"/products/{_ID}/combinations", "/products/{id}/combinations", create_combination),
-        ("PUT", f"/products/{_ID}/combinations/{_ID}", "/products/{id}/combinations/{id}", update_combination),
-        ("DELETE", f"/products/{_ID}/combinations/{_ID}", "/products/{id}/combinations/{id}", delete_combination),
+        ("POST", f"/products/{_ID}/image", "/products/{id}/image", images.add_main_image),
+        ("DELETE", f"/products/{_ID}/image", "/products/{id}/image", images.delete_main_image),
+        ("POST", f"/products/{_ID}/gallery", "/products/{id}/gallery", images.add_gallery_image),
+        ("DELETE", f"/products/{_ID}/gallery", "/products/{id}/gallery", images.delete_gallery),
+        ("DELETE", f"/products/{_ID}/gallery/{_ID}", "/products/{id}/gallery/{id}", images.delete_gallery_image),
+        ("GET", f"/products/{_ID}/combinations", "/products/{id}/combinations", variations.list_combinations),
+        ("POST", f"/products/{_ID}/combinations", "/products/{id}/combinations", variations.create_combination),
+        (
+            "DELETE",
+            f"/products/{_ID}/combinations",
+            "/products/{id}/combinations",
+            variations.delete_all_combinations,
+        ),
+        ("GET", f"/products/{_ID}/combinations/{_ID}", _COMBINATION, variations.get_combination),
+        ("PUT", f"/products/{_ID}/combinations/{_ID}", _COMBINATION, variations.update_combination),
+        ("DELETE", f"/products/{_ID}/combinations/{_ID}", _COMBINATION, variations.delete_combination),
+        ("POST", f"/products/{_ID}/combinations/{_ID}/image", f"{_COMBINATION}/image", images.add_variation_image),
+        (
+            "DELETE",
+            f"/products/{_ID}/combinations/{_ID}/image",
+            f"{_COMBINATION}/image",
+            images.delete_variation_image,
+        ),
         ("GET", "/categories", "/categories", search_categories),
         ("POST", "/categories", "/categories", create_category),
         ("GET", f"/categories/{_ID}", "/categories/{id}", get_category),
@@ -342,6 +272,9 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         ("DELETE", f"/categories/{_ID}", "/categories/{id}", delete_category),
     ]
 ]
+
+
+__all__ = ["Store", "endpoint_of", "handle", "page_answer"]
 
 
 def endpoint_of(path: str) -> str:

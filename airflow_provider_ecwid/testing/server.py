@@ -24,7 +24,9 @@ import uvicorn
 
 from airflow_provider_ecwid.testing.app import API_PREFIX, create_app
 from airflow_provider_ecwid.testing.config import EmulatorConfig
+from airflow_provider_ecwid.testing.images import sources as image_sources
 from airflow_provider_ecwid.testing.state import EmulatorState
+from airflow_provider_ecwid.testing.store import product_view
 
 DEFAULT_STORE_ID = 1002
 DEFAULT_TOKEN = "secret_demo"
@@ -165,10 +167,15 @@ class EcwidEmulator:
         return count_calls(self.stats(), scope=scope, method=method, endpoint=endpoint, status=status)
 
     def products(self, store_id: int | None = None) -> list[dict[str, Any]]:
-        """A copy of the store's products."""
+        """The store's products as the API answers them (with combinations and the images' CDN URLs)."""
         with self.state.lock:
             store = self.state.stores[store_id if store_id is not None else self.store_id]
-            return copy.deepcopy(list(store.products.values()))
+            return [product_view(store, product) for product in store.products.values()]
+
+    def images(self, store_id: int | None = None) -> list[dict[str, Any]]:
+        """Every image with the URL it was copied from (which Ecwid's API never shows): sku, kind, position, url."""
+        with self.state.lock:
+            return image_sources(self.state.stores[store_id if store_id is not None else self.store_id])
 
     def categories(self, store_id: int | None = None) -> list[dict[str, Any]]:
         """A copy of the store's categories."""

@@ -16,8 +16,8 @@ from typing import Any
 
 from airflow_provider_ecwid.testing.answers import EcwidFault, not_found
 from airflow_provider_ecwid.testing.batches import Batch, BatchItem, new_ticket
-from airflow_provider_ecwid.testing.catalog import Store
 from airflow_provider_ecwid.testing.config import EmulatorConfig
+from airflow_provider_ecwid.testing.store import Store
 
 
 class EmulatorState:

@@ -8,10 +8,13 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_ecwid.batch.waiting import TicketPoller
+from airflow_provider_ecwid.batch.waiting import TicketPoller, poll_until_done
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.connection import settings_from_connection
-from airflow_provider_ecwid.errors import EcwidError, EcwidWaitError
+from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidError, EcwidWaitError
+
+#: The error event's reason when another try cannot help (e.g. Ecwid answered 403): the task fails without retries.
+NOT_RETRYABLE_REASON = "not_retryable"
 
 
 class EcwidBatchTrigger(BaseTrigger):
@@ -19,7 +22,8 @@ class EcwidBatchTrigger(BaseTrigger):
     Poll the oldest unfinished ticket until every ticket completed; yield one event.
 
     Events: ``{"status": "success", "tickets": [...]}`` or ``{"status": "error", "reason": ..., "message": ...,
-    "tickets": [...]}`` with reason ``timeout``, ``progress_timeout``, ``unknown_ticket`` or ``api_error``.
+    "tickets": [...]}`` with reason ``timeout``, ``progress_timeout``, ``unknown_ticket``, ``not_retryable`` (e.g. a
+    403) or ``api_error`` (any other error, an unreadable status answer included).
     HTTP calls run in a worker thread with the client's usual retries, so the event loop never blocks.
 
     :param conn_id: the ``ecwid`` connection id.
@@ -30,6 +34,7 @@ class EcwidBatchTrigger(BaseTrigger):
     :param next_index: the first ticket not known to be finished.
     :param last_progress_at: wall-clock epoch of the last progress.
     :param progress_mark: completed requests counted at that moment.
+    :param done_requests: the requests of the tickets before ``next_index``.
     :param group_id: the submission's group, cancelled by :meth:`on_kill` when ``cancel_on_kill``.
     :param cancel_on_kill: cancel the group's not-yet-run requests when a user kills the task.
     """
@@ -45,6 +50,7 @@ class EcwidBatchTrigger(BaseTrigger):
         next_index: int = 0,
         last_progress_at: float | None = None,
         progress_mark: int = -1,
+        done_requests: int = 0,
         group_id: str | None = None,
         cancel_on_kill: bool = False,
     ) -> None:
@@ -57,6 +63,7 @@ class EcwidBatchTrigger(BaseTrigger):
         self.next_index = next_index
         self.last_progress_at = last_progress_at
         self.progress_mark = progress_mark
+        self.done_requests = done_requests
         self.group_id = group_id
         self.cancel_on_kill = cancel_on_kill
 
@@ -72,6 +79,7 @@ class EcwidBatchTrigger(BaseTrigger):
                 "next_index": self.next_index,
                 "last_progress_at": self.last_progress_at,
                 "progress_mark": self.progress_mark,
+                "done_requests": self.done_requests,
                 "group_id": self.group_id,
                 "cancel_on_kill": self.cancel_on_kill,
             },
@@ -98,13 +106,19 @@ class EcwidBatchTrigger(BaseTrigger):
             next_index=self.next_index,
             last_progress_at=self.last_progress_at,
             progress_mark=self.progress_mark,
+            done_requests=self.done_requests,
         )
-        try:
-            while not await asyncio.to_thread(poller.poll):
-                poller.check_deadlines(self.deadline, self.progress_timeout)
-                await asyncio.sleep(poller.next_wait(self.poll_interval))
+        waits = poll_until_done(
+            poller, poll_interval=self.poll_interval, deadline=self.deadline, progress_timeout=self.progress_timeout
+        )
+        try:  # each step of the loop polls over HTTP: in a thread, so the event loop never blocks
+            while (seconds := await asyncio.to_thread(next, waits, None)) is not None:
+                await asyncio.sleep(seconds)
         except EcwidWaitError as err:
             yield self._error(err.reason, str(err))
+            return
+        except NOT_RETRYABLE as err:
+            yield self._error(NOT_RETRYABLE_REASON, str(err))
             return
         except EcwidError as err:
             yield self._error("api_error", str(err))

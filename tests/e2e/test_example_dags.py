@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from airflow_provider_ecwid.testing import EcwidEmulator
-from tests.e2e.conftest import AirflowHome, deferred
+from tests.e2e.conftest import AirflowHome
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 
@@ -23,20 +23,50 @@ def output_of(result) -> str:  # type: ignore[no-untyped-def]
 
 
 def expected_catalog(feed: str) -> pd.DataFrame:
-    return pd.read_csv(EXAMPLES / "data" / feed)
+    return pd.read_csv(EXAMPLES / "data" / feed, dtype={"product_code": str, "parent_code": str})
+
+
+def category_paths(emulator: EcwidEmulator) -> dict[int, str]:
+    categories = {c["id"]: c for c in emulator.categories()}
+
+    def path(category_id: int) -> str:
+        parent = categories[category_id].get("parentId")
+        name = str(categories[category_id]["name"])
+        return f"{path(parent)} > {name}" if parent else name
+
+    return {category_id: path(category_id) for category_id in categories}
 
 
 def assert_store_matches(emulator: EcwidEmulator, feed: pd.DataFrame) -> None:
+    """Products, their category paths, variations (price, stock, choices) and images, as the feed says."""
+    if "parent_code" not in feed:
+        feed = feed.assign(parent_code=None)
+    products = feed[feed["parent_code"].isna()]
+    variations = feed[feed["parent_code"].notna()]
     stored = {p["sku"]: p for p in emulator.products()}
-    assert set(stored) == set(feed["product_code"])
-    categories = {c["id"]: c["name"] for c in emulator.categories()}
-    for row in feed.itertuples():
+    assert set(stored) == set(products["product_code"])
+    paths = category_paths(emulator)
+    for row in products.itertuples():
         product = stored[row.product_code]
         assert product["name"] == row.title
         assert product["price"] == row.price
         assert product["quantity"] == row.stock
         assert product["enabled"] is (row.active == "yes")
-        assert [categories[c] for c in product["categoryIds"]] == [row.category]
+        assert [paths[c] for c in product["categoryIds"]] == [row.category]
+    combinations = {c["sku"]: c for p in stored.values() for c in p.get("combinations", [])}
+    assert set(combinations) == set(variations["product_code"])
+    for row in variations.itertuples():
+        combination = combinations[row.product_code]
+        assert (combination["price"], combination["quantity"]) == (row.price, row.stock)
+        chosen = {option["name"]: option["value"] for option in combination["options"]}
+        assert chosen == {
+            name: getattr(row, name) for name in ("Size", "Color", "Material") if pd.notna(getattr(row, name))
+        }
+    if "image_url" in feed:
+        images = {(i["sku"], i["kind"], i["position"]): i["url"] for i in emulator.images()}
+        for row in feed.itertuples():
+            kind = "variation" if pd.notna(row.parent_code) else "main"
+            assert images.get((row.product_code, kind, 0)) == (row.image_url if pd.notna(row.image_url) else None)
 
 
 def test_example_dags_import_without_errors() -> None:
@@ -53,24 +83,32 @@ def test_example_dags_import_without_errors() -> None:
     assert nightly.doc_md
 
 
-# 1,000 products x 5 ms: the batches still run when the sensor first looks, so that it has to wait (and defer)
-@pytest.mark.ecwid_emulator(processing_time=0.005)
-def test_nightly_import_twice(examples: AirflowHome, ecwid_emulator: EcwidEmulator) -> None:
-    # Airflow's own default_deferrable is False: the example must defer anyway, as its docstring says
-    env = {"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "False"}
-    first = examples.dags_test("ecwid_nightly_catalog_import", ecwid_emulator, **env)
+@pytest.mark.ecwid_emulator(processing_time=0.001)
+def test_nightly_import_twice_then_a_changed_feed(examples: AirflowHome, ecwid_emulator: EcwidEmulator) -> None:
+    first = examples.dags_test("ecwid_nightly_catalog_import", ecwid_emulator)
     assert first.returncode == 0, output_of(first)[-5000:]
-    assert deferred(output_of(first))
     assert_store_matches(ecwid_emulator, expected_catalog("catalog.csv"))
-    posts = ecwid_emulator.call_count(scope="inner", method="POST", endpoint="/products")
-    assert posts == 1000
+    assert "ensure_categories" not in output_of(first)  # the example has no hand-written category task
+    inner = ecwid_emulator.stats()["inner_total"]
 
-    second = examples.dags_test("ecwid_nightly_catalog_import", ecwid_emulator, **env)
+    second = examples.dags_test("ecwid_nightly_catalog_import", ecwid_emulator)
     assert second.returncode == 0, output_of(second)[-5000:]
-    assert ecwid_emulator.call_count(scope="inner", method="POST", endpoint="/products") == posts  # no POST
-    assert ecwid_emulator.call_count(scope="inner", method="PUT") == 0
-    assert len(ecwid_emulator.products()) == 1000  # no duplicates
-    assert "1,000 unchanged (nothing sent)" in output_of(second)
+    assert ecwid_emulator.stats()["inner_total"] == inner  # not one inner request: categories, products, images
+
+    before = {
+        (r["method"], r["endpoint"]): r["count"] for r in ecwid_emulator.stats()["calls"] if r["scope"] == "inner"
+    }
+    third = examples.dags_test_with_conf(
+        "ecwid_nightly_catalog_import", ecwid_emulator, {"feed": "catalog_changed.csv"}
+    )
+    assert third.returncode == 0, output_of(third)[-5000:]
+    after = {(r["method"], r["endpoint"]): r["count"] for r in ecwid_emulator.stats()["calls"] if r["scope"] == "inner"}
+    assert {key: n - before.get(key, 0) for key, n in after.items() if n != before.get(key, 0)} == {
+        ("PUT", "/products/{id}/combinations/{id}"): 1,  # one variation's price
+        ("POST", "/products/{id}/combinations"): 1,  # one new variation
+        ("POST", "/products/{id}/image"): 1,  # one product's main image
+    }
+    assert_store_matches(ecwid_emulator, expected_catalog("catalog_changed.csv"))
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.001)
@@ -80,10 +118,9 @@ def test_bad_rows_fail_the_run_and_are_named(examples: AirflowHome, ecwid_emulat
     )
     output = output_of(result)
     assert result.returncode != 0
-    assert "These products did not reach Ecwid" in output
+    assert "These rows did not reach Ecwid" in output
     failed_lines = {line.strip().split(":")[0] for line in output.splitlines() if line.strip().startswith("BAD-")}
     assert {"BAD-00005", "BAD-00017", "BAD-00031"} <= failed_lines
-    assert "37 completed, 3 failed" in output
     feed = expected_catalog("catalog_bad_rows.csv")
     good = set(feed["product_code"]) - {"BAD-00005", "BAD-00017", "BAD-00031"}
     assert {p["sku"] for p in ecwid_emulator.products()} == good
@@ -95,7 +132,7 @@ def test_bad_rows_fail_the_run_and_are_named(examples: AirflowHome, ecwid_emulat
     seed=5,
     rate_limit_per_minute=4,
     rate_limit_window=2,
-    import_lock_windows=[(0, 2)],
+    import_lock_windows=[(0, 10)],  # the sync reads the store first (rate-limited here); its first write comes later
 )
 def test_nightly_import_under_faults(examples: AirflowHome, ecwid_emulator: EcwidEmulator) -> None:
     result = examples.dags_test("ecwid_nightly_catalog_import", ecwid_emulator)

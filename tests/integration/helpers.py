@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 
 from airflow_provider_ecwid.testing import EcwidEmulator
@@ -51,3 +56,29 @@ def product_request(sku: str, request_id: str | None = None, **fields: Any) -> d
         "path": "/products",
         "body": {"sku": sku, "name": f"Product {sku}", "price": 1.0, **fields},
     }
+
+
+@dataclass
+class Refused:
+    """What :func:`fails_without_retry` caught: ``value`` is the provider's own error behind the task's failure."""
+
+    value: BaseException | None = None
+
+
+@contextmanager
+def fails_without_retry(
+    error: type[BaseException] | tuple[type[BaseException], ...], match: str | None = None
+) -> Iterator[Refused]:
+    """
+    The task fails with AirflowFailException (so Airflow does not retry it) caused by ``error``, whose message
+    matches ``match``.
+    """
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    refused = Refused()
+    with pytest.raises(AirflowFailException) as caught:
+        yield refused
+    refused.value = caught.value.__cause__
+    assert isinstance(refused.value, error), f"caused by {refused.value!r}, not {error}"
+    if match is not None:
+        assert re.search(match, str(refused.value)), f"{match!r} not in {refused.value}"

@@ -11,6 +11,7 @@ from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, Ec
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
+from tests.integration.helpers import fails_without_retry
 
 
 def feed(count: int, price: float = 10.0) -> pd.DataFrame:
@@ -86,7 +87,7 @@ def test_integral_floats_and_ints_compare_equal(emulator_conn: EcwidEmulator) ->
 def test_on_missing_disable_and_delete_with_a_safety_cap(emulator_conn: EcwidEmulator) -> None:
     sync(feed(40))
     wait_all(emulator_conn)
-    with pytest.raises(EcwidSyncRefused, match="would touch 10 of 40"):
+    with fails_without_retry(EcwidSyncRefused, match="would touch 10 of 40"):
         sync(feed(30), run_id="run-2", on_missing="disable")
     calls = emulator_conn.call_count(method="POST", endpoint="/batch")
     _, summary = sync(feed(30), run_id="run-3", on_missing="disable", max_missing_share=0.5)
@@ -105,13 +106,13 @@ def test_on_missing_disable_and_delete_with_a_safety_cap(emulator_conn: EcwidEmu
 
 def test_duplicate_and_missing_skus_are_errors(emulator_conn: EcwidEmulator) -> None:
     duplicated = pd.concat([feed(3), feed(2)], ignore_index=True)
-    with pytest.raises(EcwidValidationError, match="row 3 \\(id 'SKU-0000'\\), column 'id': duplicate id"):
+    with fails_without_retry(EcwidValidationError, match="row 3 \\(id 'SKU-0000'\\), column 'id': duplicate id"):
         sync(duplicated)
     empty_sku = feed(2)
     empty_sku.loc[1, "sku"] = None
-    with pytest.raises(EcwidValidationError, match="request id is empty"):
+    with fails_without_retry(EcwidValidationError, match="request id is empty"):
         sync(empty_sku)
-    with pytest.raises(EcwidConfigError, match="no 'sku' column"):
+    with fails_without_retry(EcwidConfigError, match="no 'sku' column"):
         sync(feed(2).rename(columns={"sku": "code"}))
     assert emulator_conn.call_count() == 0
     sync(feed(2).rename(columns={"sku": "code"}), sku_column="code")

@@ -116,19 +116,8 @@ def test_search_filters_paging_and_response_fields(api: Api) -> None:
     assert api.call("GET", "/products", params={"responseFields": "items(id"}).status_code == 400
 
 
-def test_variations_image_and_categories(api: Api, ecwid_emulator: EcwidEmulator) -> None:
+def test_categories_crud(api: Api, ecwid_emulator: EcwidEmulator) -> None:
     product_id = api.call("POST", "/products", json={"sku": "T", "name": "Tee"}).json()["id"]
-    combination = api.call("POST", f"/products/{product_id}/combinations", json={"sku": "T-S", "price": 5}).json()["id"]
-    assert api.call("PUT", f"/products/{product_id}/combinations/{combination}", json={"price": 6}).status_code == 200
-    assert api.call("GET", f"/products/{product_id}/combinations").json()[0]["price"] == 6
-    assert api.call("DELETE", f"/products/{product_id}/combinations/{combination}").json() == {"deleteCount": 1}
-    assert api.call("DELETE", f"/products/{product_id}/combinations/{combination}").status_code == 404
-
-    image = api.call("POST", f"/products/{product_id}/image", params={"externalUrl": "https://cdn.example/t.png"})
-    assert image.status_code == 200
-    assert ecwid_emulator.products()[0]["imageUrl"] == "https://cdn.example/t.png"
-    assert api.call("POST", f"/products/{product_id}/image", params={"externalUrl": "nope"}).status_code == 400
-
     category = api.call("POST", "/categories", json={"name": "Hats", "productIds": [product_id]}).json()["id"]
     assert api.call("PUT", f"/categories/{category}", json={"name": "Caps"}).json() == {"updateCount": 1}
     assert api.call("GET", f"/categories/{category}").json()["name"] == "Caps"

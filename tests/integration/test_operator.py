@@ -19,6 +19,7 @@ from airflow_provider_ecwid.errors import (
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, TaskLogs, make_context
+from tests.integration.helpers import fails_without_retry
 
 
 def products_frame(count: int, prefix: str = "SKU") -> pd.DataFrame:
@@ -188,14 +189,14 @@ def test_bad_input_fails_before_any_call(
     message: str,  # type: ignore[type-arg]
 ) -> None:
     arguments = {"path": "/products", **options}
-    with pytest.raises((EcwidValidationError, EcwidConfigError), match=message):
+    with fails_without_retry((EcwidValidationError, EcwidConfigError), match=message):
         run(EcwidBatchOperator(task_id="bad", data=data, **arguments))
     assert emulator_conn.call_count() == 0
 
 
 def test_all_problems_are_reported_together_with_row_column_and_reason(emulator_conn: EcwidEmulator) -> None:
     frame = pd.DataFrame({"ecwid_id": [*range(30), None], "price": [np.inf] * 25 + [1.0] * 6})
-    with pytest.raises(EcwidValidationError) as caught:
+    with fails_without_retry(EcwidValidationError) as caught:
         run(EcwidBatchOperator(task_id="bad", data=frame, path="/products/{ecwid_id}", method="PUT"))
     error = caught.value
     assert error.total == 26
@@ -212,11 +213,11 @@ def test_chunk_size_outside_1_to_500_is_an_error(chunk_size: object) -> None:
 
 
 def test_missing_file_and_bad_csv_line(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
-    with pytest.raises(EcwidInputError, match="does not exist"):
+    with fails_without_retry(EcwidInputError, match="does not exist"):
         run(EcwidBatchOperator(task_id="missing", data=str(tmp_path / "nope.csv"), path="/products"))
     bad = tmp_path / "bad.csv"
     bad.write_text("sku,price\nA,1\nB,2,extra\n")
-    with pytest.raises(EcwidInputError, match="line 3"):
+    with fails_without_retry(EcwidInputError, match="line 3"):
         run(EcwidBatchOperator(task_id="badcsv", data=str(bad), path="/products"))
     assert emulator_conn.call_count() == 0
 

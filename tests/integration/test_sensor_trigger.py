@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
+import requests_mock as requests_mock_lib
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
 from airflow_provider_ecwid.testing import EcwidEmulator
 from airflow_provider_ecwid.triggers.batch import EcwidBatchTrigger
-from tests.integration.fakes import FakeTaskInstance, TaskLogs, make_context
+from tests.integration.fakes import FakeStateStore, FakeTaskInstance, TaskLogs, make_context
 
 
 def submit(rows: list[dict], **options: object) -> list[str]:  # type: ignore[type-arg]
@@ -73,6 +76,46 @@ def test_reschedule_mode_frees_the_slot_until_done(emulator_conn: EcwidEmulator)
     # Airflow runs a fresh instance at the rescheduled time
     report = sensor(tickets, deferrable=False, mode="reschedule", poke_interval=5).execute(make_context())
     assert (report["total"], report["completed"]) == (10, 10)
+
+
+def status_calls_of(emulator: EcwidEmulator, wait: Callable[[], dict]) -> tuple[int, dict]:  # type: ignore[type-arg]
+    before = emulator.call_count(method="GET", endpoint="/batch")
+    report = wait()
+    return emulator.call_count(method="GET", endpoint="/batch") - before, report
+
+
+def reschedule_until_done(tickets: list[str], state_store: FakeStateStore | None, interval: float) -> dict:  # type: ignore[type-arg]
+    """What Airflow does in reschedule mode: a new sensor instance for every poke, until one returns."""
+    from airflow_provider_ecwid.compat import AirflowRescheduleException
+
+    for _ in range(2000):
+        try:
+            waiting = sensor(tickets, deferrable=False, mode="reschedule", poke_interval=interval)
+            return waiting.execute(make_context(state_store=state_store))  # type: ignore[no-any-return]
+        except AirflowRescheduleException:
+            time.sleep(interval)
+    raise AssertionError("the reschedule-mode sensor never finished")
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.004)
+@pytest.mark.usefixtures("airflow_2_metadata_db")
+@pytest.mark.parametrize("with_state_store", [True, False], ids=["airflow-3.3-state-store", "no-state-store"])
+def test_reschedule_mode_costs_the_status_calls_of_poke_mode(
+    emulator_conn: EcwidEmulator, with_state_store: bool
+) -> None:
+    rows = [{"sku": f"R{n:04d}", "name": f"p{n}", "enabled": True} for n in range(1000)]
+    first, second = submit(rows[:500], chunk_size=5), submit(rows[500:], chunk_size=5)  # 100 tickets each
+    poke_calls, poke_report = status_calls_of(
+        emulator_conn, lambda: sensor(first, deferrable=False, poke_interval=0.05).execute(make_context())
+    )
+    store = FakeStateStore() if with_state_store else None
+    reschedule_calls, reschedule_report = status_calls_of(
+        emulator_conn, lambda: reschedule_until_done(second, store, 0.05)
+    )
+    assert (poke_report["completed"], reschedule_report["completed"]) == (500, 500)
+    assert reschedule_report["created_count"] == 500
+    assert poke_calls >= 100  # every ticket read at least once
+    assert reschedule_calls <= 1.2 * poke_calls, (reschedule_calls, poke_calls)
 
 
 @pytest.mark.ecwid_emulator
@@ -244,3 +287,34 @@ def test_operator_defers_when_deferrable(emulator_conn: EcwidEmulator) -> None:
     assert kwargs["tickets"] == ti.xcom["tickets"]  # the tickets were in XCom before waiting
     assert kwargs["cancel_on_kill"] is True
     assert kwargs["group_id"] == operator.group_id
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason", "failure", "message"),
+    [
+        ({"text": "<html>down for maintenance</html>"}, "api_error", AirflowException, "not JSON"),
+        ({"json": None}, "api_error", AirflowException, "not a JSON object"),
+        (
+            {"status_code": 403, "json": {"errorCode": "INVALID_API_TOKEN", "errorMessage": "bad token"}},
+            "not_retryable",
+            AirflowFailException,
+            "INVALID_API_TOKEN",
+        ),
+    ],
+    ids=["html", "null", "403"],
+)
+async def test_an_unusable_status_answer_fails_the_task_through_the_trigger(
+    emulator_conn: EcwidEmulator,
+    requests_mock: requests_mock_lib.Mocker,
+    answer: dict,  # type: ignore[type-arg]
+    reason: str,
+    failure: type[Exception],
+    message: str,
+) -> None:
+    requests_mock.get(re.compile(r"/batch\?ticket=t-1"), **answer)
+    event = await first_event(trigger_for(["t-1"], poll_interval=0.01))
+    assert (event["status"], event["reason"]) == ("error", reason)
+    assert message in event["message"]
+    with pytest.raises(failure, match=message) as caught:
+        sensor(["t-1"]).execute_complete(make_context(), event)
+    assert (type(caught.value) is AirflowFailException) == (reason == "not_retryable")

@@ -12,6 +12,7 @@ from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, Ec
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
+from tests.integration.helpers import fails_without_retry
 from tests.integration.test_operator import wait_all
 
 
@@ -48,7 +49,7 @@ def test_the_missing_share_of_disable_counts_live_products_only(emulator_conn: E
     store = pd.concat([feed(5), feed(100).iloc[5:].assign(enabled=False)], ignore_index=True)
     run_sync(store)
     wait_all(emulator_conn)
-    with pytest.raises(EcwidSyncRefused, match="5 of 5 enabled store products"):
+    with fails_without_retry(EcwidSyncRefused, match="5 of 5 enabled store products"):
         run_sync(pd.DataFrame({"sku": ["OTHER-1"], "name": ["o"]}), run_id="run-2", on_missing="disable")
     wait_all(emulator_conn)
     assert sum(product["enabled"] for product in emulator_conn.products()) == 5
@@ -71,7 +72,7 @@ def test_skus_from_a_csv_stay_text(emulator_conn: EcwidEmulator, tmp_path: Path)
 
 def test_a_sku_with_blanks_around_it_is_refused_before_anything_is_sent(emulator_conn: EcwidEmulator) -> None:
     data = pd.DataFrame({"sku": ["SEED-0", " SEED-1 "], "name": ["a", "b"]})
-    with pytest.raises(EcwidValidationError, match="starts or ends with blanks") as err:
+    with fails_without_retry(EcwidValidationError, match="starts or ends with blanks") as err:
         run_sync(data)
     assert (err.value.problems[0].row, err.value.problems[0].column) == (1, "sku")
     assert emulator_conn.call_count(method="POST", endpoint="/batch") == 0

@@ -17,8 +17,8 @@ import pytest
 from airflow_provider_ecwid.batch.models import BatchRequest, BatchStatus, ItemStatus
 from airflow_provider_ecwid.batch.report import BatchReport
 from airflow_provider_ecwid.client import EcwidClient
-from airflow_provider_ecwid.completion import write_results
 from airflow_provider_ecwid.errors import EcwidApiError, EcwidAuthError, EcwidRetriesExhaustedError
+from airflow_provider_ecwid.results import write_results
 from airflow_provider_ecwid.testing import EcwidEmulator
 from airflow_provider_ecwid.testing.emulator import _parse_args
 from tests.integration.helpers import Api

@@ -14,6 +14,7 @@ from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import make_context
+from tests.integration.helpers import fails_without_retry
 
 
 def feed(rows: int) -> pd.DataFrame:
@@ -45,7 +46,7 @@ def test_file_with_a_bad_price_in_its_last_slice_sends_nothing(
     path = tmp_path / "feed.csv"
     frame.to_csv(path, index=False)
     operator = EcwidBatchOperator(task_id="t", data=str(path), path="/products", id_column="sku")
-    with pytest.raises(EcwidValidationError) as err:
+    with fails_without_retry(EcwidValidationError) as err:
         operator.execute(make_context())
     assert_nothing_sent(emulator_conn, err, 5999)
     assert err.value.problems[0].column == "price"
@@ -55,7 +56,7 @@ def test_dataframe_with_inf_in_its_last_slice_sends_nothing(emulator_conn: Ecwid
     frame = feed(2000)  # chunk_size 10: slices of 400 rows, so the bad row is in the fifth
     frame.loc[1999, "price"] = np.inf
     operator = EcwidBatchOperator(task_id="t", data=frame, path="/products", id_column="sku", chunk_size=10)
-    with pytest.raises(EcwidValidationError) as err:
+    with fails_without_retry(EcwidValidationError) as err:
         operator.execute(make_context())
     assert_nothing_sent(emulator_conn, err, 1999)
 
@@ -67,7 +68,7 @@ def test_body_callable_raising_in_the_last_slice_sends_nothing(emulator_conn: Ec
         return {"sku": row["sku"], "price": row["price"]}
 
     operator = EcwidBatchOperator(task_id="t", data=feed(6000), path="/products", id_column="sku", body=body)
-    with pytest.raises(EcwidValidationError) as err:
+    with fails_without_retry(EcwidValidationError) as err:
         operator.execute(make_context())
     assert_nothing_sent(emulator_conn, err, 5999)
     assert "no body for this one" in str(err.value)
@@ -79,6 +80,6 @@ def test_sync_with_inf_in_its_last_slice_sends_nothing(emulator_conn: EcwidEmula
     path = tmp_path / "feed.parquet"
     frame.to_parquet(path)
     operator = EcwidCatalogSyncOperator(task_id="sync", data=str(path))
-    with pytest.raises(EcwidValidationError) as err:
+    with fails_without_retry(EcwidValidationError) as err:
         operator.execute(make_context())
     assert_nothing_sent(emulator_conn, err, 5999)

@@ -1,0 +1,167 @@
+"""One phase of a whole-catalog sync: submit its batches, wait until they ran, and say what each row became.
+
+Later phases need ids that earlier ones create (a new product's id before its variations and images), so each
+phase waits for its own batches before the next one is planned. Every phase is a submission of its own, with
+deduplication keys derived from the task run, the phase's name and the chunk's content: a retried task that
+plans the same requests within the hour gets the same tickets back instead of sending them twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_ecwid.batch.build import RequestBuilder
+from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
+from airflow_provider_ecwid.batch.report import BatchReport
+from airflow_provider_ecwid.batch.sources import ReadyRequestsSource
+from airflow_provider_ecwid.batch.waiting import TicketPoller, wait_for_tickets
+from airflow_provider_ecwid.client import EcwidClient
+from airflow_provider_ecwid.submission import Submission
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PhaseResult:
+    """
+    What one phase sent and what became of it.
+
+    :param phase: the phase's name.
+    :param report: the report of its batches (empty when it sent nothing).
+    """
+
+    phase: str
+    report: BatchReport = field(default_factory=BatchReport)
+
+    @property
+    def sent(self) -> int:
+        return self.report.total
+
+    def created(self) -> dict[str, int]:
+        """Request id -> the id Ecwid gave the created entity."""
+        return {key: int(value) for key, value in self.report.created_ids.items() if str(value).isdigit()}
+
+    def failed_ids(self) -> set[str]:
+        return {row.id for row in self.report.not_done if row.id is not None}
+
+    def failures(self) -> list[dict[str, Any]]:
+        """Every request that did not complete, with its SKU (the part of its id after the first colon)."""
+        return [
+            {
+                "phase": self.phase,
+                "sku": sku_of(row.id or ""),
+                "request": row.id,
+                "status": row.status,
+                "http_status": row.http_status,
+                "error_code": row.error_code,
+                "error_message": row.error_message,
+            }
+            for row in self.report.not_done
+        ]
+
+
+#: Request id prefixes of the phases' ready requests (a product's own requests carry its bare SKU).
+PREFIXES = ("category:", "category-missing:", "missing:", "options:", "variation:", "variation-missing:")
+IMAGE_PREFIXES = ("main-image:", "gallery-image:", "variation-image:")
+
+
+def sku_of(request_id: str) -> str:
+    """The SKU (or category path) a request id names: ``gallery-image:TEE:2`` -> ``TEE``."""
+    for prefix in IMAGE_PREFIXES:
+        if request_id.startswith(prefix):
+            rest = request_id[len(prefix) :]
+            return rest.rsplit(":", 1)[0] if prefix == "gallery-image:" else rest
+    for prefix in PREFIXES:
+        if request_id.startswith(prefix):
+            return request_id[len(prefix) :]
+    return request_id
+
+
+class PhaseRunner:
+    """
+    Runs the phases of one task try, one after another.
+
+    :param client: the store's client.
+    :param identity: the task run (dag, run, task, map index), the base of every deduplication key.
+    :param group_id: the task run's batch group (``on_kill`` cancels it).
+    :param ti: the task instance, for XCom.
+    :param chunk_size: requests per batch.
+    :param poll_interval: seconds between status calls.
+    :param progress_timeout: seconds without a newly completed request before giving up.
+    :param sleep: how to wait between status calls (stops early when the task is killed).
+    """
+
+    def __init__(
+        self,
+        client: EcwidClient,
+        *,
+        identity: str,
+        group_id: str,
+        ti: Any,
+        chunk_size: int,
+        poll_interval: float,
+        progress_timeout: float | None,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.client = client
+        self.identity = identity
+        self.group_id = group_id
+        self.ti = ti
+        self.chunk_size = chunk_size
+        self.poll_interval = poll_interval
+        self.progress_timeout = progress_timeout
+        self.sleep = sleep
+        self.results: list[PhaseResult] = []
+        self.submission: Submission | None = None
+
+    def run_requests(self, phase: str, requests: Sequence[dict[str, Any]], *, parallel: bool) -> PhaseResult:
+        """Send ready requests as one phase (in order unless ``parallel``)."""
+        if not requests:
+            return self._record(PhaseResult(phase))
+        plan = BatchPlan(ReadyRequestsSource(list(requests)), RequestBuilder(path=None), self.chunk_size)
+        return self.run_plan(phase, plan, plan.validate(), parallel=parallel)
+
+    def run_plan(self, phase: str, plan: BatchPlan, summary: PlanSummary, *, parallel: bool) -> PhaseResult:
+        """Send a plan as one phase and wait until every one of its batches ran."""
+        if not summary.requests:
+            return self._record(PhaseResult(phase))
+        log.info("Phase %s: %s request(s) in %s batch(es)", phase, f"{summary.requests:,}", f"{summary.chunks:,}")
+        self.submission = Submission(
+            self.client,
+            identity=f"{self.identity}|phase:{phase}",
+            group_id=self.group_id,
+            ti=self.ti,
+            state_store=None,  # chunk indexes restart in each phase; deduplication keys carry the resume
+            stop_on_first_failure=False,  # one bad row must not stop its neighbours
+            allow_parallel_mode=parallel,
+        )
+        tickets = self.submission.run(plan.chunks(), summary.chunks, summary.requests)
+        poller = TicketPoller(tickets, self.client.get_batch)
+        statuses = wait_for_tickets(
+            poller,
+            poll_interval=self.poll_interval,
+            deadline=None,
+            progress_timeout=self.progress_timeout,
+            sleep=self.sleep,
+        )
+        result = PhaseResult(phase, BatchReport.from_statuses(statuses, self.submission.expected))
+        log.info("Phase %s done: %d completed, %d did not", phase, result.report.completed, len(result.report.not_done))
+        return self._record(result)
+
+    def _record(self, result: PhaseResult) -> PhaseResult:
+        self.results.append(result)
+        return result
+
+    def failures(self) -> list[dict[str, Any]]:
+        return [failure for result in self.results for failure in result.failures()]
+
+    def sent(self) -> dict[str, int]:
+        """Requests sent per phase (phases of the same name, such as category levels, added up)."""
+        counts: dict[str, int] = {}
+        for result in self.results:
+            name = result.phase.split("-", 1)[0]
+            counts[name] = counts.get(name, 0) + result.sent
+        return counts
