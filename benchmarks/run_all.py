@@ -1,7 +1,7 @@
 """Run every benchmark, print one table, and save the figures with the date and machine as JSON.
 
-.venv/bin/python -m benchmarks.run_all          # about 7 minutes here; writes benchmarks/results/latest.json
-.venv/bin/python -m benchmarks.run_all encode   # only some: encode, memory, calls, e2e, emulator, whole
+.venv/bin/python -m benchmarks.run_all          # about 20 minutes here; writes benchmarks/results/latest.json
+.venv/bin/python -m benchmarks.run_all encode   # only some: encode dtypes bookkeeping memory calls e2e emulator whole
 """
 
 from __future__ import annotations
@@ -10,11 +10,22 @@ import json
 import sys
 import time
 
-from benchmarks import bench_calls, bench_e2e, bench_encode, bench_memory, bench_whole_catalog, emulator_throughput
+from benchmarks import (
+    bench_bookkeeping,
+    bench_calls,
+    bench_dtypes,
+    bench_e2e,
+    bench_encode,
+    bench_memory,
+    bench_whole_catalog,
+    emulator_throughput,
+)
 from benchmarks.common import Figure, machine, print_table, save
 
 SUITES = {
     "encode": bench_encode.run,
+    "dtypes": bench_dtypes.run,
+    "bookkeeping": bench_bookkeeping.run,
     "memory": bench_memory.run,
     "calls": bench_calls.run,
     "e2e": bench_e2e.run,

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from airflow_provider_ecwid.batch.chunks import RequestRows
+from airflow_provider_ecwid.batch.columnar import (
+    BODYLESS,
+    ColumnarShape,
+    encode_columns,
+    endpoint_counts,
+    validate_columns,
+)
+from airflow_provider_ecwid.batch.fields import PathTemplate, path_field
 from airflow_provider_ecwid.batch.models import HTTP_METHODS
 from airflow_provider_ecwid.batch.paths import check_api_path, path_problem
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
@@ -30,98 +38,13 @@ from airflow_provider_ecwid.batch.values import (
     json_safe,
     text_problem,
 )
-from airflow_provider_ecwid.batch.wire import WireRequest, body_struct
+from airflow_provider_ecwid.batch.wire import WireRequest, WireRows, body_struct
 from airflow_provider_ecwid.errors import EcwidConfigError
 
 NullValues = Literal["omit", "null"]
 BodyBuilder = Callable[[dict[str, Any]], Mapping[str, Any]]
 
 REQUEST_KEYS = frozenset({"id", "path", "method", "body"})
-#: A path value that needs no percent-encoding (fullmatch: ``$`` alone would let a trailing newline through).
-_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.~-]*")
-#: Methods whose requests carry no body.
-BODYLESS = frozenset({"GET", "DELETE"})
-
-
-class PathTemplate:
-    """
-    A path with ``{column}`` fields, e.g. ``/products/{ecwid_id}`` or ``/products?sku={sku}``.
-
-    Values are percent-encoded, so a value can never add a segment, a query parameter or a host.
-
-    :param template: the path template.
-    """
-
-    def __init__(self, template: str) -> None:
-        if not isinstance(template, str):
-            raise EcwidConfigError(f"path must be a string template, got {type(template).__name__}")
-        self.template = template
-        self.literals: list[str] = []
-        self.fields: list[str] = []
-        try:
-            parsed = list(string.Formatter().parse(template))
-        except ValueError as err:
-            raise EcwidConfigError(f"path template {template!r} is malformed: {err}") from None
-        for literal, field, spec, conversion in parsed:
-            self.literals.append(literal)
-            if field is None:
-                continue
-            if not field or field.isdigit() or spec or conversion:
-                raise EcwidConfigError(
-                    f"path template {template!r}: fields must be plain column names like {{ecwid_id}}, got {{{field}}}"
-                )
-            self.fields.append(field)
-        if len(self.literals) == len(self.fields):
-            self.literals.append("")
-        sample = template.format(**dict.fromkeys(self.fields, "1"))
-        problem = path_problem(sample)
-        if problem is not None:
-            raise EcwidConfigError(f"path template {template!r} is not a safe Ecwid API path: {problem}")
-
-    def render_ints(self, values: list[int]) -> list[str]:
-        """Fill a one-field template from whole numbers (no quoting needed)."""
-        head, tail = (literal.replace("%", "%%") for literal in self.literals)
-        return list(map(f"{head}%d{tail}".__mod__, values))
-
-    def render(self, columns: Sequence[list[str]], rows: int) -> list[str]:
-        """Fill the template for ``rows`` rows from one list of ready (quoted) values per field."""
-        if not self.fields:
-            return [self.template] * rows
-        if len(self.fields) == 1:
-            head, tail = self.literals
-            return [head + value + tail for value in columns[0]]
-        literals = self.literals
-        rendered = []
-        for values in zip(*columns, strict=True):
-            parts = [literals[0]]
-            for value, literal in zip(values, literals[1:], strict=True):
-                parts += (value, literal)
-            rendered.append("".join(parts))
-        return rendered
-
-
-def _path_value(value: Any) -> tuple[str | None, str | None]:
-    """A value for a path field as ``(text, None)``, or ``(None, reason)``."""
-    if is_missing(value):
-        return None, "is empty, and the path needs it"
-    if isinstance(value, bool | np.bool_):
-        return None, "a true/false value cannot be part of a path"
-    if isinstance(value, int | np.integer):
-        return str(int(value)), None
-    if isinstance(value, float | np.floating):
-        if float(value).is_integer():
-            return str(int(value)), None
-        return None, f"{value!r} is not an id (a path needs a whole number or text)"
-    if isinstance(value, str):
-        if not value.strip():
-            return None, "is empty, and the path needs it"
-        if value in (".", ".."):
-            return None, f"{value!r} cannot be a path segment"
-        problem = text_problem(value)
-        if problem is not None:
-            return None, f"the text {problem}"
-        return (value if _SAFE_SEGMENT.fullmatch(value) else quote(value, safe="")), None
-    return None, f"a {type(value).__name__} cannot be part of a path"
 
 
 def _text_value(value: Any) -> str | None:
@@ -134,6 +57,31 @@ def _text_value(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value
     return None
+
+
+@dataclass
+class SliceCheck:
+    """
+    What the validation pass learns of one slice.
+
+    :param requests: how many requests it makes.
+    :param patterns: its requests per ``METHOD path-pattern``.
+    :param ids: its request ids (only read when ids come from a column: row positions cannot repeat).
+    :param first: its first requests, with bodies when asked for.
+    """
+
+    requests: int
+    patterns: dict[str, int]
+    ids: Iterable[str | None]
+    first: list[WireRequest] = field(default_factory=list)
+
+
+def request_patterns(requests: list[WireRequest]) -> dict[str, int]:
+    """Requests counted by ``METHOD path-pattern``."""
+    if not requests:
+        return {}
+    paths = pa.array([request.path for request in requests], pa.large_string())
+    return endpoint_counts(pa.array([request.method for request in requests], pa.large_string()), paths)
 
 
 class RequestBuilder:
@@ -178,6 +126,56 @@ class RequestBuilder:
         self.id_column = id_column
         self.null: Any = MISSING if null_values == "omit" else None
 
+    # -- one slice: by Arrow when it can, else row by row ----------------------------------------------
+
+    def arrow_shape(self, frame: pd.DataFrame) -> ColumnarShape | None:
+        """
+        The one check of whether a slice may take the Arrow route: what that route needs to know, or None
+        (no path template, a method column, a body callable, no rows). The route itself still hands back any
+        slice that has something to report.
+
+        :param frame: the rows.
+        """
+        if self.template is None or self.method_column is not None or self.body_builder is not None or frame.empty:
+            return None
+        self._require_columns(frame)
+        return ColumnarShape(self.template, self.method, self.id_column, self.body_names(frame), self.null is None)
+
+    def encode(self, frame: pd.DataFrame, first_row: int, problems: ProblemLog) -> RequestRows:
+        """
+        A slice's requests, encoded: by Arrow when it can, else row by row (which reports every problem).
+
+        :param frame: the rows.
+        :param first_row: the position of the slice's first row in the whole input.
+        :param problems: where problems are reported.
+        """
+        shape = self.arrow_shape(frame)
+        encoded = None if shape is None else encode_columns(shape, frame, first_row)
+        if encoded is not None:
+            return encoded
+        return WireRows(self.build(frame, first_row, problems))
+
+    def check(self, frame: pd.DataFrame, first_row: int, problems: ProblemLog, *, show: int = 0) -> SliceCheck:
+        """
+        The validation pass over a slice: by column when the Arrow route takes it, else row by row.
+
+        :param frame: the rows.
+        :param first_row: the position of the slice's first row in the whole input.
+        :param problems: where problems are reported.
+        :param show: how many of its first requests to return with their bodies (for the dry-run summary).
+        """
+        shape = self.arrow_shape(frame)
+        if shape is not None:
+            ids = None if self.id_column is None else self.request_ids(frame, first_row)
+            checked = validate_columns(shape, frame, ids)
+            if checked is not None:
+                first = self.build(frame.iloc[:show], first_row, ProblemLog()) if show > 0 else []
+                return SliceCheck(checked.requests, checked.patterns, ids or [], first)
+        requests = self.build(frame, first_row, problems, make=show > 0)
+        return SliceCheck(
+            len(requests), request_patterns(requests), [request.id for request in requests], requests[:show]
+        )
+
     # -- rows ------------------------------------------------------------------------------------------
 
     def build(
@@ -195,7 +193,7 @@ class RequestBuilder:
             if {"path", "method"} <= set(frame.columns) and set(frame.columns) <= REQUEST_KEYS:
                 return self.build_ready(_ready_rows(frame), first_row, problems)  # a file of ready requests
             raise EcwidConfigError("path is required to turn rows into requests, e.g. path='/products/{ecwid_id}'")
-        self._check_columns(frame)
+        self._require_columns(frame)
         ids = self.request_ids(frame, first_row)
 
         def report(column: str) -> Callable[[int, str], None]:
@@ -216,7 +214,7 @@ class RequestBuilder:
         wire_ids: list[str] = ids if self.id_column is None else [i or "" for i in ids]  # type: ignore[assignment]
         return list(map(WireRequest, wire_ids, paths, methods, bodies))
 
-    def _check_columns(self, frame: pd.DataFrame) -> None:
+    def _require_columns(self, frame: pd.DataFrame) -> None:
         assert self.template is not None
         named = [("path template", name) for name in self.template.fields]
         named += [("method_column", self.method_column)] if self.method_column else []
@@ -259,21 +257,11 @@ class RequestBuilder:
     def _paths(self, frame: pd.DataFrame, report: Callable[[str], Callable[[int, str], None]]) -> list[str]:
         assert self.template is not None
         columns = []
-        for field in self.template.fields:
-            series = frame[field]
-            if series.dtype.kind in "iu" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
-                if len(self.template.fields) == 1:  # the common case, e.g. /products/{ecwid_id}: one pass
-                    return self.template.render_ints(series.to_numpy().tolist())
-                columns.append(list(map(str, series.to_numpy().tolist())))
-                continue
-            on_problem = report(field)
-            texts = []
-            for position, value in enumerate(series.tolist()):
-                text, reason = _path_value(value)
-                if reason is not None:
-                    on_problem(position, reason)
-                texts.append(text or "")
-            columns.append(texts)
+        for name in self.template.fields:
+            texts, problems = path_field(frame[name])
+            for position, reason in problems:
+                report(name)(position, reason)
+            columns.append(texts.to_pylist())
         return self.template.render(columns, len(frame))
 
     def body_names(self, frame: pd.DataFrame) -> list[str]:

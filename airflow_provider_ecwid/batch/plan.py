@@ -10,18 +10,16 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
-from airflow_provider_ecwid.batch.build import RequestBuilder
+from airflow_provider_ecwid.batch.build import RequestBuilder, SliceCheck, request_patterns
 from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, check_chunk_size, iter_chunks
-from airflow_provider_ecwid.batch.columnar import check_columns, encode_columns, endpoint_counts
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.sources import InputSource
 from airflow_provider_ecwid.batch.wire import WireRequest, WireRows, encode
@@ -110,20 +108,17 @@ class BatchPlan:
         )
         id_hashes = array("q")  # 8 bytes per row, not a dict of every id, to find duplicates
         for first_row, builder, rows in self._slices():
-            checked = check_columns(builder, rows, first_row) if builder is not None else None
-            if checked is None:  # row by row: reports every problem of the slice
-                requests = self._checked_requests(builder, rows, first_row, problems, summary)
-                ids: Iterable[str] = map(_request_id, requests)
-                summary.requests += len(requests)
-                summary.by_pattern.update(_patterns(requests))
-            else:  # the Arrow route takes it: nothing to report
-                ids = checked.ids or ()
-                summary.requests += checked.requests
-                summary.by_pattern.update(checked.patterns)
-                if len(summary.first_requests) < 3 and builder is not None:
-                    _show_first(builder.build(rows.iloc[:3], first_row, ProblemLog()), summary)
+            show = 3 - len(summary.first_requests)
+            if builder is None:
+                requests = RequestBuilder.build_ready(rows, first_row, problems)
+                checked = SliceCheck(len(requests), request_patterns(requests), map(_request_id, requests), requests)
+            else:
+                checked = builder.check(rows, first_row, problems, show=show)
+            summary.requests += checked.requests
+            summary.by_pattern.update(checked.patterns)
+            _show_first(checked.first[:show], summary)
             if not positional:  # ids from row positions cannot repeat
-                id_hashes.extend(map(hash, ids))
+                id_hashes.extend(map(hash, checked.ids))
         if len(id_hashes) > 1:
             hashes = np.frombuffer(id_hashes, dtype=np.int64)
             hashes.sort()  # in place: no second array of every id
@@ -133,18 +128,6 @@ class BatchPlan:
         problems.raise_if_any()
         summary.chunks = -(-summary.requests // self.chunk_size)
         return summary
-
-    @staticmethod
-    def _checked_requests(
-        builder: RequestBuilder | None, rows: Any, first_row: int, problems: ProblemLog, summary: PlanSummary
-    ) -> list[WireRequest]:
-        """A slice's requests checked row by row; bodies only while the summary still shows first requests."""
-        if builder is None:
-            requests = RequestBuilder.build_ready(rows, first_row, problems)
-        else:
-            requests = builder.build(rows, first_row, problems, make=len(summary.first_requests) < 3)
-        _show_first(requests, summary)
-        return requests
 
     def _report_duplicates(self, repeated_hashes: set[int], problems: ProblemLog) -> None:
         """A second read, only for the ids whose hash repeats: report each id used more than once."""
@@ -185,14 +168,11 @@ class BatchPlan:
 
 
 def _encode_slice(builder: RequestBuilder | None, rows: Any, first_row: int) -> tuple[RequestRows, ProblemLog]:
-    """One slice encoded: by Arrow when its columns allow it, else row by row (which reports problems)."""
+    """One slice encoded by its builder (None: ready requests); a problem there is reported in the log."""
     problems = ProblemLog()
     if builder is None:
         return WireRows(RequestBuilder.build_ready(rows, first_row, problems)), problems
-    encoded = encode_columns(builder, rows, first_row)
-    if encoded is not None:
-        return encoded, problems
-    return WireRows(builder.build(rows, first_row, problems)), problems
+    return builder.encode(rows, first_row, problems), problems
 
 
 def _collect(future: Future[tuple[RequestRows, ProblemLog]]) -> RequestRows:
@@ -207,17 +187,9 @@ def _collect(future: Future[tuple[RequestRows, ProblemLog]]) -> RequestRows:
 _request_id = attrgetter("id")
 
 
-def _patterns(requests: list[WireRequest]) -> dict[str, int]:
-    """Requests counted by ``METHOD path-pattern``."""
-    if not requests:
-        return {}
-    paths = pa.array([request.path for request in requests], pa.large_string())
-    return endpoint_counts(pa.array([request.method for request in requests], pa.large_string()), paths)
-
-
 def _show_first(requests: list[WireRequest], summary: PlanSummary) -> None:
     """Keep the first three requests, as sent, for the summary."""
-    for request in requests[: 3 - len(summary.first_requests)]:
+    for request in requests:
         summary.first_requests.append(json.loads(_encode_one(request)))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,12 @@ BINARY_HINT = "binary data cannot go in a batch: host the file and give its URL 
 #: an unsigned value above 2**63 - 1 would be misread or refused on the other side, after it was sent.
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 BEYOND_INT64 = "is beyond 64-bit signed integers (Ecwid's numbers); send it as text"
+
+#: msgspec as the wire encoder is set up (Decimal as a number), and its decoder, for :func:`plain_json`.
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+_DECODER = msgspec.json.Decoder()
+#: 19 digits in a row: perhaps an integer beyond 64 bits, which msgspec writes as it is.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 #: Reports a problem of the value at a position of the column being converted.
 OnProblem = Callable[[int, str], None]
@@ -117,6 +124,28 @@ def json_safe(value: Any, *, nested: bool = False) -> Any:
     raise UnsafeValue(f"a {type(value).__name__} cannot be sent as JSON")
 
 
+def plain_json(value: Any) -> bytes | None:
+    """
+    The JSON of a dict or list that :func:`json_safe` would leave as it is, written by msgspec in C; None when
+    it would change or refuse something in it (NaN, infinity, a big integer, a non-text key, numpy or pandas
+    values, bytes, a lone surrogate...) or may: then :func:`json_safe` must look at it value by value.
+
+    msgspec writes what it reads back unchanged, so reading the JSON back and comparing it with the value
+    finds every change (NaN became null, a key became text, bytes became base64, a tuple a list); only
+    integers beyond 64 bits read back unchanged, so a run of 19 digits sends the value the careful way.
+
+    :param value: a dict or list.
+    """
+    try:
+        encoded = _ENCODER.encode(value)
+        long_number = len(encoded) - len(encoded.translate(None, b"0123456789")) >= 19 and _LONG_NUMBER.search(encoded)
+        if not long_number and _DECODER.decode(encoded) == value:
+            return encoded
+    except (TypeError, ValueError, OverflowError, UnicodeError, msgspec.MsgspecError):
+        pass
+    return None
+
+
 def _missing_to(values: list[Any], mask: np.ndarray, replacement: Any) -> None:
     for position in np.flatnonzero(mask).tolist():
         values[position] = replacement
@@ -176,10 +205,16 @@ def column_values(series: pd.Series, on_problem: OnProblem, *, null: Any = MISSI
     return _object_values(series.tolist(), on_problem, null)
 
 
+_CONTAINERS = (dict, list)
+
+
 def _object_values(items: list[Any], on_problem: OnProblem, null: Any) -> tuple[list[Any], np.ndarray]:
     values: list[Any] = []
     mask = np.zeros(len(items), dtype=bool)
     for position, item in enumerate(items):
+        if type(item) in _CONTAINERS and plain_json(item) is not None:
+            values.append(item)  # nothing to change: msgspec writes it as it is
+            continue
         try:
             safe = json_safe(item)
         except UnsafeValue as err:

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_ecwid.batch import plan as plan_module
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import iter_chunks
-from airflow_provider_ecwid.batch.columnar import EncodedRows, check_columns, encode_columns
+from airflow_provider_ecwid.batch.columnar import EncodedRows
 from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.wire import WireRows
-from airflow_provider_ecwid.errors import EcwidValidationError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidValidationError
+from tests.unit.arrow_route import arrow_checked, arrow_encoded
 
 RARE_CONTROL = "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)]))
 TEXT = (
@@ -77,7 +77,7 @@ def test_the_arrow_route_writes_what_the_row_by_row_route_writes(
 ) -> None:
     builder = RequestBuilder(**options)
     expected, problems = row_by_row(builder, frame, first_row)
-    encoded = encode_columns(builder, frame, first_row)
+    encoded = arrow_encoded(builder, frame, first_row)
     if problems.total:
         assert encoded is None, f"the Arrow route encoded a slice with problems: {problems.shown}"
     event("left to the builder" if encoded is None else "encoded by Arrow")
@@ -104,7 +104,7 @@ def plain_frame(rows: int = 5) -> pd.DataFrame:
 
 def test_plain_columns_take_the_arrow_route() -> None:
     builder = RequestBuilder(path="/products/{ecwid_id}", method="PUT")
-    encoded = encode_columns(builder, plain_frame(), 7)
+    encoded = arrow_encoded(builder, plain_frame(), 7)
     assert encoded is not None
     requests = decoded(encoded)
     assert requests[0] == {
@@ -120,7 +120,7 @@ def test_plain_columns_take_the_arrow_route() -> None:
 def test_a_first_body_column_with_gaps_is_cut_right() -> None:
     frame = plain_frame()[["ecwid_id", "price", "name"]]
     builder = RequestBuilder(path="/products/{ecwid_id}", method="PUT")
-    encoded = encode_columns(builder, frame, 0)
+    encoded = arrow_encoded(builder, frame, 0)
     assert encoded is not None
     assert [request["body"] for request in decoded(encoded)] == [{"name": 'say "hi"\n'}] + [{"price": 1.5}] * 4
 
@@ -130,15 +130,10 @@ def test_a_first_body_column_with_gaps_is_cut_right() -> None:
     [
         ({"method_column": "m"}, lambda f: f.assign(m="PUT")),
         ({"body": lambda row: {"sku": row["sku"]}}, lambda f: f),
-        ({}, lambda f: f.assign(price=f["price"].astype(np.float32))),
         ({}, lambda f: f.assign(price=[1.0, np.inf, 1.0, 1.0, 1.0])),
-        ({}, lambda f: f.assign(when=pd.Timestamp("2026-01-01"))),
-        ({}, lambda f: f.assign(mixed=pd.Series(["a", 1, None, "b", 2.5], dtype=object))),
-        ({}, lambda f: f.assign(name="bell \x07")),
         ({}, lambda f: f.assign(big=pd.Series([2**70, 1, 2, 3, 4], dtype=object))),
         ({}, lambda f: f.assign(big=np.array([2**63, 1, 2, 3, 4], dtype=np.uint64))),
-        ({}, lambda f: f.assign(ecwid_id=f["ecwid_id"].astype(float))),
-        ({"path": "/products?sku={sku}"}, lambda f: f.assign(sku=["a b", "c", "d", "e", "f"])),
+        ({}, lambda f: f.assign(ecwid_id=[1.5, 2, 3, 4, 5])),
         ({"id_column": "sku"}, lambda f: f.assign(sku=["a", " ", "c", "d", "e"])),
         ({"body_columns": ["name", "price"]}, lambda f: f.assign(price=[1.0, np.nan, 1, 1, 1])),  # row 1: no body
         ({"body_columns": ["nowhere"]}, lambda f: f),
@@ -146,12 +141,34 @@ def test_a_first_body_column_with_gaps_is_cut_right() -> None:
 )
 def test_what_the_arrow_route_leaves_to_the_builder(options: dict[str, Any], change: Any) -> None:
     builder = RequestBuilder(**{"path": "/products/{ecwid_id}", "method": "PUT", **options})
-    assert encode_columns(builder, change(plain_frame()), 0) is None
+    try:
+        assert arrow_encoded(builder, change(plain_frame()), 0) is None
+    except EcwidConfigError:
+        assert options == {"body_columns": ["nowhere"]}  # a column that is not there: said at once
+
+
+@pytest.mark.parametrize(
+    ("options", "change"),
+    [
+        ({}, lambda f: f.assign(price=f["price"].astype(np.float32))),
+        ({}, lambda f: f.assign(when=pd.Timestamp("2026-01-01"))),
+        ({}, lambda f: f.assign(mixed=pd.Series(["a", 1, None, "b", 2.5], dtype=object))),
+        ({}, lambda f: f.assign(name="bell \x07")),
+        ({}, lambda f: f.assign(ecwid_id=f["ecwid_id"].astype(float))),
+        ({"path": "/products?sku={sku}"}, lambda f: f.assign(sku=["a b", "c", "d", "e", "f"])),
+    ],
+)
+def test_columns_the_arrow_route_now_takes(options: dict[str, Any], change: Any) -> None:
+    builder = RequestBuilder(**{"path": "/products/{ecwid_id}", "method": "PUT", **options})
+    frame = change(plain_frame())
+    encoded = arrow_encoded(builder, frame, 0)
+    assert encoded is not None
+    assert bytes(encoded.fragment(0, len(encoded))) == WireRows(builder.build(frame, 0, ProblemLog())).fragment(0, 5)
 
 
 def test_chunks_cut_across_both_kinds_of_slices() -> None:
     builder = RequestBuilder(path="/products/{ecwid_id}", method="PUT")
-    fast = encode_columns(builder, plain_frame(5), 0)
+    fast = arrow_encoded(builder, plain_frame(5), 0)
     assert fast is not None
     slow = WireRows(builder.build(plain_frame(4), 5, ProblemLog()))
     chunks = list(iter_chunks([fast, slow, fast], chunk_size=3))
@@ -182,17 +199,17 @@ def test_the_arrow_validation_pass_finds_what_the_row_by_row_pass_finds(
 ) -> None:
     frame = pd.concat([frame, frame.iloc[:2]], ignore_index=True)  # repeated ids, where ids come from a column
     builder = RequestBuilder(**options)
-    event("checked by Arrow" if check_columns(builder, frame, 0) is not None else "checked row by row")
+    event("checked by Arrow" if arrow_checked(builder, frame) is not None else "checked row by row")
     found = summary_or_problems(frame, options)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plan_module, "check_columns", lambda *_: None)
+        patch.setattr(RequestBuilder, "arrow_shape", lambda *_: None)
         assert summary_or_problems(frame, options) == found
 
 
 def test_repeated_ids_are_found_on_the_arrow_route() -> None:
     frame = plain_frame().assign(sku=["A", "B", "A", "C", "B"])
     builder = RequestBuilder(path="/products/{ecwid_id}", method="PUT", id_column="sku")
-    assert check_columns(builder, frame, 0) is not None
+    assert arrow_checked(builder, frame) is not None
     with pytest.raises(EcwidValidationError, match=r"row 2 \(id 'A'\).*duplicate id \(first used by row 0\)"):
         BatchPlan(make_source(frame), builder).validate()
 
@@ -212,7 +229,7 @@ def test_integers_beyond_signed_64_bits_are_refused_not_sent(data: Any, arrow_ch
     plan = BatchPlan(make_source(data), RequestBuilder(path="/products", method="POST"))
     with pytest.MonkeyPatch.context() as patch:
         if not arrow_check:
-            patch.setattr(plan_module, "check_columns", lambda *_: None)
+            patch.setattr(RequestBuilder, "arrow_shape", lambda *_: None)
         with pytest.raises(EcwidValidationError, match=r"row 1 \(id '1'\), column 'quantity': .*beyond 64-bit"):
             plan.validate()
     with pytest.raises(EcwidValidationError, match="beyond 64-bit"):
@@ -222,6 +239,6 @@ def test_integers_beyond_signed_64_bits_are_refused_not_sent(data: Any, arrow_ch
 def test_unsigned_columns_within_signed_64_bits_take_the_arrow_route() -> None:
     frame = pd.DataFrame({"sku": ["A", "B"], "quantity": np.array([1, 2**63 - 1], dtype=np.uint64)})
     builder = RequestBuilder(path="/products", method="POST")
-    encoded = encode_columns(builder, frame, 0)
+    encoded = arrow_encoded(builder, frame, 0)
     assert encoded is not None
     assert [request["body"]["quantity"] for request in decoded(encoded)] == [1, 2**63 - 1]

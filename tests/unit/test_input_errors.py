@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_provider_ecwid.batch import plan as plan_module
 from airflow_provider_ecwid.batch.build import RequestBuilder
-from airflow_provider_ecwid.batch.columnar import check_columns
 from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidInputError, EcwidValidationError
+from tests.unit.arrow_route import arrow_checked
 
 LONE = "\ud800"
 
@@ -34,7 +33,7 @@ def problems_of(data: Any, **options: Any) -> list[tuple[int, str]]:
     for arrow_check in (True, False):
         with pytest.MonkeyPatch.context() as patch:
             if not arrow_check:
-                patch.setattr(plan_module, "check_columns", lambda *_: None)
+                patch.setattr(RequestBuilder, "arrow_shape", lambda *_: None)
             with pytest.raises(EcwidValidationError) as caught:
                 validate(data, **options)
         assert "surrogate" in str(caught.value)
@@ -77,8 +76,8 @@ def test_a_lone_surrogate_in_a_request_id() -> None:
 def test_ids_that_are_merely_not_ascii_keep_the_arrow_check() -> None:
     frame = pd.DataFrame({"pid": [1, 2], "sku": pd.Series(["é1", "中2"], dtype=object), "name": ["x", "y"]})
     builder = RequestBuilder(path="/products/{pid}", method="PUT", id_column="sku", body_columns=["name"])
-    assert check_columns(builder, frame, 0) is not None
-    assert check_columns(builder, frame.assign(sku=pd.Series(["é1", "2" + LONE], dtype=object)), 0) is None
+    assert arrow_checked(builder, frame) is not None
+    assert arrow_checked(builder, frame.assign(sku=pd.Series(["é1", "2" + LONE], dtype=object))) is None
 
 
 def test_a_lone_surrogate_in_ready_requests() -> None:
