@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.arrow_values import POOL, TEXT, escape, json_values, missing_if_sound
-from airflow_provider_ecwid.batch.fields import path_field
+from airflow_provider_ecwid.batch.fields import path_field, whole_or_text
 from airflow_provider_ecwid.batch.values import text_problem
 
 if TYPE_CHECKING:
@@ -241,15 +241,11 @@ def _ids(shape: ColumnarShape, frame: pd.DataFrame, first_row: int) -> Any:
     """Each request's id as the inside of a JSON string; None when an id is a problem."""
     if shape.id_column is None:
         return pc.cast(pa.array(np.arange(first_row, first_row + len(frame), dtype=np.int64)), TEXT)
-    values = pa.array(frame[shape.id_column], from_pandas=True, memory_pool=POOL)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks(memory_pool=POOL)
-    if values.null_count:
+    values = whole_or_text(frame[shape.id_column])
+    if values is None:
         return None
     if pa.types.is_integer(values.type):
         return pc.cast(values, TEXT, memory_pool=POOL)
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        return None
     if bool(pc.any(pc.equal(pc.utf8_trim_whitespace(values, memory_pool=POOL), "")).as_py()):
         return None  # an empty id is a problem
     if bool(pc.any(pc.match_substring_regex(values, "[\x1c-\x1f]")).as_py()):

@@ -126,8 +126,11 @@ def path_field(series: pd.Series) -> tuple[Any, list[tuple[int, str]]]:
     return pa.array(texts, TEXT), problems
 
 
-def _plain_values(series: pd.Series) -> Any:
-    """The values as text when each is a whole number or a segment that needs no percent-encoding; else None."""
+def whole_or_text(series: pd.Series) -> Any:
+    """
+    The column as one Arrow array of whole numbers or of text, without a missing value; None otherwise (the
+    column then goes value by value, where each problem is named).
+    """
     try:
         values = pa.array(series, from_pandas=True, memory_pool=POOL)
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
@@ -136,8 +139,21 @@ def _plain_values(series: pd.Series) -> Any:
         values = values.combine_chunks(memory_pool=POOL)
     if values.null_count:
         return None
+    if pa.types.is_integer(values.type) or pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values
+    return None
+
+
+def _plain_values(series: pd.Series) -> Any:
+    """The values as text when each is a whole number or a segment that needs no percent-encoding; else None."""
+    values = whole_or_text(series)
+    if values is None:
+        return None
     if pa.types.is_integer(values.type):
         return pc.cast(values, TEXT, memory_pool=POOL)
+    if not pc.all(pc.match_substring_regex(values, _PLAIN_SEGMENT, memory_pool=POOL)).as_py():
+        return None
+    return pc.cast(values, TEXT, memory_pool=POOL)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None
     if not pc.all(pc.match_substring_regex(values, _PLAIN_SEGMENT, memory_pool=POOL)).as_py():
