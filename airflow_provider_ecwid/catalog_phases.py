@@ -14,7 +14,8 @@ Named steps, each one readable on its own:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -23,13 +24,13 @@ from airflow_provider_ecwid.batch.catalog import CatalogIndex, CatalogSync, OnMi
 from airflow_provider_ecwid.batch.category_tree import CategoryTree, Path, request_id
 from airflow_provider_ecwid.batch.feed_shape import FeedRows, FeedShape, split_rows
 from airflow_provider_ecwid.batch.image_memory import ImageMemory
-from airflow_provider_ecwid.batch.image_plan import plan_images
+from airflow_provider_ecwid.batch.image_plan import ImageGroup, plan_images
 from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.variation_plan import derive_options, options_shape, plan_combinations
 from airflow_provider_ecwid.catalog_lookup import LookupMode, build_index
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.errors import EcwidValidationError
-from airflow_provider_ecwid.phases import PhaseRunner
+from airflow_provider_ecwid.phases import PhaseResult, PhaseRunner
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,16 @@ class WholeCatalogSync:
 
     # -- 3. the phases --------------------------------------------------------------------------------------
 
-    def run(self, runner: PhaseRunner, memory: ImageMemory | None, *, refresh_images: bool) -> dict[str, Any]:
-        """Send every phase, in order; return the summary (failures by SKU and phase included)."""
+    def run(
+        self, runner: PhaseRunner, memory: ImageMemory | None, *, refresh_images: bool, defer_images: bool = False
+    ) -> dict[str, Any] | PendingImages:
+        """
+        Send every phase, in order; return the summary (failures by SKU and phase included).
+
+        With ``defer_images``, the image phase (when it is the last one and has requests) is submitted and not
+        waited for: the caller gets a :class:`PendingImages` to wait on elsewhere (the triggerer) and to settle
+        with :func:`settle_images`.
+        """
         self._categories(runner)
         product_ids, created = self._products(runner)
         if self.shape.parent_sku_column:
@@ -154,8 +163,30 @@ class WholeCatalogSync:
         else:
             combination_ids = {}
         if memory is not None:
-            self._images(runner, memory, product_ids, combination_ids, created, refresh_images)
+            plan = plan_images(
+                self.rows.products,
+                self.rows.variations,
+                self.shape,
+                product_ids=product_ids,
+                combination_ids=combination_ids,
+                new_products=created,
+                memory=memory,
+                refresh=refresh_images,
+                new_variations=self.new_variations,
+            )
+            last = self.shape.on_missing_categories != "delete"
+            if defer_images and last and plan.requests:
+                tickets, expected = runner.submit_requests("images", plan.requests, parallel=False)
+                groups = [asdict(group) for group in plan.groups]
+                return PendingImages(tickets, expected, groups, self.summarize(runner))
+            # a gallery: delete, then add, in order
+            result = runner.run_requests("images", plan.requests, parallel=False)
+            remember_images(memory, plan.groups, result.failed_ids())
         self._unused_categories(runner)
+        return self.summarize(runner)
+
+    def summarize(self, runner: PhaseRunner) -> dict[str, Any]:
+        """The summary of the phases run so far."""
         failures = runner.failures()
         self.summary.update(
             {
@@ -247,33 +278,6 @@ class WholeCatalogSync:
         ids.update(created)
         return ids
 
-    def _images(
-        self,
-        runner: PhaseRunner,
-        memory: ImageMemory,
-        product_ids: Mapping[str, int],
-        combination_ids: Mapping[str, int],
-        created: set[str],
-        refresh: bool,
-    ) -> None:
-        plan = plan_images(
-            self.rows.products,
-            self.rows.variations,
-            self.shape,
-            product_ids=product_ids,
-            combination_ids=combination_ids,
-            new_products=created,
-            memory=memory,
-            refresh=refresh,
-            new_variations=self.new_variations,
-        )
-        result = runner.run_requests("images", plan.requests, parallel=False)  # a gallery: delete, then add in order
-        failed = result.failed_ids()
-        for group in plan.groups:
-            ok = not failed.intersection(group.request_ids)
-            memory.remember(group.sku, group.kind, group.remember if ok else None)
-        memory.save()
-
     def _unused_categories(self, runner: PhaseRunner) -> None:
         if not self.shape.category_column or self.shape.on_missing_categories != "delete":
             return
@@ -304,3 +308,39 @@ def product_sync_options(
         "max_missing_share": max_missing_share,
         "null_values": null_values,
     }
+
+
+@dataclass
+class PendingImages:
+    """
+    The image phase, submitted but not yet waited for (its wait is deferred to the triggerer).
+
+    :param tickets: the phase's tickets.
+    :param expected: what each ticket holds.
+    :param groups: the image groups (``ImageGroup`` as dicts), to remember once their requests completed.
+    :param summary: the summary of the phases before it.
+    """
+
+    tickets: list[str]
+    expected: dict[str, dict[str, Any]]
+    groups: list[dict[str, Any]]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def remember_images(memory: ImageMemory, groups: Iterable[ImageGroup], failed: set[str]) -> None:
+    """Keep each group's fingerprint when all its requests completed, forget it otherwise; save the memory."""
+    for group in groups:
+        ok = not failed.intersection(group.request_ids)
+        memory.remember(group.sku, group.kind, group.remember if ok else None)
+    memory.save()
+
+
+def settle_images(pending: PendingImages, result: PhaseResult, memory: ImageMemory) -> dict[str, Any]:
+    """After a deferred image phase: remember what completed, and add the phase to the summary."""
+    remember_images(memory, [ImageGroup(**group) for group in pending.groups], result.failed_ids())
+    summary = dict(pending.summary)
+    summary["sent"] = {**summary.get("sent", {}), "images": result.sent}
+    failures = result.failures()
+    summary["failed_count"] = int(summary.get("failed_count", 0)) + len(failures)
+    summary["failed"] = (list(summary.get("failed", [])) + failures)[:100]
+    return summary

@@ -9,11 +9,12 @@ plans the same requests within the hour gets the same tickets back instead of se
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
+from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.report import BatchReport
 from airflow_provider_ecwid.batch.sources import ReadyRequestsSource
@@ -128,6 +129,28 @@ class PhaseRunner:
         """Send a plan as one phase and wait until every one of its batches ran."""
         if not summary.requests:
             return self._record(PhaseResult(phase))
+        tickets, expected = self.submit(phase, plan, summary, parallel=parallel)
+        poller = TicketPoller(tickets, self.client.get_batch)
+        statuses = wait_for_tickets(
+            poller,
+            poll_interval=self.poll_interval,
+            deadline=None,
+            progress_timeout=self.progress_timeout,
+            sleep=self.sleep,
+        )
+        return self.settle(phase, statuses, expected)
+
+    def submit_requests(
+        self, phase: str, requests: Sequence[dict[str, Any]], *, parallel: bool
+    ) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """Send ready requests as one phase without waiting: the tickets, and what each holds."""
+        plan = BatchPlan(ReadyRequestsSource(list(requests)), RequestBuilder(path=None), self.chunk_size)
+        return self.submit(phase, plan, plan.validate(), parallel=parallel)
+
+    def submit(
+        self, phase: str, plan: BatchPlan, summary: PlanSummary, *, parallel: bool
+    ) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """Send a plan's batches as one phase; return the tickets and what each holds (see ``batch.accounting``)."""
         log.info("Phase %s: %s request(s) in %s batch(es)", phase, f"{summary.requests:,}", f"{summary.chunks:,}")
         self.submission = Submission(
             self.client,
@@ -139,15 +162,13 @@ class PhaseRunner:
             allow_parallel_mode=parallel,
         )
         tickets = self.submission.run(plan.chunks(), summary.chunks, summary.requests)
-        poller = TicketPoller(tickets, self.client.get_batch)
-        statuses = wait_for_tickets(
-            poller,
-            poll_interval=self.poll_interval,
-            deadline=None,
-            progress_timeout=self.progress_timeout,
-            sleep=self.sleep,
-        )
-        result = PhaseResult(phase, BatchReport.from_statuses(statuses, self.submission.expected))
+        return tickets, self.submission.expected
+
+    def settle(
+        self, phase: str, statuses: Sequence[BatchStatus], expected: Mapping[str, Mapping[str, Any]]
+    ) -> PhaseResult:
+        """Record what a phase's finished batches did."""
+        result = PhaseResult(phase, BatchReport.from_statuses(statuses, expected))
         log.info("Phase %s done: %d completed, %d did not", phase, result.report.completed, len(result.report.not_done))
         return self._record(result)
 

@@ -5,7 +5,8 @@ Ecwid's product fields with pandas, and syncs the whole catalog with ``EcwidCata
 paths (``Apparel > Tops > Shirts``; missing categories are created, parents first), products, their options
 and variations (a long feed: each variation row names its product in ``parent_sku``), and images by URL (a main
 image, a gallery, a variation's own image). Only what differs from the store is sent, in phases that each wait
-for their batches, so running it twice sends nothing the second time. The image memory (what was last sent,
+for their batches (the last one, the images, in the triggerer), so running it twice sends nothing the second
+time. The image memory (what was last sent,
 per SKU) lives under ``$AIRFLOW_HOME/ecwid/image-memory`` unless ``image_memory_path`` says otherwise. The last
 task logs the summary and fails the run when any row did not make it, naming each one by SKU and phase.
 
@@ -86,6 +87,7 @@ def ecwid_nightly_catalog_import() -> None:
         image_column="image",
         gallery_column="gallery",  # URLs joined by "|"
         poll_interval=2,  # seconds between status reads while a phase's batches run
+        deferrable=True,  # the last phase waits in the triggerer, not in a worker slot (Airflow's default: False)
         fail_on="never",  # the next task decides, with the whole summary in hand
     )
 

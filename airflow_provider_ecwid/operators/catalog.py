@@ -132,6 +132,17 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         context["ti"].xcom_push(key=SYNC_XCOM_KEY, value=summary.as_dict())
         return self._send(plan, sent, context)
 
+    def execute_complete(self, context: Context, event: Any = None) -> Any:
+        """Resume after the trigger fired: the whole-catalog sync's image phase, or the flat sync's batches."""
+        from airflow_provider_ecwid.batch.feed_shape import FeedShape
+
+        if not FeedShape(**self.shape_options).active:
+            return super().execute_complete(context, event)
+        from airflow_provider_ecwid.operators.whole_catalog import resume_whole_catalog
+
+        with fail_without_retry():
+            return resume_whole_catalog(self, context, event)
+
     def read_and_check_feed(self) -> CatalogSync:
         """Read the feed once (one download for a URL) and validate every row once, before any call."""
         from airflow_provider_ecwid.batch.catalog import CatalogSync, read_feed

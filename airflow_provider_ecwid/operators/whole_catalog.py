@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
+from dataclasses import asdict
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, Context
@@ -12,7 +13,11 @@ from airflow.providers.common.compat.sdk import AirflowException, Context
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
 from airflow_provider_ecwid.errors import EcwidWaitError
 
+#: XCom key: the image phase submitted before the task deferred (its tickets, groups and the summary so far).
+PENDING_IMAGES_XCOM_KEY = "ecwid_pending_images"
+
 if TYPE_CHECKING:
+    from airflow_provider_ecwid.batch.image_memory import ImageMemory
     from airflow_provider_ecwid.catalog_phases import WholeCatalogSync
     from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 
@@ -78,8 +83,9 @@ def _check(operator: EcwidCatalogSyncOperator) -> WholeCatalogSync:
 
 def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> Any:
     """Check, read the store, run the phases, remember the images, report (see ``catalog_phases``)."""
-    from airflow_provider_ecwid.batch.image_memory import ImageMemory, memory_url
+    from airflow_provider_ecwid.batch.waiting import TicketPoller
     from airflow_provider_ecwid.catalog_lookup import wait_for_store_at_rest
+    from airflow_provider_ecwid.catalog_phases import PendingImages
     from airflow_provider_ecwid.operators.batch import as_bool
     from airflow_provider_ecwid.phases import PhaseRunner
 
@@ -106,14 +112,54 @@ def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> 
         progress_timeout=operator.progress_timeout,
         sleep=operator._sleep_unless_killed,
     )
-    memory = None
-    if whole.shape.image_column or whole.shape.gallery_column:
-        url = memory_url(operator.image_memory_path or default_memory_folder(), client.store_id)
-        memory = ImageMemory(url, client.store_id, open_memory).load()
+    memory = _memory(operator, client.store_id) if whole.shape.image_column or whole.shape.gallery_column else None
     try:
-        summary = whole.run(runner, memory, refresh_images=as_bool(operator.refresh_images, "refresh_images"))
+        outcome = whole.run(
+            runner,
+            memory,
+            refresh_images=as_bool(operator.refresh_images, "refresh_images"),
+            defer_images=operator.deferrable,
+        )
     except EcwidWaitError as err:
         raise AirflowException(str(err)) from err
+    if isinstance(outcome, PendingImages):  # the last phase's wait goes to the triggerer
+        context["ti"].xcom_push(key=PENDING_IMAGES_XCOM_KEY, value=asdict(outcome))
+        operator.log.info("Images: %d ticket(s) submitted; the wait goes to the triggerer", len(outcome.tickets))
+        operator._waiter().defer(TicketPoller(outcome.tickets, client.get_batch))
+    return _conclude(operator, context, outcome)
+
+
+def resume_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context, event: Any) -> Any:
+    """After the image phase's wait in the triggerer: read its answers, remember the images, report."""
+    from airflow_provider_ecwid.batch.report import BatchReport
+    from airflow_provider_ecwid.catalog_phases import PendingImages, settle_images
+    from airflow_provider_ecwid.phases import PhaseResult
+    from airflow_provider_ecwid.ticket_wait import check_event, final_statuses
+
+    ti = context["ti"]
+    saved = ti.xcom_pull(
+        task_ids=operator.task_id, key=PENDING_IMAGES_XCOM_KEY, map_indexes=getattr(ti, "map_index", None)
+    )
+    if not isinstance(saved, dict):
+        raise AirflowException("The whole-catalog sync resumed without its pending image phase in XCom; failing")
+    pending = PendingImages(**saved)
+    check_event(event, pending.tickets)
+    client = operator.hook.get_conn()
+    statuses = final_statuses(client, pending.tickets)
+    result = PhaseResult("images", BatchReport.from_statuses(statuses, pending.expected))
+    summary = settle_images(pending, result, _memory(operator, client.store_id))
+    return _conclude(operator, context, summary)
+
+
+def _memory(operator: EcwidCatalogSyncOperator, store_id: str) -> ImageMemory:
+    from airflow_provider_ecwid.batch.image_memory import ImageMemory, memory_url
+
+    url = memory_url(operator.image_memory_path or default_memory_folder(), store_id)
+    return ImageMemory(url, store_id, open_memory).load()
+
+
+def _conclude(operator: EcwidCatalogSyncOperator, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
+    """Push and log the summary; fail as ``fail_on`` says."""
     from airflow_provider_ecwid.operators.catalog import SYNC_XCOM_KEY
 
     context["ti"].xcom_push(key=SYNC_XCOM_KEY, value=summary)

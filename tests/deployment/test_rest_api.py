@@ -86,6 +86,22 @@ def scheduled_run(deployment: Deployment) -> str | None:
     return runs[0]["dag_run_id"] if runs else None
 
 
+def assert_deferred_once(
+    deployment: Deployment, dag_id: str, run_id: str, task_id: str, states: list[str | None]
+) -> None:
+    """The task was seen deferred, its trigger fired success in the triggerer, and it finished in one try."""
+    assert "deferred" in states, f"{task_id} never deferred: {states}"
+    assert states[-1] == "success"
+    task_logs = deployment.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    assert "Pausing task as DEFERRED" in (task_logs / "attempt=1.log").read_text()
+    trigger_logs = [path.read_text() for path in task_logs.glob("attempt=1.log.trigger.*.log")]
+    assert len(trigger_logs) == 1, f"no log of the triggerer's run of the trigger under {task_logs}"
+    assert "Trigger fired event" in trigger_logs[0]
+    assert "'status': 'success'" in trigger_logs[0]
+    tries = deployment.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries")
+    assert [attempt["state"] for attempt in tries["task_instances"]] == ["success"]  # one try: deferring is no retry
+
+
 def test_example_dags_through_the_rest_api(deployment: Deployment) -> None:
     started = time.monotonic()
     posted = deployment.calls(scope="inner", method="POST", endpoint="/products")  # the browser test's, if first
@@ -99,8 +115,10 @@ def test_example_dags_through_the_rest_api(deployment: Deployment) -> None:
     # the two runs triggered by hand queue behind it (max_active_runs=1) and send nothing
     trigger(deployment, NIGHTLY, "nightly-1")
     trigger(deployment, NIGHTLY, "nightly-2")
-    first, _ = wait_for_run(deployment, NIGHTLY, scheduled)
+    first, sync_states = wait_for_run(deployment, NIGHTLY, scheduled, watch="sync_catalog")
     assert_succeeded(deployment, first)
+    # the sync's last phase (the images) waited in the triggerer, and the task finished after it
+    assert_deferred_once(deployment, NIGHTLY, scheduled, "sync_catalog", sync_states)
     # the whole catalog: categories, products, options, variations and images, each phase waited for
     summary = xcom(deployment, NIGHTLY, scheduled, "sync_catalog", key="sync_summary")
     assert summary["failed_count"] == 0, summary["failed"]
@@ -154,16 +172,7 @@ def test_example_dags_through_the_rest_api(deployment: Deployment) -> None:
     trigger(deployment, MANUAL, "manual-1", {"requests_json": json.dumps(request), "dry_run": False})
     manual, sensor_states = wait_for_run(deployment, MANUAL, "manual-1", watch="report")
     assert_succeeded(deployment, manual)
-    assert "deferred" in sensor_states, f"the sensor never deferred: {sensor_states}"
-    assert sensor_states[-1] == "success"
-    task_logs = deployment.home / "logs" / f"dag_id={MANUAL}" / "run_id=manual-1" / "task_id=report"
-    assert "Pausing task as DEFERRED" in (task_logs / "attempt=1.log").read_text()
-    trigger_logs = [path.read_text() for path in task_logs.glob("attempt=1.log.trigger.*.log")]
-    assert len(trigger_logs) == 1, f"no log of the triggerer's run of the trigger under {task_logs}"
-    assert "Trigger fired event" in trigger_logs[0]
-    assert "'status': 'success'" in trigger_logs[0]
-    tries = deployment.api("GET", f"/dags/{MANUAL}/dagRuns/manual-1/taskInstances/report/tries")
-    assert [attempt["state"] for attempt in tries["task_instances"]] == ["success"]  # one try: deferring is no retry
+    assert_deferred_once(deployment, MANUAL, "manual-1", "report", sensor_states)
     assert len(xcom(deployment, MANUAL, "manual-1", "send_requests")) == 10  # 100 requests a ticket
     manual_report = xcom(deployment, MANUAL, "manual-1", "report")
     assert (manual_report["total"], manual_report["completed"]) == (1000, 1000)

@@ -264,3 +264,40 @@ def test_a_product_that_cannot_be_created_is_named_and_its_variations_skipped(
     } | {"TEE": "the product could not be created"}
     assert {p["sku"] for p in emulator_conn.products()} == {"BIKE", "CAP"}
     assert {row["sku"] for row in emulator_conn.images()} == {"BIKE", "CAP"}
+
+
+async def test_a_deferrable_sync_hands_the_image_phase_to_the_triggerer(
+    emulator_conn: EcwidEmulator, tmp_path: Path
+) -> None:
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    ti = FakeTaskInstance()
+    operator = EcwidCatalogSyncOperator(
+        task_id="sync",
+        data=feed(),
+        category_column="category",
+        parent_sku_column="parent_sku",
+        option_columns=["Size", "Color"],
+        image_column="image",
+        gallery_column="gallery",
+        image_memory_path=str(tmp_path),
+        poll_interval=0.05,
+        deferrable=True,
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(make_context(ti))
+    pending = ti.xcom["ecwid_pending_images"]
+    assert deferred.value.trigger.tickets == pending["tickets"]  # type: ignore[attr-defined]
+    assert pending["summary"]["sent"]["products"] == 3  # the phases before ran in the worker
+    assert not (tmp_path / "store-1002.json").exists()  # nothing remembered before the images are done
+    events = [event async for event in deferred.value.trigger.run()]
+    assert [event.payload["status"] for event in events] == ["success"]
+
+    summary = operator.execute_complete(make_context(ti), events[0].payload)
+    assert summary == ti.xcom["sync_summary"]
+    assert (summary["failed_count"], summary["sent"]["images"]) == (0, 6)  # 2 main, 3 gallery, 1 variation
+    assert len(emulator_conn.images()) == 6
+    assert (tmp_path / "store-1002.json").exists()
+    before = inner(emulator_conn)
+    assert sum(sync(feed(), tmp_path, run_id="run-2")["sent"].values()) == 0  # the memory was written on resume
+    assert inner(emulator_conn) == before
