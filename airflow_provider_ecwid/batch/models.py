@@ -34,6 +34,8 @@ class ItemStatus(str, Enum):
     NOT_EXECUTED = "NOT_EXECUTED"
     #: An item status this provider does not know; counted as not done.
     UNKNOWN = "UNKNOWN"
+    #: A request the answer has no result for (the report's own status, never Ecwid's); counted as not done.
+    MISSING = "MISSING"
 
 
 @dataclass(frozen=True)

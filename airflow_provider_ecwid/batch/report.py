@@ -133,7 +133,7 @@ class BatchReport:
                     entity if item.status is ItemStatus.COMPLETED and isinstance(entity, int | str) else None,
                 )
             for _ in range(max(0, summary.total - len(status.responses))):
-                yield RowOutcome(status.ticket, None, "MISSING")
+                yield RowOutcome(status.ticket, None, ItemStatus.MISSING.value)
 
     @cached_property
     def not_done(self) -> list[RowOutcome]:
@@ -142,7 +142,7 @@ class BatchReport:
 
     @property
     def failed(self) -> list[RowOutcome]:
-        return [outcome for outcome in self.not_done if outcome.status == "FAILED"]
+        return [outcome for outcome in self.not_done if outcome.status == ItemStatus.FAILED]
 
     def _created(self) -> Iterator[tuple[str, int | str]]:
         for status in self.statuses:
@@ -199,7 +199,7 @@ class BatchReport:
     def to_xcom(self, cap: int = XCOM_ROW_CAP) -> dict[str, Any]:
         """A compact JSON-safe summary: counts, per-ticket counts, the first ``cap`` failures and not-done ids."""
         failed = self.failed
-        not_executed = [o.id for o in self.not_done if o.status != "FAILED"]
+        not_executed = [o.id for o in self.not_done if o.status != ItemStatus.FAILED]
         created_pairs = self._created()
         created = dict(islice(created_pairs, cap))
         created_count = len(created) + sum(1 for _ in created_pairs)

@@ -62,6 +62,8 @@ def parse_item(item: Mapping[str, Any]) -> ItemResult:
     raw_status = str(_pick(item, "status", "status", "")).upper()
     try:
         status = ItemStatus(raw_status)
+        if status in (ItemStatus.UNKNOWN, ItemStatus.MISSING):  # the provider's own labels, not Ecwid's
+            raise ValueError(raw_status)
     except ValueError:
         log.warning("Ecwid reported an unknown item status %r; counting the item as not done.", raw_status)
         status = ItemStatus.UNKNOWN

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_ecwid.batch.models import BatchState, BatchStatus
+from airflow_provider_ecwid.batch.models import BatchState, BatchStatus, ItemStatus
 from airflow_provider_ecwid.errors import EcwidNotFoundError, EcwidUnknownTicketError, EcwidWaitError
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class TicketPoller:
                     len(self.tickets),
                     ticket,
                     status.total_requests,
-                    sum(1 for item in status.responses if item.status.value == "FAILED"),
+                    sum(1 for item in status.responses if item.status is ItemStatus.FAILED),
                 )
                 self.next_index += 1
                 continue
