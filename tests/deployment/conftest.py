@@ -1,4 +1,4 @@
-"""One real Airflow deployment per session, shared by the REST API test and the browser test."""
+"""One real Airflow deployment, shared by the REST API test and the browser test, for this folder only."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from tests.deployment.browser import CHROMIUM, CHROMIUM_ARGS, Screens, log_in
 from tests.deployment.deployment import Deployment, start_deployment
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped once this folder's tests are done: the rest of the suite runs without it
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """The emulator and Airflow's API server, scheduler, DAG processor and triggerer; stopped by process group
-    when the session ends, also after a failure."""
+    when the folder's tests are done, also after a failure."""
     started = time.monotonic()
     running = start_deployment(tmp_path_factory.mktemp("deployment"))
     print(f"deployment up in {time.monotonic() - started:.1f} s: {running.url} ({running.root})")  # noqa: T201
@@ -26,7 +26,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's sync API keeps an event loop running until it stops
 def browser(deployment: Deployment) -> Iterator[Any]:
     """Headless chromium (Debian's package; Playwright downloads no browser here)."""
     if not CHROMIUM.exists():
