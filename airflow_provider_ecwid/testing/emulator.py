@@ -7,6 +7,7 @@ API base URL and a connection to put in ``AIRFLOW_CONN_ECWID_DEFAULT``.
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 
 from airflow_provider_ecwid.testing.config import SHORT_STATUS_MODES, EmulatorConfig
@@ -95,6 +96,10 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
     return args, config
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the emulator in the foreground until interrupted."""
     args, config = _parse_args(argv)
@@ -103,7 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Ecwid emulator listening; API base URL: {emulator.base_url}", flush=True)
     for store_id in config.stores:
         print(f"  store {store_id}: AIRFLOW_CONN_ECWID_DEFAULT='{emulator.connection_json(store_id)}'", flush=True)
-    print("Press Ctrl-C to stop.", flush=True)
+    print("Press Ctrl-C (or send SIGTERM) to stop.", flush=True)
+    # SIGTERM stops it as cleanly as Ctrl-C; a shell's background job ignores SIGINT, so process managers and
+    # scripts that start it with `&` stop it this way
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             time.sleep(3600)

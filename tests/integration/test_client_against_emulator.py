@@ -185,6 +185,6 @@ def test_command_line_emulator_starts_answers_and_stops() -> None:
         answer = requests.get(f"{base_url}/3003/profile", headers={"Authorization": "Bearer secret_x"}, timeout=5)
         assert answer.json()["generalInfo"]["storeId"] == 3003
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # SIGINT would do in a terminal; a background job ignores it
         process.wait(timeout=15)
     assert process.returncode == 0
