@@ -45,9 +45,8 @@ def feed(rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows or ROWS)
 
 
-def sync(data: Any, memory: Path, run_id: str = "run-1", **options: Any) -> dict[str, Any]:
-    ti = FakeTaskInstance(run_id=run_id)
-    operator = EcwidCatalogSyncOperator(
+def sync_operator(data: Any, memory: Path, **options: Any) -> EcwidCatalogSyncOperator:
+    return EcwidCatalogSyncOperator(
         task_id="sync",
         data=data,
         category_column="category",
@@ -59,7 +58,11 @@ def sync(data: Any, memory: Path, run_id: str = "run-1", **options: Any) -> dict
         poll_interval=0.05,
         **options,
     )
-    result = operator.execute(make_context(ti))
+
+
+def sync(data: Any, memory: Path, run_id: str = "run-1", **options: Any) -> dict[str, Any]:
+    ti = FakeTaskInstance(run_id=run_id)
+    result = sync_operator(data, memory, **options).execute(make_context(ti))
     return result if options.get("dry_run") else ti.xcom["sync_summary"]  # type: ignore[no-any-return]
 
 
@@ -272,18 +275,7 @@ async def test_a_deferrable_sync_hands_the_image_phase_to_the_triggerer(
     from airflow.providers.common.compat.sdk import TaskDeferred
 
     ti = FakeTaskInstance()
-    operator = EcwidCatalogSyncOperator(
-        task_id="sync",
-        data=feed(),
-        category_column="category",
-        parent_sku_column="parent_sku",
-        option_columns=["Size", "Color"],
-        image_column="image",
-        gallery_column="gallery",
-        image_memory_path=str(tmp_path),
-        poll_interval=0.05,
-        deferrable=True,
-    )
+    operator = sync_operator(feed(), tmp_path, deferrable=True)
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(ti))
     pending = ti.xcom["ecwid_pending_images"]
