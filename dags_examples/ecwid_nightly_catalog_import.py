@@ -29,6 +29,7 @@ from typing import Any
 import pendulum
 from airflow.providers.common.compat.sdk import Param, dag, task
 
+from airflow_provider_ecwid.compat import OUTLET_ASSETS_RUN_IN_DAGS_TEST
 from airflow_provider_ecwid.lineage import ecwid_catalog_asset
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 
@@ -91,7 +92,9 @@ def ecwid_nightly_catalog_import() -> None:
         fail_on="never",  # the next task decides, with the whole summary in hand
     )
 
-    @task(outlets=[CATALOG])  # the catalog has changed once every phase ran and the summary is clean
+    @task(
+        outlets=[CATALOG] if OUTLET_ASSETS_RUN_IN_DAGS_TEST else []
+    )  # the catalog has changed once every phase ran and the summary is clean
     def check_report(summary: dict[str, Any]) -> None:
         """Log what each phase sent; fail the run when rows did not complete, naming each by SKU and phase."""
         log.info("Sent per phase: %s; %s request(s) did not complete", summary["sent"], summary["failed_count"])

@@ -82,12 +82,16 @@ def test_example_dags_import_without_errors() -> None:
     assert nightly is not None
     assert nightly.doc_md
     # the nightly import's last task updates the catalog Asset that the downstream DAG is scheduled on
+    from airflow_provider_ecwid.compat import OUTLET_ASSETS_RUN_IN_DAGS_TEST
+
     outlets = [getattr(outlet, "uri", None) for outlet in nightly.get_task("check_report").outlets]
-    assert outlets == ["ecwid://1002/products"]
+    assert outlets == (["ecwid://1002/products"] if OUTLET_ASSETS_RUN_IN_DAGS_TEST else [])
     downstream = bag.dags["ecwid_catalog_changed"]
     timetable = downstream.timetable
     condition = getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
-    assert [getattr(asset, "uri", None) for asset in getattr(condition, "objects", [condition])] == outlets
+    assert [getattr(asset, "uri", None) for asset in getattr(condition, "objects", [condition])] == [
+        "ecwid://1002/products"
+    ]
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.001)

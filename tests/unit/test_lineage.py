@@ -33,9 +33,11 @@ def test_catalog_uri_wants_a_numeric_store_id(bad: str) -> None:
 
 
 def test_asset_schedules_a_dag() -> None:
+    import pendulum
     from airflow.providers.common.compat.sdk import DAG
 
-    dag = DAG("downstream", schedule=[ecwid_catalog_asset(1002)])
+    start = pendulum.datetime(2026, 1, 1, tz="UTC")  # Airflow 2.11 wants one
+    dag = DAG("downstream", schedule=[ecwid_catalog_asset(1002)], start_date=start)
     uris = {getattr(asset, "uri", None) for asset in _assets_of(dag)}
     assert "ecwid://1002/products" in uris
 
