@@ -47,3 +47,20 @@ def airflow_2_metadata_db() -> None:
         from airflow.utils.db import initdb
 
         initdb()
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``pytest -n`` (scripts/test), spread the tests one by one but keep ``tests/deployment`` on one worker:
+    its tests share one real deployment, which a second worker would start again.
+
+    (pytest-xdist's ``xdist_group`` mark does the same in principle, but with pytest 9 its grouping is lost.)
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerForTheDeployment(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/deployment" if nodeid.startswith("tests/deployment/") else nodeid
+
+    return OneWorkerForTheDeployment(config, log)
