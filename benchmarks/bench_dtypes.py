@@ -28,7 +28,7 @@ import pyarrow as pa
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.sources import make_source
-from benchmarks.common import Figure, product_frame
+from benchmarks.common import Figure, naive_payloads, product_frame
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))  # fewer for a quick look
 
@@ -145,16 +145,7 @@ def _default(value: Any) -> Any:
 
 
 def naive(frame: pd.DataFrame) -> list[bytes]:
-    payloads = []
-    records = frame.to_dict("records")
-    for start in range(0, len(records), 500):
-        chunk = []
-        for position, record in enumerate(records[start : start + 500], start):
-            product_id = record.pop("ecwid_id")
-            body = {key: value for key, value in record.items() if not _missing(value)}
-            chunk.append({"id": str(position), "method": "PUT", "path": f"/products/{product_id}", "body": body})
-        payloads.append(json.dumps(chunk, default=_default).encode())
-    return payloads
+    return naive_payloads(frame, _missing, _default)
 
 
 def provider(frame: pd.DataFrame, *, arrow: bool) -> tuple[float, float, list[bytes]]:

@@ -17,22 +17,13 @@ import msgspec
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.sources import make_source
-from benchmarks.common import Figure, product_frame
+from benchmarks.common import Figure, naive_payloads, product_frame
 
 ROWS = 1_000_000
 
 
 def naive(frame):  # type: ignore[no-untyped-def]
-    payloads = []
-    records = frame.to_dict("records")
-    for start in range(0, len(records), 500):
-        chunk = []
-        for position, record in enumerate(records[start : start + 500], start):
-            product_id = record.pop("ecwid_id")
-            body = {key: value for key, value in record.items() if not (isinstance(value, float) and math.isnan(value))}
-            chunk.append({"id": str(position), "method": "PUT", "path": f"/products/{product_id}", "body": body})
-        payloads.append(json.dumps(chunk).encode())
-    return payloads
+    return naive_payloads(frame, lambda value: isinstance(value, float) and math.isnan(value))
 
 
 def ready_dicts(frame):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,6 +47,27 @@ def product_frame(rows: int, seed: int = 1) -> pd.DataFrame:
             "weight": np.round(rng.random(rows) * 5, 3),
         }
     )
+
+
+def naive_payloads(
+    frame: pd.DataFrame, missing: Callable[[Any], bool], default: Callable[[Any], Any] | None = None
+) -> list[bytes]:
+    """The baseline a user would write: ``to_dict("records")``, drop missing values, ``json.dumps`` per 500 rows.
+
+    :param frame: products with an ``ecwid_id`` column (each row becomes ``PUT /products/{ecwid_id}``).
+    :param missing: whether a value is missing (dropped from the body).
+    :param default: ``json.dumps``'s ``default`` for values it cannot write itself.
+    """
+    payloads = []
+    records = frame.to_dict("records")
+    for start in range(0, len(records), 500):
+        chunk = []
+        for position, record in enumerate(records[start : start + 500], start):
+            product_id = record.pop("ecwid_id")
+            body = {key: value for key, value in record.items() if not missing(value)}
+            chunk.append({"id": str(position), "method": "PUT", "path": f"/products/{product_id}", "body": body})
+        payloads.append(json.dumps(chunk, default=default).encode())
+    return payloads
 
 
 def free_port() -> int:

@@ -42,6 +42,18 @@ COLUMNS = [
 ]  # fmt: skip
 
 
+def _offer(n: int, rng: random.Random, title: str, price: float) -> dict[str, Any]:
+    """The fields every sample product has, drawn in one order (the committed files depend on it)."""
+    return {
+        "title": f"{rng.choice(ADJECTIVES)} {title} #{n}",
+        "price": price,
+        "list_price": round(price * rng.uniform(1.0, 1.4), 2) if rng.random() < 0.3 else None,
+        "stock": rng.randint(0, 120),
+        "weight_kg": round(rng.uniform(0.05, 3.0), 3),
+        "active": "yes" if rng.random() < 0.95 else "no",
+    }
+
+
 def _product(n: int, rng: random.Random) -> dict[str, Any]:
     path = PATHS[n % len(PATHS)]
     leaf = path.rsplit(" > ", 1)[-1]
@@ -50,13 +62,8 @@ def _product(n: int, rng: random.Random) -> dict[str, Any]:
     gallery = [f"{IMAGES}/{code}-{k}.jpg" for k in range(1, rng.randint(0, 3) + 1)]
     return {
         "product_code": code,
-        "title": f"{rng.choice(ADJECTIVES)} {leaf} #{n}",
         "category": path,
-        "price": price,
-        "list_price": round(price * rng.uniform(1.0, 1.4), 2) if rng.random() < 0.3 else None,
-        "stock": rng.randint(0, 120),
-        "weight_kg": round(rng.uniform(0.05, 3.0), 3),
-        "active": "yes" if rng.random() < 0.95 else "no",
+        **_offer(n, rng, leaf, price),
         "description": f"<p>{leaf} made to last. Item {n}.</p>",
         "image_url": f"{IMAGES}/{code}.jpg",
         "gallery_urls": "|".join(gallery) or None,
@@ -109,22 +116,12 @@ def flat_catalog(count: int, seed: int, prefix: str) -> pd.DataFrame:
     rng = random.Random(seed)
     rows = []
     for n in range(count):
-        path = PATHS[n % len(PATHS)]
         price = round(rng.uniform(4, 250), 2)
-        rows.append(
-            {
-                "product_code": f"{prefix}-{n:05d}",
-                "title": f"{rng.choice(ADJECTIVES)} item #{n}",
-                "category": path,
-                "price": price,
-                "list_price": round(price * rng.uniform(1.0, 1.4), 2) if rng.random() < 0.3 else None,
-                "stock": rng.randint(0, 120),
-                "weight_kg": round(rng.uniform(0.05, 3.0), 3),
-                "active": "yes" if rng.random() < 0.95 else "no",
-                "description": f"<p>Item {n}.</p>",
-            }
-        )
-    return pd.DataFrame(rows)
+        offer = _offer(n, rng, "item", price)
+        rows.append({"product_code": f"{prefix}-{n:05d}", "category": PATHS[n % len(PATHS)], **offer,
+                     "description": f"<p>Item {n}.</p>"})  # fmt: skip
+    columns = ["product_code", "title", "category", "price", "list_price", "stock", "weight_kg", "active"]
+    return pd.DataFrame(rows, columns=[*columns, "description"])
 
 
 def main() -> None:
