@@ -52,7 +52,7 @@ def test_providers_manager_keeps_the_ecwid_form() -> None:
     assert {info.field_name for info in widgets.values()} == set(EXTRA_FIELDS)  # saved under the plain name
 
 
-@pytest.mark.skipif(AIRFLOW_3, reason="Airflow 2's Flask form; Airflow 3's is checked in tests/e2e/test_airflow_processes.py")
+@pytest.mark.skipif(AIRFLOW_3, reason="Airflow 2's Flask form; tests/e2e/test_airflow_processes.py checks Airflow 3's")
 def test_airflow_2_builds_the_ecwid_form() -> None:
     from airflow.www.forms import create_connection_form_class
     from airflow.www.views import ConnectionFormWidget
