@@ -291,7 +291,9 @@ def test_on_kill_never_raises(emulator_conn: EcwidEmulator, task_logs: TaskLogs)
 
 def test_token_never_reaches_logs_or_xcom(emulator_conn: EcwidEmulator, task_logs: TaskLogs) -> None:
     ti = FakeTaskInstance()
-    operator = EcwidBatchOperator(task_id="s", data=products_frame(3), path="/products", wait_for_completion=True)
+    operator = EcwidBatchOperator(
+        task_id="s", data=products_frame(3), path="/products", wait_for_completion=True, poll_interval=0.05
+    )  # the default 10 s between polls made this test take 0 s or 10 s, by luck
     result = run(operator, make_context(ti))
     logs = task_logs.text()
     assert "chunk 1/1 submitted" in logs  # the logs were captured

@@ -24,6 +24,7 @@ def feed(count: int, enabled: bool = True) -> pd.DataFrame:
 def run_sync(data: object, try_number: int = 1, run_id: str = "run-1", **options: object) -> dict:  # type: ignore[type-arg]
     ti = FakeTaskInstance(run_id=run_id)
     ti.try_number = try_number
+    options.setdefault("poll_interval", 0.05)  # a retry waits for the store's earlier batches: 10 s polls by default
     EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))  # type: ignore[arg-type]
     return ti.xcom["sync_summary"]  # type: ignore[no-any-return]
 
