@@ -14,6 +14,14 @@ pytest_plugins = ["airflow_provider_ecwid.testing.pytest_plugin"]
 
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+#: Property tests: a quick default for every run, and a deep profile (``pytest --hypothesis-profile=deep``) that
+#: tries 3,000 examples a test, the count at which the dtype stress first found a bug. Examples that failed once
+#: are kept in .hypothesis/ and tried first next time, in either profile.
+settings.register_profile("quick", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("quick")  # --hypothesis-profile, read after this file, overrides it
 
 
 @pytest.fixture

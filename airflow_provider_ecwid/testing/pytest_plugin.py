@@ -22,8 +22,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def ecwid_emulator(request: pytest.FixtureRequest) -> Iterator[EcwidEmulator]:
-    """A started emulator (store 1002, token ``secret_demo`` unless the marker says otherwise); stopped after."""
+    """A started emulator (store 1002, token ``secret_demo`` unless the marker says otherwise); stopped after
+    (without waiting for uvicorn to finish shutting down)."""
     marker = request.node.get_closest_marker("ecwid_emulator")
     knobs = dict(marker.kwargs) if marker else {}
-    with EcwidEmulator(**knobs) as emulator:
+    emulator = EcwidEmulator(**knobs).start()
+    try:
         yield emulator
+    finally:
+        # each test's emulator has a port and a state of its own: the next test need not wait for this one to end
+        emulator.stop(wait=False)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import requests
 
 from airflow_provider_ecwid.testing.server import DEFAULT_STORE_ID, DEFAULT_TOKEN, count_calls
+from tests.waiting import WaitTimedOut, wait_until
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
@@ -191,16 +192,19 @@ class Deployment:
     # -- talking to it ---------------------------------------------------------------------------------------
 
     def wait_for(self, what: str, probe: Callable[[], T | None], timeout: float, every: float = 0.5) -> T:
-        """Call ``probe`` until it returns something truthy; fail naming the logs after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
+        """Call ``probe`` until it returns something truthy, failing at once if a component exits; fail naming
+        the logs after ``timeout`` seconds."""
+
+        def alive_and_probed() -> T | None:
             self.check_alive()
-            value = probe()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise DeploymentError(f"timed out after {timeout:.0f} s waiting for {what}\n{self.where_to_look()}")
-            time.sleep(every)
+            return probe()
+
+        try:
+            value = wait_until(alive_and_probed, what=what, timeout=timeout, interval=every)
+        except WaitTimedOut as timed_out:
+            raise DeploymentError(f"{timed_out}\n{self.where_to_look()}") from timed_out
+        assert value is not None  # wait_until returns a truthy value
+        return value
 
     def login(self) -> str:
         answer = requests.post(f"{self.url}/auth/token", json={"username": USER, "password": self.password}, timeout=30)

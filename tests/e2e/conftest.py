@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +44,10 @@ def without_airflows_mask_requests(output: str) -> str:
 class AirflowHome:
     home: Path
     dags: Path
+
+    def latest_run(self, dag_id: str) -> RunRecord:
+        """What the metadata database holds of the DAG's latest run (`airflow dags test` writes it there)."""
+        return RunRecord(self.home / "airflow.db", dag_id)
 
     def env(self, emulator: EcwidEmulator, **extra: str) -> dict[str, str]:
         env = {
@@ -77,6 +84,61 @@ class AirflowHome:
             text=True,
             timeout=600,
         )
+
+
+class RunRecord:
+    """
+    The latest run of one DAG as the metadata database (SQLite) holds it: its task states and XComs.
+
+    The tests read these instead of matching sentences in the command's output. The columns read here are the
+    same on every Airflow row (2.11 to 3.3).
+
+    :param database: the SQLite file of the Airflow home.
+    :param dag_id: the DAG.
+    """
+
+    def __init__(self, database: Path, dag_id: str) -> None:
+        self.database = database
+        self.dag_id = dag_id
+        [self.run_id] = self._query("SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id)[0]
+
+    def _query(self, sql: str, *parameters: object) -> list[tuple[Any, ...]]:
+        with contextlib.closing(sqlite3.connect(self.database)) as connection:
+            rows = connection.execute(sql, parameters).fetchall()
+        assert rows, f"nothing in {self.database} for {sql} {parameters}"
+        return rows
+
+    def task_states(self) -> dict[str, str | None]:
+        """Task id (with ``[map index]`` for a mapped task) -> its state."""
+        rows = self._query(
+            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            self.dag_id,
+            self.run_id,
+        )
+        return {(task if index < 0 else f"{task}[{index}]"): state for task, index, state in rows}
+
+    def try_number(self, task_id: str) -> int:
+        """How many tries the (unmapped) task took."""
+        rows = self._query(
+            "SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index < 0",
+            self.dag_id,
+            self.run_id,
+            task_id,
+        )
+        return int(rows[0][0])
+
+    def xcom(self, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+        """The value a task pushed, as JSON (Airflow 3 stores JSON, Airflow 2.11 JSON bytes)."""
+        [(raw,)] = self._query(
+            "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? AND key = ? AND map_index = ?",
+            self.dag_id,
+            self.run_id,
+            task_id,
+            key,
+            map_index,
+        )
+        value = json.loads(raw)
+        return json.loads(value) if isinstance(value, str) and value[:1] in ("{", "[") else value
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from airflow_provider_ecwid.testing import EcwidEmulator
-from tests.e2e.conftest import AirflowHome
+from tests.e2e.conftest import AirflowHome, RunRecord
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 
@@ -69,6 +69,14 @@ def assert_store_matches(emulator: EcwidEmulator, feed: pd.DataFrame) -> None:
             assert images.get((row.product_code, kind, 0)) == (row.image_url if pd.notna(row.image_url) else None)
 
 
+def assert_dry_run(run: RunRecord, requests: int) -> None:
+    """The run succeeded as a dry run: the send task validated ``requests`` requests, the report saw no ticket."""
+    assert set(run.task_states().values()) == {"success"}
+    preview = run.xcom("send_requests")
+    assert (preview["dry_run"], preview["requests"], preview["chunks"]) == (True, requests, 1)
+    assert run.xcom("report")["total"] == 0
+
+
 def test_example_dags_import_without_errors() -> None:
     try:
         from airflow.dag_processing.dagbag import DagBag  # Airflow 3.1+
@@ -99,12 +107,20 @@ def test_nightly_import_twice_then_a_changed_feed(examples: AirflowHome, ecwid_e
     first = examples.dags_test("ecwid_nightly_catalog_import", ecwid_emulator)
     assert first.returncode == 0, output_of(first)[-5000:]
     assert_store_matches(ecwid_emulator, expected_catalog("catalog.csv"))
-    assert "ensure_categories" not in output_of(first)  # the example has no hand-written category task
+    run = examples.latest_run("ecwid_nightly_catalog_import")
+    # three tasks, all done: no hand-written category task, the sync makes the categories itself
+    assert run.task_states() == dict.fromkeys(("shape_feed", "sync_catalog", "check_report"), "success")
+    summary = run.xcom("sync_catalog", key="sync_summary")
+    assert summary["failed_count"] == 0, summary["failed"]
+    assert summary["sent"]["products"] == summary["products"] == len(ecwid_emulator.products())
     inner = ecwid_emulator.stats()["inner_total"]
 
     second = examples.dags_test("ecwid_nightly_catalog_import", ecwid_emulator)
     assert second.returncode == 0, output_of(second)[-5000:]
     assert ecwid_emulator.stats()["inner_total"] == inner  # not one inner request: categories, products, images
+    again = examples.latest_run("ecwid_nightly_catalog_import")
+    assert again.run_id != run.run_id
+    assert sum(again.xcom("sync_catalog", key="sync_summary")["sent"].values()) == 0
 
     before = {
         (r["method"], r["endpoint"]): r["count"] for r in ecwid_emulator.stats()["calls"] if r["scope"] == "inner"
@@ -129,7 +145,12 @@ def test_bad_rows_fail_the_run_and_are_named(examples: AirflowHome, ecwid_emulat
     )
     output = output_of(result)
     assert result.returncode != 0
-    assert "These rows did not reach Ecwid" in output
+    run = examples.latest_run("ecwid_nightly_catalog_import")
+    assert run.task_states() == {"shape_feed": "success", "sync_catalog": "success", "check_report": "failed"}
+    summary = run.xcom("sync_catalog", key="sync_summary")
+    assert {row["sku"] for row in summary["failed"]} == {"BAD-00005", "BAD-00017", "BAD-00031"}
+    assert summary["failed_count"] == 3
+    # the check task's failure names each SKU at the start of a line (its message is the example's product)
     failed_lines = {line.strip().split(":")[0] for line in output.splitlines() if line.strip().startswith("BAD-")}
     assert {"BAD-00005", "BAD-00017", "BAD-00031"} <= failed_lines
     feed = expected_catalog("catalog_bad_rows.csv")
@@ -160,8 +181,9 @@ def test_manual_batch_dry_run_then_real(examples: AirflowHome, ecwid_emulator: E
     request = '[{"method": "POST", "path": "/products", "body": {"sku": "HAND-1", "name": "By hand", "enabled": true}}]'
     dry = examples.dags_test_with_conf("ecwid_manual_batch", ecwid_emulator, {"requests_json": request})
     assert dry.returncode == 0, output_of(dry)[-5000:]
-    assert "Dry run: nothing was sent" in output_of(dry)
+    assert_dry_run(examples.latest_run("ecwid_manual_batch"), requests=1)
     assert ecwid_emulator.products() == []
+    assert ecwid_emulator.call_count() == 0
     real = examples.dags_test_with_conf(
         "ecwid_manual_batch", ecwid_emulator, {"requests_json": request, "dry_run": False}
     )
@@ -186,5 +208,6 @@ def test_manual_batch_runs_with_the_forms_defaults(examples: AirflowHome, ecwid_
     """What "Trigger" with an untouched form does: no file, the sample inline list, dry run on."""
     result = examples.dags_test_with_conf("ecwid_manual_batch", ecwid_emulator, None)
     assert result.returncode == 0, output_of(result)[-5000:]
-    assert "Dry run: nothing was sent" in output_of(result)
+    assert_dry_run(examples.latest_run("ecwid_manual_batch"), requests=1)  # the form's sample: one request
     assert ecwid_emulator.batches() == []
+    assert ecwid_emulator.call_count() == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from airflow_provider_ecwid.testing import EcwidEmulator
+from tests.waiting import wait_until
 
 
 class Api:
@@ -39,14 +39,23 @@ class Api:
         result: dict[str, Any] = answer.json()
         return result
 
-    def wait(self, ticket: str, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.status(ticket)
-            if status["status"] == "COMPLETED":
-                return status
-            assert time.monotonic() < deadline, f"batch {ticket} did not complete: {status}"
-            time.sleep(0.02)
+    def wait(self, ticket: str, state: str = "COMPLETED", done_at_least: int = 0) -> dict[str, Any]:
+        """The batch's status once it is in ``state`` with at least ``done_at_least`` requests done."""
+        return wait_until(
+            lambda: self.status(ticket),
+            satisfied=lambda status: status["status"] == state and status.get("completedRequests", 0) >= done_at_least,
+            what=f"batch {ticket} to be {state} with {done_at_least}+ requests done",
+            interval=0.005,
+        )
+
+
+def wait_for_batches(emulator: EcwidEmulator) -> list[dict[str, Any]]:
+    """Every batch the emulator holds, once all of them have completed."""
+    return wait_until(
+        emulator.batches,
+        satisfied=lambda batches: all(batch["status"] == "COMPLETED" for batch in batches),
+        what="every batch to complete",
+    )
 
 
 def product_request(sku: str, request_id: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import pytest
 
@@ -11,7 +9,7 @@ from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, Ec
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
-from tests.integration.helpers import fails_without_retry
+from tests.integration.helpers import fails_without_retry, wait_for_batches
 
 
 def feed(count: int, price: float = 10.0) -> pd.DataFrame:
@@ -25,14 +23,6 @@ def feed(count: int, price: float = 10.0) -> pd.DataFrame:
     )
 
 
-def wait_all(emulator: EcwidEmulator) -> None:
-    for _ in range(1000):
-        if all(batch["status"] == "COMPLETED" for batch in emulator.batches()):
-            return
-        time.sleep(0.01)
-    raise AssertionError("batches did not finish")
-
-
 def sync(data: object, run_id: str = "run-1", **options: object) -> tuple[list[str], dict]:  # type: ignore[type-arg]
     ti = FakeTaskInstance(run_id=run_id)
     tickets = EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))  # type: ignore[arg-type]
@@ -44,7 +34,7 @@ def test_same_feed_twice_creates_once_and_then_sends_nothing(emulator_conn: Ecwi
     products = feed(230)
     _, first = sync(products, lookup=lookup)
     assert (first["new"], first["changed"], first["unchanged"]) == (230, 0, 0)
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     stored = {p["sku"]: p for p in emulator_conn.products()}
     assert set(stored) == set(products["sku"])
     assert all(p["enabled"] is True for p in stored.values())  # enabled sent explicitly
@@ -60,14 +50,14 @@ def test_same_feed_twice_creates_once_and_then_sends_nothing(emulator_conn: Ecwi
 def test_a_changed_price_changes_only_that_product(emulator_conn: EcwidEmulator) -> None:
     products = feed(50)
     sync(products)
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     before = {p["sku"]: p for p in emulator_conn.products()}
     products.loc[7, "price"] = 999.5
     products = pd.concat([products, feed(51).tail(1)], ignore_index=True)  # and one new SKU
     tickets, summary = sync(products, run_id="run-2")
     assert (summary["new"], summary["changed"], summary["unchanged"]) == (1, 1, 49)
     assert len(tickets) == 1
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     after = {p["sku"]: p for p in emulator_conn.products()}
     assert after["SKU-0007"]["price"] == 999.5
     assert {sku: p for sku, p in after.items() if sku not in ("SKU-0007", "SKU-0050")} == {
@@ -79,20 +69,20 @@ def test_a_changed_price_changes_only_that_product(emulator_conn: EcwidEmulator)
 def test_integral_floats_and_ints_compare_equal(emulator_conn: EcwidEmulator) -> None:
     products = feed(3)
     sync(products)
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     products["quantity"] = products["quantity"].astype(float)  # 1.0 in the feed, 1 in the store
     assert sync(products, run_id="run-2")[1]["changed"] == 0
 
 
 def test_on_missing_disable_and_delete_with_a_safety_cap(emulator_conn: EcwidEmulator) -> None:
     sync(feed(40))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     with fails_without_retry(EcwidSyncRefused, match="would touch 10 of 40"):
         sync(feed(30), run_id="run-2", on_missing="disable")
     calls = emulator_conn.call_count(method="POST", endpoint="/batch")
     _, summary = sync(feed(30), run_id="run-3", on_missing="disable", max_missing_share=0.5)
     assert summary["missing"] == 10
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     stored = {p["sku"]: p for p in emulator_conn.products()}
     assert [stored[f"SKU-{n:04d}"]["enabled"] for n in range(30, 40)] == [False] * 10
     assert stored["SKU-0000"]["enabled"] is True
@@ -100,7 +90,7 @@ def test_on_missing_disable_and_delete_with_a_safety_cap(emulator_conn: EcwidEmu
     # disabled products are not disabled again
     assert sync(feed(30), run_id="run-4", on_missing="disable", max_missing_share=0.5)[1]["missing"] == 0
     sync(feed(35), run_id="run-5", on_missing="delete", max_missing_share=None)
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert sorted(p["sku"] for p in emulator_conn.products()) == [f"SKU-{n:04d}" for n in range(35)]
 
 
@@ -116,7 +106,7 @@ def test_duplicate_and_missing_skus_are_errors(emulator_conn: EcwidEmulator) -> 
         sync(feed(2).rename(columns={"sku": "code"}))
     assert emulator_conn.call_count() == 0
     sync(feed(2).rename(columns={"sku": "code"}), sku_column="code")
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert sorted(p["sku"] for p in emulator_conn.products()) == ["SKU-0000", "SKU-0001"]
 
 
@@ -127,7 +117,7 @@ def test_refuses_operator_arguments_it_decides_itself() -> None:
 
 def test_auto_lookup_picks_the_cheaper_way(emulator_conn: EcwidEmulator, task_logs) -> None:  # type: ignore[no-untyped-def]
     sync(feed(450))  # a catalog of 450 products
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     _, small_feed = sync(feed(3), run_id="run-2")
     assert small_feed["lookup"] == "batch"  # 3 SKUs: one lookup batch (about 3 calls) beats 5 catalog pages
     assert small_feed["lookup_calls"] <= 4
@@ -141,7 +131,7 @@ def test_auto_lookup_picks_the_cheaper_way(emulator_conn: EcwidEmulator, task_lo
 
 def test_dry_run_reports_what_would_change(emulator_conn: EcwidEmulator) -> None:
     sync(feed(5))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     changed = feed(6)
     changed.loc[0, "name"] = "Renamed"
     result = EcwidCatalogSyncOperator(task_id="s", data=changed, dry_run=True).execute(make_context())

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +18,7 @@ from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.errors import EcwidAuthError, EcwidNotFoundError, EcwidRetriesExhaustedError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.testing import EcwidEmulator
+from tests.waiting import wait_until
 
 
 def make_client(emulator: EcwidEmulator, **kwargs: object) -> EcwidClient:
@@ -26,11 +26,7 @@ def make_client(emulator: EcwidEmulator, **kwargs: object) -> EcwidClient:
 
 
 def wait_done(client: EcwidClient, ticket: str) -> None:
-    for _ in range(500):
-        if client.get_batch(ticket).is_finished:
-            return
-        time.sleep(0.01)
-    raise AssertionError("batch did not finish")
+    wait_until(lambda: client.get_batch(ticket), satisfied=lambda s: s.is_finished, what=f"batch {ticket} to finish")
 
 
 def test_batch_round_trip(ecwid_emulator: EcwidEmulator) -> None:

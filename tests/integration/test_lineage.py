@@ -6,7 +6,6 @@ are skipped, and the provider's own import of the operators (without OpenLineage
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
+from tests.integration.helpers import wait_for_batches
 
 pytest.importorskip(
     "airflow.providers.openlineage",
@@ -29,14 +29,6 @@ def feed_file(tmp_path: Path, count: int) -> Path:
         {"sku": [f"SKU-{n:03d}" for n in range(count)], "name": [f"P{n}" for n in range(count)], "price": 1.5}
     ).to_csv(path, index=False)
     return path
-
-
-def wait_all(emulator: EcwidEmulator) -> None:
-    for _ in range(1000):
-        if all(batch["status"] == "COMPLETED" for batch in emulator.batches()):
-            return
-        time.sleep(0.01)
-    raise AssertionError("batches did not finish")
 
 
 def test_sync_from_a_file_reports_file_in_and_catalog_out(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
@@ -69,7 +61,7 @@ def test_in_memory_data_has_no_input_dataset_and_counts_what_was_sent(emulator_c
     [catalog] = lineage.outputs
     assert catalog.namespace == "ecwid://1002"
     assert catalog.outputFacets["outputStatistics"].rowCount == 3  # sent, not waited for
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
 
 
 def test_a_dry_run_writes_no_catalog(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:

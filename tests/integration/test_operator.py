@@ -19,7 +19,7 @@ from airflow_provider_ecwid.errors import (
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, TaskLogs, make_context
-from tests.integration.helpers import fails_without_retry
+from tests.integration.helpers import fails_without_retry, wait_for_batches
 
 
 def products_frame(count: int, prefix: str = "SKU") -> pd.DataFrame:
@@ -38,16 +38,6 @@ def run(operator: EcwidBatchOperator, context: dict | None = None):  # type: ign
     return operator.execute(context if context is not None else make_context())
 
 
-def wait_all(emulator: EcwidEmulator) -> None:
-    import time
-
-    for _ in range(500):
-        if all(batch["status"] == "COMPLETED" for batch in emulator.batches()):
-            return
-        time.sleep(0.01)
-    raise AssertionError("batches did not finish")
-
-
 def test_dataframe_to_products(emulator_conn: EcwidEmulator) -> None:
     frame = products_frame(1203)
     ti = FakeTaskInstance()
@@ -57,7 +47,7 @@ def test_dataframe_to_products(emulator_conn: EcwidEmulator) -> None:
     # tickets reach XCom as they exist, growing chunk by chunk
     assert [value for key, value in ti.pushes if key == "tickets"] == [tickets[:1], tickets[:2], tickets]
     assert ti.xcom["ecwid_admin_url"] == "https://my.ecwid.com/store/1002#products"
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     stored = {p["sku"]: p for p in emulator_conn.products()}
     assert set(stored) == set(frame["sku"])
     assert stored["SKU-0002"]["price"] == frame.loc[2, "price"]
@@ -68,18 +58,18 @@ def test_dataframe_to_products(emulator_conn: EcwidEmulator) -> None:
 def test_records_and_ready_requests(emulator_conn: EcwidEmulator) -> None:
     rows = [{"sku": "A", "name": "a", "price": 1}, {"sku": "B", "name": "b", "price": None}]
     run(EcwidBatchOperator(task_id="rows", data=rows, path="/products"))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     product_b = next(p for p in emulator_conn.products() if p["sku"] == "B")
     assert "price" not in product_b  # None is left out, not sent as null
     ready = [{"id": "x", "method": "PUT", "path": f"/products/{product_b['id']}", "body": {"price": 7}}]
     run(EcwidBatchOperator(task_id="ready", data=ready))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert next(p for p in emulator_conn.products() if p["sku"] == "B")["price"] == 7
 
 
 def test_update_by_path_template_and_method_column(emulator_conn: EcwidEmulator) -> None:
     run(EcwidBatchOperator(task_id="create", data=products_frame(3), path="/products"))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     ids = {p["sku"]: p["id"] for p in emulator_conn.products()}
     changes = pd.DataFrame(
         {
@@ -89,13 +79,13 @@ def test_update_by_path_template_and_method_column(emulator_conn: EcwidEmulator)
         }
     )
     run(EcwidBatchOperator(task_id="change", data=changes, path="/products/{ecwid_id}", method_column="action"))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     after = {p["sku"]: p for p in emulator_conn.products()}
     assert after["SKU-0000"]["price"] == 42.0
     assert "SKU-0001" not in after
     inventory = pd.DataFrame({"ecwid_id": [ids["SKU-0002"]], "quantityDelta": [-2]})
     run(EcwidBatchOperator(task_id="stock", data=inventory, path="/products/{ecwid_id}/inventory", method="PUT"))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert next(p for p in emulator_conn.products() if p["sku"] == "SKU-0002")["quantity"] == 0
 
 
@@ -106,7 +96,7 @@ def test_body_callable_builds_nested_bodies(emulator_conn: EcwidEmulator) -> Non
         return {"sku": row["sku"], "name": row["name"], "categoryIds": [int(c) for c in row["cats"].split(";")]}
 
     run(EcwidBatchOperator(task_id="nested", data=frame, path="/products", body=body))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert emulator_conn.products()[0]["categoryIds"] == [1, 2]
 
 
@@ -122,7 +112,7 @@ def test_files_are_read_in_slices(emulator_conn: EcwidEmulator, tmp_path: Path, 
         frame.to_json(path, orient="records", lines=True)
     tickets = run(EcwidBatchOperator(task_id="file", data=str(path), path="/products", chunk_size=300))
     assert len(tickets) == 4
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert sorted(p["sku"] for p in emulator_conn.products()) == list(frame["sku"])
 
 
@@ -130,7 +120,7 @@ def test_file_url(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
     path = tmp_path / "feed.csv"
     products_frame(5).to_csv(path, index=False)
     run(EcwidBatchOperator(task_id="url", data=f"file://{path}", path="/products"))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert len(emulator_conn.products()) == 5
 
 
@@ -147,7 +137,7 @@ def test_json_safe_values_on_the_wire(emulator_conn: EcwidEmulator) -> None:
         }
     )
     run(EcwidBatchOperator(task_id="types", data=frame, path="/products"))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     stored = {p["sku"]: p for p in emulator_conn.products()}
     assert stored["A"]["price"] == 1.5
     assert stored["A"]["quantity"] == 3
@@ -256,7 +246,7 @@ def test_a_retried_task_creates_each_chunk_exactly_once(
     tickets = run(
         EcwidBatchOperator(task_id="t", data=frame, path="/products", chunk_size=20), make_context(None, state)
     )
-    wait_all(ecwid_emulator)
+    wait_for_batches(ecwid_emulator)
     assert len(tickets) == 5
     assert len(ecwid_emulator.batches()) == 5  # each chunk created exactly once
     assert len({b["ticket"] for b in ecwid_emulator.batches()}) == 5
@@ -285,7 +275,7 @@ def test_on_kill_cancels_the_group(emulator_conn: EcwidEmulator) -> None:
     operator = EcwidBatchOperator(task_id="k", data=products_frame(40), path="/products", chunk_size=10)
     run(operator)
     operator.on_kill()
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert len(emulator_conn.products()) < 40
     assert emulator_conn.call_count(method="POST", endpoint="/batch/cancel-group") == 1
 
@@ -301,7 +291,9 @@ def test_on_kill_never_raises(emulator_conn: EcwidEmulator, task_logs: TaskLogs)
 
 def test_token_never_reaches_logs_or_xcom(emulator_conn: EcwidEmulator, task_logs: TaskLogs) -> None:
     ti = FakeTaskInstance()
-    operator = EcwidBatchOperator(task_id="s", data=products_frame(3), path="/products", wait_for_completion=True)
+    operator = EcwidBatchOperator(
+        task_id="s", data=products_frame(3), path="/products", wait_for_completion=True, poll_interval=0.05
+    )  # the default 10 s between polls made this test take 0 s or 10 s, by luck
     result = run(operator, make_context(ti))
     logs = task_logs.text()
     assert "chunk 1/1 submitted" in logs  # the logs were captured

@@ -18,6 +18,8 @@ from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
 from airflow_provider_ecwid.testing import EcwidEmulator
 from airflow_provider_ecwid.triggers.batch import EcwidBatchTrigger
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, TaskLogs, make_context
+from tests.integration.helpers import wait_for_batches
+from tests.waiting import wait_until
 
 
 def submit(rows: list[dict], **options: object) -> list[str]:  # type: ignore[type-arg]
@@ -72,7 +74,7 @@ def test_reschedule_mode_frees_the_slot_until_done(emulator_conn: EcwidEmulator)
     tickets = submit(products(10), chunk_size=5)  # about half a second of work
     with pytest.raises(AirflowRescheduleException):
         sensor(tickets, deferrable=False, mode="reschedule", poke_interval=5).execute(make_context())
-    time.sleep(1.0)
+    wait_for_batches(emulator_conn)
     # Airflow runs a fresh instance at the rescheduled time
     report = sensor(tickets, deferrable=False, mode="reschedule", poke_interval=5).execute(make_context())
     assert (report["total"], report["completed"]) == (10, 10)
@@ -88,13 +90,14 @@ def reschedule_until_done(tickets: list[str], state_store: FakeStateStore | None
     """What Airflow does in reschedule mode: a new sensor instance for every poke, until one returns."""
     from airflow_provider_ecwid.compat import AirflowRescheduleException
 
-    for _ in range(2000):
+    def one_try() -> dict | None:  # type: ignore[type-arg]
         try:
             waiting = sensor(tickets, deferrable=False, mode="reschedule", poke_interval=interval)
             return waiting.execute(make_context(state_store=state_store))  # type: ignore[no-any-return]
         except AirflowRescheduleException:
-            time.sleep(interval)
-    raise AssertionError("the reschedule-mode sensor never finished")
+            return None
+
+    return wait_until(one_try, what="a reschedule-mode try to return the report", timeout=60, interval=interval)
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.004)
@@ -192,7 +195,7 @@ def test_execute_complete_fails_closed_on_bad_events(emulator_conn: EcwidEmulato
         waiting.execute_complete(
             make_context(), {"status": "error", "message": "Timed out waiting", "tickets": tickets}
         )
-    time.sleep(0.3)
+    wait_for_batches(emulator_conn)  # a success event comes when the batches are done
     report = waiting.execute_complete(make_context(), {"status": "success", "tickets": tickets})
     assert report["completed"] == 2
 

@@ -12,8 +12,7 @@ from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, Ec
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
-from tests.integration.helpers import fails_without_retry
-from tests.integration.test_operator import wait_all
+from tests.integration.helpers import fails_without_retry, wait_for_batches
 
 
 def feed(count: int, enabled: bool = True) -> pd.DataFrame:
@@ -25,6 +24,7 @@ def feed(count: int, enabled: bool = True) -> pd.DataFrame:
 def run_sync(data: object, try_number: int = 1, run_id: str = "run-1", **options: object) -> dict:  # type: ignore[type-arg]
     ti = FakeTaskInstance(run_id=run_id)
     ti.try_number = try_number
+    options.setdefault("poll_interval", 0.05)  # a retry waits for the store's earlier batches: 10 s polls by default
     EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))  # type: ignore[arg-type]
     return ti.xcom["sync_summary"]  # type: ignore[no-any-return]
 
@@ -38,7 +38,7 @@ def test_a_sync_retried_while_its_batches_are_queued_creates_nothing_twice(
     assert first["new"] == 1200
     assert any(batch["status"] != "COMPLETED" for batch in emulator_conn.batches())  # still queued
     retry = run_sync(feed(1200), try_number=2, lookup=lookup)
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert (retry["new"], retry["unchanged"]) == (0, 1200)
     skus = Counter(product["sku"] for product in emulator_conn.products())
     assert len(skus) == 1200
@@ -48,10 +48,10 @@ def test_a_sync_retried_while_its_batches_are_queued_creates_nothing_twice(
 def test_the_missing_share_of_disable_counts_live_products_only(emulator_conn: EcwidEmulator) -> None:
     store = pd.concat([feed(5), feed(100).iloc[5:].assign(enabled=False)], ignore_index=True)
     run_sync(store)
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     with fails_without_retry(EcwidSyncRefused, match="5 of 5 enabled store products"):
         run_sync(pd.DataFrame({"sku": ["OTHER-1"], "name": ["o"]}), run_id="run-2", on_missing="disable")
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert sum(product["enabled"] for product in emulator_conn.products()) == 5
 
 
@@ -65,7 +65,7 @@ def test_skus_from_a_csv_stay_text(emulator_conn: EcwidEmulator, tmp_path: Path)
     path = tmp_path / "feed.csv"
     path.write_text("sku,name,price\n00123,a,1.5\n0042,b,2\n")
     run_sync(str(path))
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert sorted(product["sku"] for product in emulator_conn.products()) == ["00123", "0042"]
     assert run_sync(str(path), run_id="run-2")["unchanged"] == 2
 

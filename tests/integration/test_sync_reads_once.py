@@ -13,8 +13,7 @@ from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
-from tests.integration.helpers import fails_without_retry
-from tests.integration.test_operator import wait_all
+from tests.integration.helpers import fails_without_retry, wait_for_batches
 
 CSV = "sku,name,price\n" + "".join(f"R-{n:04d},Product {n},{n}.5\n" for n in range(1200))
 
@@ -44,7 +43,7 @@ def test_a_local_feed_is_opened_once_per_run(emulator_conn: EcwidEmulator, tmp_p
     path.write_text(CSV)
     assert run_sync(str(path))["new"] == 1200
     assert opens == [str(path)]
-    wait_all(emulator_conn)
+    wait_for_batches(emulator_conn)
     assert run_sync(str(path), run_id="run-2")["unchanged"] == 1200
     assert opens == [str(path)] * 2
 

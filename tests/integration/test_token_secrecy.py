@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from airflow_provider_ecwid.results import write_results
 from airflow_provider_ecwid.testing import EcwidEmulator
 from airflow_provider_ecwid.testing.emulator import _parse_args
 from tests.integration.helpers import Api
+from tests.waiting import wait_until
 
 TOKEN = "secret_Echoed0123456789abcdef"
 OTHER_TOKEN = "secret_NotThisStore987654321"
@@ -37,12 +37,9 @@ def make_client(emulator: EcwidEmulator, token: str = TOKEN) -> EcwidClient:
 
 
 def finished(client: EcwidClient, ticket: str) -> BatchStatus:
-    for _ in range(500):
-        status = client.get_batch(ticket)
-        if status.is_finished:
-            return status
-        time.sleep(0.01)
-    raise AssertionError("the batch did not finish")
+    return wait_until(
+        lambda: client.get_batch(ticket), satisfied=lambda s: s.is_finished, what=f"batch {ticket} to finish"
+    )
 
 
 def test_the_fault_mode_really_echoes_the_token(ecwid_emulator: EcwidEmulator) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.pandas import column, data_frames, range_indexes
 
@@ -222,7 +222,6 @@ frames = data_frames(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames, chunk_size=st.integers(1, 25))
 def test_every_row_comes_back_once_in_order(frame: pd.DataFrame, chunk_size: int) -> None:
     plan = BatchPlan(make_source(frame), RequestBuilder(path="/products", method="POST"), chunk_size)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
@@ -70,7 +70,6 @@ BUILDERS = [
 ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames(), options=st.sampled_from(BUILDERS), first_row=st.integers(0, 10**6))
 def test_the_arrow_route_writes_what_the_row_by_row_route_writes(
     frame: pd.DataFrame, options: dict[str, Any], first_row: int
@@ -192,7 +191,6 @@ def summary_or_problems(frame: pd.DataFrame, options: dict[str, Any]) -> Any:
     return summary.requests, summary.chunks, dict(summary.by_pattern), summary.first_requests
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames(), options=st.sampled_from(BUILDERS))
 def test_the_arrow_validation_pass_finds_what_the_row_by_row_pass_finds(
     frame: pd.DataFrame, options: dict[str, Any]

@@ -3,16 +3,14 @@
 Airflow 2.11 builds a WTForms form class from the ProvidersManager (``airflow.www.forms``) and hides or relabels
 fields with the JSON it renders into the page; Airflow 3 serves the same facts to its React UI through
 ``HookMetaService`` (3.0 and 3.1 from the hook's methods, with stand-ins for the WTForms classes; 3.2+ from the
-provider info). Each test reads what Airflow made, not the provider's own dicts.
+provider info). Each test reads what Airflow made, not the provider's own dicts. Airflow 3's check needs a fresh
+interpreter, so it lives in tests/e2e/test_airflow_processes.py.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from importlib import resources
-from typing import Any
 
 import pytest
 from airflow import __version__ as airflow_version
@@ -54,7 +52,7 @@ def test_providers_manager_keeps_the_ecwid_form() -> None:
     assert {info.field_name for info in widgets.values()} == set(EXTRA_FIELDS)  # saved under the plain name
 
 
-@pytest.mark.skipif(AIRFLOW_3, reason="Airflow 2's Flask form; Airflow 3 is checked through HookMetaService below")
+@pytest.mark.skipif(AIRFLOW_3, reason="Airflow 2's Flask form; tests/e2e/test_airflow_processes.py checks Airflow 3's")
 def test_airflow_2_builds_the_ecwid_form() -> None:
     from airflow.www.forms import create_connection_form_class
     from airflow.www.views import ConnectionFormWidget
@@ -74,26 +72,3 @@ def test_airflow_2_builds_the_ecwid_form() -> None:
         behaviours = json.loads(ConnectionFormWidget().field_behaviours)  # the JSON the page's script reads
     assert {"host", "schema", "port"} <= set(behaviours["ecwid"]["hidden_fields"])
     assert behaviours["ecwid"]["relabeling"] == {"login": "Store ID", "password": "Secret token"}
-
-
-@pytest.mark.skipif(not AIRFLOW_3, reason="Airflow 3's UI metadata; Airflow 2 is checked through its Flask form")
-def test_airflow_3_serves_the_ecwid_form_to_its_ui() -> None:
-    # in a fresh interpreter, as in the API server: the ProvidersManager is a singleton, and Airflow 3.1 builds the
-    # UI metadata from it only if no one loaded the hooks before with the real WTForms classes
-    code = (
-        "import json\n"
-        "from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService\n"
-        "(meta,) = [h for h in HookMetaService.hook_meta_data() if h.connection_type == 'ecwid']\n"
-        "print('META ' + meta.model_dump_json())\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
-    meta = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("META "))[5:])
-    standard: dict[str, Any] = meta["standard_fields"]
-    assert standard is not None, "Airflow dropped the field behaviour: generic form"
-    assert (standard["login"]["title"], standard["password"]["title"]) == ("Store ID", "Secret token")
-    assert [standard[name]["hidden"] for name in ("host", "port", "url_schema")] == [True, True, True]
-    extra = meta["extra_fields"] or {}
-    assert set(extra) == set(EXTRA_FIELDS)
-    for name in EXTRA_FIELDS:
-        assert extra[name]["schema"]["title"] == LABELS[name]
-        assert extra[name]["description"], f"{name} has no help text"

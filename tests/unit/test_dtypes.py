@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from airflow_provider_ecwid.batch.build import RequestBuilder
@@ -144,7 +144,6 @@ def problems(builder: RequestBuilder, frame: pd.DataFrame, arrow: bool) -> list[
             return [(problem.row, problem.column, problem.reason) for problem in err.problems]
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=frames(), null_values=st.sampled_from(["omit", "null"]))
 def test_both_routes_write_the_same_bytes_for_every_column_type(
     case: tuple[str, pd.DataFrame], null_values: Any

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests_mock as rm
@@ -229,22 +225,6 @@ def test_providers_manager_discovers_the_provider_and_its_hook() -> None:
         f"extra__ecwid__{name}"
         for name in ("base_url", "timeout", "rate_limit_per_minute", "max_retries", "max_retry_wait")
     }
-
-
-def test_airflow_cli_lists_the_provider(tmp_path: Path) -> None:
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
-    airflow = Path(sys.executable).with_name("airflow")
-    result = subprocess.run(
-        [str(airflow), "providers", "list", "--output", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    listing = next(line for line in result.stdout.splitlines() if line.startswith("[{"))
-    names = {provider["package_name"] for provider in json.loads(listing)}
-    assert "airflow-provider-ecwid" in names
 
 
 def test_public_names_import_from_the_package() -> None:
