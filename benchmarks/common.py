@@ -35,7 +35,7 @@ def product_frame(rows: int, seed: int = 1) -> pd.DataFrame:
     price[rng.random(rows) < 0.1] = np.nan
     compare = np.round(rng.random(rows) * 200, 2)
     compare[rng.random(rows) < 0.5] = np.nan
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "ecwid_id": np.arange(rows, dtype=np.int64) + 100_000_000,
             "sku": [f"SKU-{n:07d}" for n in range(rows)],
@@ -47,6 +47,7 @@ def product_frame(rows: int, seed: int = 1) -> pd.DataFrame:
             "weight": np.round(rng.random(rows) * 5, 3),
         }
     )
+    return frame
 
 
 def naive_payloads(

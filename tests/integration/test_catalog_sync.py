@@ -15,7 +15,7 @@ from tests.integration.helpers import fails_without_retry
 
 
 def feed(count: int, price: float = 10.0) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "sku": [f"SKU-{n:04d}" for n in range(count)],
             "name": [f"Product {n}" for n in range(count)],
@@ -23,6 +23,7 @@ def feed(count: int, price: float = 10.0) -> pd.DataFrame:
             "quantity": list(range(count)),
         }
     )
+    return frame
 
 
 def wait_all(emulator: EcwidEmulator) -> None:

@@ -17,9 +17,10 @@ from tests.integration.test_operator import wait_all
 
 
 def feed(count: int, enabled: bool = True) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {"sku": [f"RETRY-{n:04d}" for n in range(count)], "name": "p", "price": 5.0, "enabled": enabled}
     )
+    return frame
 
 
 def run_sync(data: object, try_number: int = 1, run_id: str = "run-1", **options: object) -> dict:  # type: ignore[type-arg]

@@ -42,7 +42,8 @@ ROWS: list[dict[str, Any]] = [
 
 
 def feed(rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
-    return pd.DataFrame(rows or ROWS)
+    frame: pd.DataFrame = pd.DataFrame(rows or ROWS)
+    return frame
 
 
 def sync_operator(data: Any, memory: Path, **options: Any) -> EcwidCatalogSyncOperator:

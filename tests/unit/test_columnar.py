@@ -90,7 +90,7 @@ def test_the_arrow_route_writes_what_the_row_by_row_route_writes(
 
 
 def plain_frame(rows: int = 5) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "ecwid_id": np.arange(rows) + 100,
             "sku": [f"S-{n}" for n in range(rows)],
@@ -100,6 +100,7 @@ def plain_frame(rows: int = 5) -> pd.DataFrame:
             "enabled": [True] * rows,
         }
     )
+    return frame
 
 
 def test_plain_columns_take_the_arrow_route() -> None:

@@ -53,7 +53,8 @@ def test_url_problems() -> None:
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["sku", "parent", "Size", "Color", "image"])
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["sku", "parent", "Size", "Color", "image"])
+    return frame
 
 
 def test_split_rows_names_every_problem_with_row_and_column() -> None:
