@@ -86,7 +86,7 @@ def measure(route: str, csv_path: str, rows: int, connection: str) -> dict[str, 
 
 
 def run() -> list[Figure]:
-    figures = []
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as folder, emulator_process("--rate-limit", "0") as emulator:
         connection = emulator.connection(rate_limit_per_minute=1_000_000)
         cases = [("csv", ROWS // 4), ("csv", ROWS), ("dataframe", ROWS)]

@@ -110,7 +110,8 @@ def changed(feed: pd.DataFrame) -> pd.DataFrame:
     parent = feed.loc[feed["product_code"] == "DEMO-00001"].iloc[0]
     new = {"product_code": "DEMO-00001-V6", "parent_code": "DEMO-00001", "price": parent["price"], "stock": 3,
            "Size": SIZES[2], "Color": COLORS[1]}  # fmt: skip
-    return pd.concat([feed, pd.DataFrame([new], columns=COLUMNS)], ignore_index=True)
+    grown: pd.DataFrame = pd.concat([feed, pd.DataFrame([new], columns=COLUMNS)], ignore_index=True)
+    return grown
 
 
 def flat_catalog(count: int, seed: int, prefix: str) -> pd.DataFrame:

@@ -59,7 +59,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class OneWorkerForTheDeployment(LoadScopeScheduling):
+    # xdist ships no type information, so its scheduler is Any to mypy
+    class OneWorkerForTheDeployment(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             return "tests/deployment" if nodeid.startswith("tests/deployment/") else nodeid
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -46,6 +47,8 @@ def assert_store_matches(emulator: EcwidEmulator, feed: pd.DataFrame) -> None:
     stored = {p["sku"]: p for p in emulator.products()}
     assert set(stored) == set(products["product_code"])
     paths = category_paths(emulator)
+    # itertuples' fields: pandas-stubs types them as any scalar (Period, Interval...), which pd.isna does not take
+    row: Any
     for row in products.itertuples():
         product = stored[row.product_code]
         assert product["name"] == row.title
@@ -73,7 +76,7 @@ def test_example_dags_import_without_errors() -> None:
     try:
         from airflow.dag_processing.dagbag import DagBag  # Airflow 3.1+
     except ImportError:  # older Airflow
-        from airflow.models.dagbag import DagBag
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]  # the same class, where Airflow < 3.1 has it
 
     bag = DagBag(dag_folder=str(EXAMPLES))
     assert bag.import_errors == {}

@@ -280,7 +280,7 @@ async def test_a_deferrable_sync_hands_the_image_phase_to_the_triggerer(
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(ti))
     pending = ti.xcom["ecwid_pending_images"]
-    assert deferred.value.trigger.tickets == pending["tickets"]  # type: ignore[attr-defined]
+    assert deferred.value.trigger.tickets == pending["tickets"]
     assert pending["summary"]["sent"]["products"] == 3  # the phases before ran in the worker
     assert not (tmp_path / "store-1002.json").exists()  # nothing remembered before the images are done
     events = [event async for event in deferred.value.trigger.run()]

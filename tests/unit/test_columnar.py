@@ -38,7 +38,8 @@ def row_by_row(builder: RequestBuilder, frame: pd.DataFrame, first_row: int = 0)
 
 
 def decoded(rows: EncodedRows, start: int = 0, stop: int | None = None) -> list[Any]:
-    return json.loads(b"[" + bytes(rows.fragment(start, len(rows) if stop is None else stop)) + b"]")
+    values: list[Any] = json.loads(b"[" + bytes(rows.fragment(start, len(rows) if stop is None else stop)) + b"]")
+    return values
 
 
 @st.composite
@@ -56,7 +57,8 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     dtype = draw(st.sampled_from(["str", "object"]))
     for name in ("sku", "name"):
         frame[name] = frame[name].astype(dtype) if dtype == "object" else frame[name].astype("str")
-    return frame[draw(st.permutations(list(frame.columns)))]
+    shuffled: pd.DataFrame = frame[draw(st.permutations(list(frame.columns)))]
+    return shuffled
 
 
 BUILDERS = [
