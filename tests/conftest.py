@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
 _home = tempfile.mkdtemp(prefix="ecwid-tests-airflow-home-")
 os.environ["AIRFLOW_HOME"] = _home
@@ -15,9 +16,13 @@ pytest_plugins = ["airflow_provider_ecwid.testing.pytest_plugin"]
 
 import pytest  # noqa: E402
 
+if TYPE_CHECKING:
+    from airflow_provider_ecwid.testing import EcwidEmulator
+    from tests.integration.fakes import TaskLogs
+
 
 @pytest.fixture
-def emulator_conn(ecwid_emulator, monkeypatch):  # type: ignore[no-untyped-def]
+def emulator_conn(ecwid_emulator: EcwidEmulator, monkeypatch: pytest.MonkeyPatch) -> EcwidEmulator:
     """Point the connection ``ecwid_default`` at the test's emulator (fast retries, no client rate limit)."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_ECWID_DEFAULT",
@@ -27,7 +32,7 @@ def emulator_conn(ecwid_emulator, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def task_logs(capsys, caplog):  # type: ignore[no-untyped-def]
+def task_logs(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> TaskLogs:
     """Everything logged during the test, from task loggers (stdout) and plain loggers alike."""
     from tests.integration.fakes import TaskLogs
 

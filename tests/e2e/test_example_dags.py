@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ def examples(airflow_home: AirflowHome) -> AirflowHome:
     return AirflowHome(airflow_home.home, EXAMPLES)
 
 
-def output_of(result) -> str:  # type: ignore[no-untyped-def]
-    return result.stdout + result.stderr  # type: ignore[no-any-return]
+def output_of(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout + result.stderr
 
 
 def expected_catalog(feed: str) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from airflow import __version__ as airflow_version
 from packaging.version import Version
@@ -12,7 +14,7 @@ from tests.e2e.conftest import AirflowHome, deferred, without_airflows_mask_requ
 AIRFLOW_3_3 = Version(airflow_version) >= Version("3.3")
 
 
-def succeeded(result) -> bool:  # type: ignore[no-untyped-def]
+def succeeded(result: subprocess.CompletedProcess[str]) -> bool:
     return result.returncode == 0 and "state=success" in result.stdout + result.stderr
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
-from tests.integration.fakes import FakeTaskInstance, make_context
+from tests.integration.fakes import FakeTaskInstance, TaskLogs, make_context
 from tests.integration.helpers import fails_without_retry
 
 
@@ -34,9 +35,9 @@ def wait_all(emulator: EcwidEmulator) -> None:
     raise AssertionError("batches did not finish")
 
 
-def sync(data: object, run_id: str = "run-1", **options: object) -> tuple[list[str], dict]:  # type: ignore[type-arg]
+def sync(data: Any, run_id: str = "run-1", **options: Any) -> tuple[list[str], dict[str, Any]]:
     ti = FakeTaskInstance(run_id=run_id)
-    tickets = EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))  # type: ignore[arg-type]
+    tickets = EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))
     return tickets, ti.xcom["sync_summary"]
 
 
@@ -126,7 +127,7 @@ def test_refuses_operator_arguments_it_decides_itself() -> None:
         EcwidCatalogSyncOperator(task_id="x", data=[], path="/products/{id}")
 
 
-def test_auto_lookup_picks_the_cheaper_way(emulator_conn: EcwidEmulator, task_logs) -> None:  # type: ignore[no-untyped-def]
+def test_auto_lookup_picks_the_cheaper_way(emulator_conn: EcwidEmulator, task_logs: TaskLogs) -> None:
     sync(feed(450))  # a catalog of 450 products
     wait_all(emulator_conn)
     _, small_feed = sync(feed(3), run_id="run-2")

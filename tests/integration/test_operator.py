@@ -214,7 +214,7 @@ def test_all_problems_are_reported_together_with_row_column_and_reason(emulator_
 @pytest.mark.parametrize("chunk_size", [0, 501, -1, 2.5])
 def test_chunk_size_outside_1_to_500_is_an_error(chunk_size: object) -> None:
     with pytest.raises(EcwidConfigError, match="chunk_size"):
-        EcwidBatchOperator(task_id="bad", data=[], path="/products", chunk_size=chunk_size)  # type: ignore[arg-type]
+        EcwidBatchOperator(task_id="bad", data=[], path="/products", chunk_size=chunk_size)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_missing_file_and_bad_csv_line(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:

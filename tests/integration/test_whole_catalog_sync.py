@@ -64,7 +64,8 @@ def sync_operator(data: Any, memory: Path, **options: Any) -> EcwidCatalogSyncOp
 def sync(data: Any, memory: Path, run_id: str = "run-1", **options: Any) -> dict[str, Any]:
     ti = FakeTaskInstance(run_id=run_id)
     result = sync_operator(data, memory, **options).execute(make_context(ti))
-    return result if options.get("dry_run") else ti.xcom["sync_summary"]  # type: ignore[no-any-return]
+    summary: dict[str, Any] = result if options.get("dry_run") else ti.xcom["sync_summary"]
+    return summary
 
 
 def inner(emulator: EcwidEmulator) -> int:

@@ -179,7 +179,7 @@ def test_builder_configuration_errors() -> None:
     with pytest.raises(EcwidConfigError, match="either body_columns or a body callable"):
         RequestBuilder(path="/p", body_columns=["a"], body=lambda row: row)
     with pytest.raises(EcwidConfigError, match="null_values"):
-        RequestBuilder(path="/p", null_values="zero")  # type: ignore[arg-type]
+        RequestBuilder(path="/p", null_values="zero")  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(EcwidConfigError, match="path is required"):
         RequestBuilder(path=None).build(pd.DataFrame({"a": [1]}), 0, ProblemLog())
 

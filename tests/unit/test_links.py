@@ -25,6 +25,7 @@ def test_the_link_reads_the_url_the_task_pushed(monkeypatch: pytest.MonkeyPatch)
     link = operator.operator_extra_links[0]
     assert isinstance(link, EcwidStoreLink)
     assert link.name == "Ecwid store"
+    # a plain string stands in for the TaskInstanceKey: the patched XCom.get_value only compares it
     assert link.get_link(operator, ti_key="ti-1") == "https://my.ecwid.com/store/7#products"  # type: ignore[arg-type]
     assert asked["key"] == ADMIN_URL_XCOM_KEY
     assert link.get_link(operator, ti_key="ti-2") == ""  # type: ignore[arg-type]
