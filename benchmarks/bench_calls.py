@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from typing import Any
 
 from airflow_provider_ecwid.batch.waiting import TicketPoller
 from airflow_provider_ecwid.client import EcwidClient
@@ -30,7 +31,7 @@ def submit(emulator_connection: str) -> list[str]:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp())
     frame = product_frame(REQUESTS).drop(columns=["ecwid_id"])
     ti = FakeTaskInstance()
-    ti.xcom_push = lambda key, value: None  # type: ignore[method-assign]
+    ti.xcom_push = lambda key, value: None  # type: ignore[method-assign]  # no XCom copies in the timings
     tickets = EcwidBatchOperator(task_id="c", data=frame, path="/products", id_column="sku").execute(make_context(ti))
     return list(tickets)
 
@@ -42,7 +43,7 @@ def order_aware(client: EcwidClient, tickets: list[str]) -> int:
     return poller.calls
 
 
-def naive_calls(batches: list[dict], wait_started: float) -> int:  # type: ignore[type-arg]
+def naive_calls(batches: list[dict[str, Any]], wait_started: float) -> int:
     """Calls that polling every unfinished ticket each INTERVAL would have made over the same timings."""
     finished = sorted(batch["finished_at"] for batch in batches)
     calls, moment = 0, wait_started

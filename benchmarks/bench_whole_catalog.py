@@ -69,7 +69,7 @@ def sync(emulator: EmulatorProcess, data: pd.DataFrame, memory: str, run_id: str
         poll_interval=0.5,
     )
     started = time.monotonic()
-    operator.execute(make_context(ti))  # type: ignore[arg-type]
+    operator.execute(make_context(ti))
     return time.monotonic() - started, ti.xcom["sync_summary"]
 
 

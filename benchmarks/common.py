@@ -35,7 +35,7 @@ def product_frame(rows: int, seed: int = 1) -> pd.DataFrame:
     price[rng.random(rows) < 0.1] = np.nan
     compare = np.round(rng.random(rows) * 200, 2)
     compare[rng.random(rows) < 0.5] = np.nan
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "ecwid_id": np.arange(rows, dtype=np.int64) + 100_000_000,
             "sku": [f"SKU-{n:07d}" for n in range(rows)],
@@ -47,6 +47,7 @@ def product_frame(rows: int, seed: int = 1) -> pd.DataFrame:
             "weight": np.round(rng.random(rows) * 5, 3),
         }
     )
+    return frame
 
 
 def naive_payloads(
@@ -98,7 +99,8 @@ class EmulatorProcess:
         )
 
     def stats(self) -> dict[str, Any]:
-        return requests.get(f"{self.url}/_emulator/stats", timeout=60).json()  # type: ignore[no-any-return]
+        stats: dict[str, Any] = requests.get(f"{self.url}/_emulator/stats", timeout=60).json()
+        return stats
 
     def calls(
         self, *, scope: str = "http", method: str | None = None, endpoint: str | None = None, status: int | None = None
@@ -106,10 +108,14 @@ class EmulatorProcess:
         return count_calls(self.stats(), scope=scope, method=method, endpoint=endpoint, status=status)
 
     def batches(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.url}/_emulator/batches", timeout=120).json()  # type: ignore[no-any-return]
+        batches: list[dict[str, Any]] = requests.get(f"{self.url}/_emulator/batches", timeout=120).json()
+        return batches
 
     def products(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.url}/_emulator/stores/{STORE}/products", timeout=300).json()  # type: ignore[no-any-return]
+        products: list[dict[str, Any]] = requests.get(
+            f"{self.url}/_emulator/stores/{STORE}/products", timeout=300
+        ).json()
+        return products
 
     def wait_idle(self, timeout: float = 900) -> None:
         deadline = time.monotonic() + timeout

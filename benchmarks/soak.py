@@ -45,6 +45,8 @@ def compare(feed: pd.DataFrame, products: list[dict[str, Any]]) -> dict[str, int
     stored = Counter(product["sku"] for product in products)
     by_sku = {product["sku"]: product for product in products}
     wrong = 0
+    # itertuples' fields: pandas-stubs types them as any scalar (Period, Interval...), which pd.isna does not take
+    row: Any
     for row in feed.itertuples(index=False):
         product = by_sku.get(row.sku)
         price = None if pd.isna(row.price) else row.price  # an empty price is left out, not sent
@@ -116,6 +118,7 @@ def _killed_after(posts: int, kill: Any) -> Iterator[None]:
             kill()
         return ticket
 
+    # patched on the class for the run, so the operator's own client counts its posts
     EcwidClient.create_batch = create_batch  # type: ignore[method-assign]
     try:
         yield

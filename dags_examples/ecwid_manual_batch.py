@@ -67,8 +67,9 @@ def ecwid_manual_batch() -> None:
         task_id="send_requests",
         data=choose_input(),
         ecwid_conn_id="{{ params.ecwid_conn_id }}",
-        dry_run="{{ params.dry_run }}",
-        stop_on_first_failure="{{ params.stop_on_first_failure }}",
+        # templates: the operator turns the rendered "True"/"False" into a bool (its signature says bool)
+        dry_run="{{ params.dry_run }}",  # type: ignore[arg-type]
+        stop_on_first_failure="{{ params.stop_on_first_failure }}",  # type: ignore[arg-type]
         chunk_size=100,
     )
     EcwidBatchSensor(

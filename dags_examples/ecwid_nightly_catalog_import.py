@@ -106,7 +106,7 @@ def ecwid_nightly_catalog_import() -> None:
             ]
             raise ValueError("These rows did not reach Ecwid:\n" + "\n".join(lines))
 
-    check_report(sync.output)
+    check_report(sync.output)  # type: ignore[arg-type]  # an XComArg: Airflow passes the summary it resolves to
 
 
 ecwid_nightly_catalog_import()

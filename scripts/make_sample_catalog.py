@@ -96,7 +96,8 @@ def whole_catalog(count: int = 400, with_variations: int = 60, seed: int = 7) ->
         rows.append(product)
         if n < with_variations:
             rows += _variations(product, rng, dimensions=2 if n % 2 else 3)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame
 
 
 def changed(feed: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +110,8 @@ def changed(feed: pd.DataFrame) -> pd.DataFrame:
     parent = feed.loc[feed["product_code"] == "DEMO-00001"].iloc[0]
     new = {"product_code": "DEMO-00001-V6", "parent_code": "DEMO-00001", "price": parent["price"], "stock": 3,
            "Size": SIZES[2], "Color": COLORS[1]}  # fmt: skip
-    return pd.concat([feed, pd.DataFrame([new], columns=COLUMNS)], ignore_index=True)
+    grown: pd.DataFrame = pd.concat([feed, pd.DataFrame([new], columns=COLUMNS)], ignore_index=True)
+    return grown
 
 
 def flat_catalog(count: int, seed: int, prefix: str) -> pd.DataFrame:
@@ -121,7 +123,8 @@ def flat_catalog(count: int, seed: int, prefix: str) -> pd.DataFrame:
         rows.append({"product_code": f"{prefix}-{n:05d}", "category": PATHS[n % len(PATHS)], **offer,
                      "description": f"<p>Item {n}.</p>"})  # fmt: skip
     columns = ["product_code", "title", "category", "price", "list_price", "stock", "weight_kg", "active"]
-    return pd.DataFrame(rows, columns=[*columns, "description"])
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=[*columns, "description"])
+    return frame
 
 
 def main() -> None:

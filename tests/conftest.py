@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
 _home = tempfile.mkdtemp(prefix="ecwid-tests-airflow-home-")
 os.environ["AIRFLOW_HOME"] = _home
@@ -23,9 +24,13 @@ settings.register_profile("quick", max_examples=50, deadline=None, suppress_heal
 settings.register_profile("deep", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("quick")  # --hypothesis-profile, read after this file, overrides it
 
+if TYPE_CHECKING:
+    from airflow_provider_ecwid.testing import EcwidEmulator
+    from tests.integration.fakes import TaskLogs
+
 
 @pytest.fixture
-def emulator_conn(ecwid_emulator, monkeypatch):  # type: ignore[no-untyped-def]
+def emulator_conn(ecwid_emulator: EcwidEmulator, monkeypatch: pytest.MonkeyPatch) -> EcwidEmulator:
     """Point the connection ``ecwid_default`` at the test's emulator (fast retries, no client rate limit)."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_ECWID_DEFAULT",
@@ -35,7 +40,7 @@ def emulator_conn(ecwid_emulator, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def task_logs(capsys, caplog):  # type: ignore[no-untyped-def]
+def task_logs(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> TaskLogs:
     """Everything logged during the test, from task loggers (stdout) and plain loggers alike."""
     from tests.integration.fakes import TaskLogs
 
@@ -67,7 +72,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class OneWorkerForTheDeployment(LoadScopeScheduling):
+    # xdist ships no type information, so its scheduler is Any to mypy
+    class OneWorkerForTheDeployment(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             return "tests/deployment" if nodeid.startswith("tests/deployment/") else nodeid
 

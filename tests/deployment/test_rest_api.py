@@ -42,7 +42,8 @@ def trigger(deployment: Deployment, dag_id: str, run_id: str, conf: dict[str, An
 
 def task_state(deployment: Deployment, dag_id: str, run_id: str, task_id: str) -> str | None:
     ti = deployment.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
-    return ti["state"]  # type: ignore[no-any-return]
+    state: str | None = ti["state"]
+    return state
 
 
 def wait_for_run(

@@ -8,7 +8,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ class AirflowHome:
         """What the metadata database holds of the DAG's latest run (`airflow dags test` writes it there)."""
         return RunRecord(self.home / "airflow.db", dag_id)
 
-    def env(self, emulator: EcwidEmulator, **extra: str) -> dict[str, str]:
+    def env(self, emulator: EcwidEmulator, conn_extra: dict[str, Any] | None = None, **extra: str) -> dict[str, str]:
         env = {
             key: value
             for key, value in os.environ.items()
@@ -59,23 +58,25 @@ class AirflowHome:
             AIRFLOW_HOME=str(self.home),
             AIRFLOW__CORE__DAGS_FOLDER=str(self.dags),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW_CONN_ECWID_DEFAULT=emulator.connection_json(**extra.pop("_conn_extra", {})),  # type: ignore[arg-type]
+            AIRFLOW_CONN_ECWID_DEFAULT=emulator.connection_json(**(conn_extra or {})),
         )
         env.update(extra)
         return env
 
-    def dags_test(self, dag_id: str, emulator: EcwidEmulator, conn_extra: dict | None = None, **env: str):  # type: ignore[no-untyped-def,type-arg]
+    def dags_test(
+        self, dag_id: str, emulator: EcwidEmulator, conn_extra: dict[str, Any] | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return self.dags_test_with_conf(dag_id, emulator, None, conn_extra, **env)
 
-    def dags_test_with_conf(  # type: ignore[no-untyped-def]
+    def dags_test_with_conf(
         self,
         dag_id: str,
         emulator: EcwidEmulator,
-        conf: dict | None,
-        conn_extra: dict | None = None,
-        **env: str,  # type: ignore[type-arg]
-    ):
-        environment = self.env(emulator, _conn_extra=conn_extra or {}, **env)  # type: ignore[arg-type]
+        conf: dict[str, Any] | None,
+        conn_extra: dict[str, Any] | None = None,
+        **env: str,
+    ) -> subprocess.CompletedProcess[str]:
+        environment = self.env(emulator, conn_extra, **env)
         command = [AIRFLOW, "dags", "test", dag_id] + (["-c", json.dumps(conf)] if conf else [])
         return subprocess.run(
             command,
@@ -142,7 +143,7 @@ class RunRecord:
 
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowHome]:
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
     """One migrated Airflow home for the session, with the test DAGs and the example DAGs."""
     home = tmp_path_factory.mktemp("airflow-home")
     dags = Path(__file__).parent / "dags"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -18,8 +20,8 @@ def examples(airflow_home: AirflowHome) -> AirflowHome:
     return AirflowHome(airflow_home.home, EXAMPLES)
 
 
-def output_of(result) -> str:  # type: ignore[no-untyped-def]
-    return result.stdout + result.stderr  # type: ignore[no-any-return]
+def output_of(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout + result.stderr
 
 
 def expected_catalog(feed: str) -> pd.DataFrame:
@@ -46,6 +48,8 @@ def assert_store_matches(emulator: EcwidEmulator, feed: pd.DataFrame) -> None:
     stored = {p["sku"]: p for p in emulator.products()}
     assert set(stored) == set(products["product_code"])
     paths = category_paths(emulator)
+    # itertuples' fields: pandas-stubs types them as any scalar (Period, Interval...), which pd.isna does not take
+    row: Any
     for row in products.itertuples():
         product = stored[row.product_code]
         assert product["name"] == row.title
@@ -81,7 +85,7 @@ def test_example_dags_import_without_errors() -> None:
     try:
         from airflow.dag_processing.dagbag import DagBag  # Airflow 3.1+
     except ImportError:  # older Airflow
-        from airflow.models.dagbag import DagBag
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]  # the same class, where Airflow < 3.1 has it
 
     bag = DagBag(dag_folder=str(EXAMPLES))
     assert bag.import_errors == {}

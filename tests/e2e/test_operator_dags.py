@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from airflow import __version__ as airflow_version
 from packaging.version import Version
@@ -12,7 +14,7 @@ from tests.e2e.conftest import AirflowHome, RunRecord, deferred, without_airflow
 AIRFLOW_3_3 = Version(airflow_version) >= Version("3.3")
 
 
-def succeeded(result, run: RunRecord) -> bool:  # type: ignore[no-untyped-def]
+def succeeded(result: subprocess.CompletedProcess[str], run: RunRecord) -> bool:
     """The command ended well and every task of the run succeeded."""
     states = run.task_states()
     return result.returncode == 0 and set(states.values()) == {"success"}

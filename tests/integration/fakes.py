@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
 
 
 class FakeTaskInstance:
@@ -46,11 +49,12 @@ class FakeStateStore:
         self.values[key] = value
 
 
-def make_context(ti: FakeTaskInstance | None = None, state_store: FakeStateStore | None = None) -> dict[str, Any]:
+def make_context(ti: FakeTaskInstance | None = None, state_store: FakeStateStore | None = None) -> Context:
+    """The few context keys the operators read, typed as Airflow's Context (a TypedDict the fakes only partly fill)."""
     context: dict[str, Any] = {"ti": ti or FakeTaskInstance()}
     if state_store is not None:
         context["task_state_store"] = state_store
-    return context
+    return cast("Context", context)
 
 
 class TaskLogs:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pytest
 import requests
@@ -67,27 +66,35 @@ def product_request(sku: str, request_id: str | None = None, **fields: Any) -> d
     }
 
 
-@dataclass
-class Refused:
+E = TypeVar("E", bound=BaseException)
+
+
+class Refused(Generic[E]):
     """What :func:`fails_without_retry` caught: ``value`` is the provider's own error behind the task's failure."""
 
-    value: BaseException | None = None
+    def __init__(self) -> None:
+        self.caught: E | None = None
+
+    @property
+    def value(self) -> E:
+        """The error, typed as the one expected (set when the ``with`` block has raised)."""
+        assert self.caught is not None, "read inside the with block, before anything was raised"
+        return self.caught
 
 
 @contextmanager
-def fails_without_retry(
-    error: type[BaseException] | tuple[type[BaseException], ...], match: str | None = None
-) -> Iterator[Refused]:
+def fails_without_retry(error: type[E] | tuple[type[E], ...], match: str | None = None) -> Iterator[Refused[E]]:
     """
     The task fails with AirflowFailException (so Airflow does not retry it) caused by ``error``, whose message
     matches ``match``.
     """
     from airflow.providers.common.compat.sdk import AirflowFailException
 
-    refused = Refused()
+    refused: Refused[E] = Refused()
     with pytest.raises(AirflowFailException) as caught:
         yield refused
-    refused.value = caught.value.__cause__
-    assert isinstance(refused.value, error), f"caused by {refused.value!r}, not {error}"
+    cause = caught.value.__cause__
+    assert isinstance(cause, error), f"caused by {cause!r}, not {error}"
+    refused.caught = cause
     if match is not None:
         assert re.search(match, str(refused.value)), f"{match!r} not in {refused.value}"

@@ -23,7 +23,8 @@ def submit_and_wait(**options: Any) -> dict[str, Any]:
     )
     for name, value in options.items():
         setattr(operator, name, value)
-    return operator.execute(make_context())  # type: ignore[no-any-return]
+    report: dict[str, Any] = operator.execute(make_context())
+    return report
 
 
 @pytest.mark.parametrize("mode", ["no_counters", "half", "total_one", "total_negative", "foreign_ids"])

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
 
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
-from tests.integration.fakes import FakeTaskInstance, make_context
+from tests.integration.fakes import FakeTaskInstance, TaskLogs, make_context
 from tests.integration.helpers import fails_without_retry, wait_for_batches
 
 
 def feed(count: int, price: float = 10.0) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "sku": [f"SKU-{n:04d}" for n in range(count)],
             "name": [f"Product {n}" for n in range(count)],
@@ -21,11 +23,12 @@ def feed(count: int, price: float = 10.0) -> pd.DataFrame:
             "quantity": list(range(count)),
         }
     )
+    return frame
 
 
-def sync(data: object, run_id: str = "run-1", **options: object) -> tuple[list[str], dict]:  # type: ignore[type-arg]
+def sync(data: Any, run_id: str = "run-1", **options: Any) -> tuple[list[str], dict[str, Any]]:
     ti = FakeTaskInstance(run_id=run_id)
-    tickets = EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))  # type: ignore[arg-type]
+    tickets = EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))
     return tickets, ti.xcom["sync_summary"]
 
 
@@ -115,7 +118,7 @@ def test_refuses_operator_arguments_it_decides_itself() -> None:
         EcwidCatalogSyncOperator(task_id="x", data=[], path="/products/{id}")
 
 
-def test_auto_lookup_picks_the_cheaper_way(emulator_conn: EcwidEmulator, task_logs) -> None:  # type: ignore[no-untyped-def]
+def test_auto_lookup_picks_the_cheaper_way(emulator_conn: EcwidEmulator, task_logs: TaskLogs) -> None:
     sync(feed(450))  # a catalog of 450 products
     wait_for_batches(emulator_conn)
     _, small_feed = sync(feed(3), run_id="run-2")

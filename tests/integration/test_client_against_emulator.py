@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
@@ -21,8 +22,8 @@ from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.waiting import wait_until
 
 
-def make_client(emulator: EcwidEmulator, **kwargs: object) -> EcwidClient:
-    return EcwidClient(emulator.store_id, emulator.token(), base_url=emulator.base_url, **kwargs)  # type: ignore[arg-type]
+def make_client(emulator: EcwidEmulator, **kwargs: Any) -> EcwidClient:
+    return EcwidClient(emulator.store_id, emulator.token(), base_url=emulator.base_url, **kwargs)
 
 
 def wait_done(client: EcwidClient, ticket: str) -> None:

@@ -205,7 +205,7 @@ def test_injected_5xx_appear_at_the_set_rate(api: Api) -> None:
 
 @pytest.mark.ecwid_emulator(drop_rate=0.5, seed=3, rate_limit_per_minute=0)
 def test_dropped_connections_close_without_an_answer(ecwid_emulator: EcwidEmulator) -> None:
-    outcomes = []
+    outcomes: list[int | str] = []
     for _ in range(60):
         try:
             # a fresh connection each time, so a drop is seen on its own request

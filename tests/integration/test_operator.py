@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,9 +22,12 @@ from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, TaskLogs, make_context
 from tests.integration.helpers import fails_without_retry, wait_for_batches
 
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
 
 def products_frame(count: int, prefix: str = "SKU") -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "sku": [f"{prefix}-{n:04d}" for n in range(count)],
             "name": [f"Product {n}" for n in range(count)],
@@ -32,9 +36,10 @@ def products_frame(count: int, prefix: str = "SKU") -> pd.DataFrame:
             "enabled": [n % 2 == 0 for n in range(count)],
         }
     )
+    return frame
 
 
-def run(operator: EcwidBatchOperator, context: dict | None = None):  # type: ignore[no-untyped-def]
+def run(operator: EcwidBatchOperator, context: Context | None = None) -> Any:
     return operator.execute(context if context is not None else make_context())
 
 
@@ -92,7 +97,7 @@ def test_update_by_path_template_and_method_column(emulator_conn: EcwidEmulator)
 def test_body_callable_builds_nested_bodies(emulator_conn: EcwidEmulator) -> None:
     frame = pd.DataFrame({"sku": ["A"], "name": ["a"], "cats": ["1;2"]})
 
-    def body(row: dict) -> dict:  # type: ignore[type-arg]
+    def body(row: dict[str, Any]) -> dict[str, Any]:
         return {"sku": row["sku"], "name": row["name"], "categoryIds": [int(c) for c in row["cats"].split(";")]}
 
     run(EcwidBatchOperator(task_id="nested", data=frame, path="/products", body=body))
@@ -175,8 +180,8 @@ BAD_INPUTS = [
 def test_bad_input_fails_before_any_call(
     emulator_conn: EcwidEmulator,
     data: object,
-    options: dict,
-    message: str,  # type: ignore[type-arg]
+    options: dict[str, Any],
+    message: str,
 ) -> None:
     arguments = {"path": "/products", **options}
     with fails_without_retry((EcwidValidationError, EcwidConfigError), match=message):
@@ -199,7 +204,7 @@ def test_all_problems_are_reported_together_with_row_column_and_reason(emulator_
 @pytest.mark.parametrize("chunk_size", [0, 501, -1, 2.5])
 def test_chunk_size_outside_1_to_500_is_an_error(chunk_size: object) -> None:
     with pytest.raises(EcwidConfigError, match="chunk_size"):
-        EcwidBatchOperator(task_id="bad", data=[], path="/products", chunk_size=chunk_size)  # type: ignore[arg-type]
+        EcwidBatchOperator(task_id="bad", data=[], path="/products", chunk_size=chunk_size)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_missing_file_and_bad_csv_line(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:

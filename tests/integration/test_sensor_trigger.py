@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -22,21 +23,22 @@ from tests.integration.helpers import wait_for_batches
 from tests.waiting import wait_until
 
 
-def submit(rows: list[dict], **options: object) -> list[str]:  # type: ignore[type-arg]
+def submit(rows: list[dict[str, Any]], **options: Any) -> list[str]:
     operator = EcwidBatchOperator(task_id="submit", data=pd.DataFrame(rows), path="/products", **options)
-    return operator.execute(make_context())  # type: ignore[no-any-return]
+    tickets: list[str] = operator.execute(make_context())
+    return tickets
 
 
-def products(count: int, duplicate_at: int | None = None) -> list[dict]:  # type: ignore[type-arg]
+def products(count: int, duplicate_at: int | None = None) -> list[dict[str, Any]]:
     rows = [{"sku": f"S{n:03d}", "name": f"p{n}", "enabled": True} for n in range(count)]
     if duplicate_at is not None:
         rows[duplicate_at]["sku"] = "S000"
     return rows
 
 
-def sensor(tickets: object, **options: object) -> EcwidBatchSensor:
+def sensor(tickets: Any, **options: Any) -> EcwidBatchSensor:
     options.setdefault("poke_interval", 0.05)
-    return EcwidBatchSensor(task_id="wait", tickets=tickets, **options)  # type: ignore[arg-type]
+    return EcwidBatchSensor(task_id="wait", tickets=tickets, **options)
 
 
 # -- the sensor -------------------------------------------------------------------------------------------------
@@ -80,24 +82,27 @@ def test_reschedule_mode_frees_the_slot_until_done(emulator_conn: EcwidEmulator)
     assert (report["total"], report["completed"]) == (10, 10)
 
 
-def status_calls_of(emulator: EcwidEmulator, wait: Callable[[], dict]) -> tuple[int, dict]:  # type: ignore[type-arg]
+def status_calls_of(emulator: EcwidEmulator, wait: Callable[[], dict[str, Any]]) -> tuple[int, dict[str, Any]]:
     before = emulator.call_count(method="GET", endpoint="/batch")
     report = wait()
     return emulator.call_count(method="GET", endpoint="/batch") - before, report
 
 
-def reschedule_until_done(tickets: list[str], state_store: FakeStateStore | None, interval: float) -> dict:  # type: ignore[type-arg]
+def reschedule_until_done(tickets: list[str], state_store: FakeStateStore | None, interval: float) -> dict[str, Any]:
     """What Airflow does in reschedule mode: a new sensor instance for every poke, until one returns."""
     from airflow_provider_ecwid.compat import AirflowRescheduleException
 
-    def one_try() -> dict | None:  # type: ignore[type-arg]
+    def one_try() -> dict[str, Any] | None:
         try:
             waiting = sensor(tickets, deferrable=False, mode="reschedule", poke_interval=interval)
-            return waiting.execute(make_context(state_store=state_store))  # type: ignore[no-any-return]
+            report: dict[str, Any] = waiting.execute(make_context(state_store=state_store))
+            return report
         except AirflowRescheduleException:
             return None
 
-    return wait_until(one_try, what="a reschedule-mode try to return the report", timeout=60, interval=interval)
+    report = wait_until(one_try, what="a reschedule-mode try to return the report", timeout=60, interval=interval)
+    assert report is not None  # wait_until returns only a truthy value
+    return report
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.004)
@@ -203,15 +208,16 @@ def test_execute_complete_fails_closed_on_bad_events(emulator_conn: EcwidEmulato
 # -- the trigger -----------------------------------------------------------------------------------------------
 
 
-async def first_event(trigger: EcwidBatchTrigger) -> dict:  # type: ignore[type-arg]
+async def first_event(trigger: EcwidBatchTrigger) -> dict[str, Any]:
     events = [event async for event in trigger.run()]
     assert len(events) == 1  # exactly one terminal event
-    return events[0].payload  # type: ignore[no-any-return]
+    payload: dict[str, Any] = events[0].payload
+    return payload
 
 
-def trigger_for(tickets: list[str], **options: object) -> EcwidBatchTrigger:
+def trigger_for(tickets: list[str], **options: Any) -> EcwidBatchTrigger:
     options.setdefault("poll_interval", 0.05)
-    return EcwidBatchTrigger(conn_id="ecwid_default", tickets=tickets, **options)  # type: ignore[arg-type]
+    return EcwidBatchTrigger(conn_id="ecwid_default", tickets=tickets, **options)
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.005)
@@ -309,7 +315,7 @@ def test_operator_defers_when_deferrable(emulator_conn: EcwidEmulator) -> None:
 async def test_an_unusable_status_answer_fails_the_task_through_the_trigger(
     emulator_conn: EcwidEmulator,
     requests_mock: requests_mock_lib.Mocker,
-    answer: dict,  # type: ignore[type-arg]
+    answer: dict[str, Any],
     reason: str,
     failure: type[Exception],
     message: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,17 +17,19 @@ from tests.integration.helpers import fails_without_retry, wait_for_batches
 
 
 def feed(count: int, enabled: bool = True) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {"sku": [f"RETRY-{n:04d}" for n in range(count)], "name": "p", "price": 5.0, "enabled": enabled}
     )
+    return frame
 
 
-def run_sync(data: object, try_number: int = 1, run_id: str = "run-1", **options: object) -> dict:  # type: ignore[type-arg]
+def run_sync(data: Any, try_number: int = 1, run_id: str = "run-1", **options: Any) -> dict[str, Any]:
     ti = FakeTaskInstance(run_id=run_id)
     ti.try_number = try_number
     options.setdefault("poll_interval", 0.05)  # a retry waits for the store's earlier batches: 10 s polls by default
-    EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))  # type: ignore[arg-type]
-    return ti.xcom["sync_summary"]  # type: ignore[no-any-return]
+    EcwidCatalogSyncOperator(task_id="sync", data=data, **options).execute(make_context(ti))
+    summary: dict[str, Any] = ti.xcom["sync_summary"]
+    return summary
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.002)
@@ -58,7 +61,7 @@ def test_the_missing_share_of_disable_counts_live_products_only(emulator_conn: E
 @pytest.mark.parametrize("share", [5, -0.1, True, "0.5"])
 def test_max_missing_share_must_be_a_fraction(share: object) -> None:
     with pytest.raises(EcwidConfigError, match="max_missing_share must be a fraction"):
-        EcwidCatalogSyncOperator(task_id="sync", data=[], max_missing_share=share)  # type: ignore[arg-type]
+        EcwidCatalogSyncOperator(task_id="sync", data=[], max_missing_share=share)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_skus_from_a_csv_stay_text(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:

@@ -14,11 +14,11 @@ from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import make_context
-from tests.integration.helpers import fails_without_retry
+from tests.integration.helpers import Refused, fails_without_retry
 
 
 def feed(rows: int) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "sku": [f"EDGE-{n:05d}" for n in range(rows)],
             "name": [f"Product {n}" for n in range(rows)],
@@ -26,9 +26,10 @@ def feed(rows: int) -> pd.DataFrame:
             "quantity": np.arange(rows),
         }
     )
+    return frame
 
 
-def assert_nothing_sent(emulator: EcwidEmulator, err: pytest.ExceptionInfo[EcwidValidationError], row: int) -> None:
+def assert_nothing_sent(emulator: EcwidEmulator, err: Refused[EcwidValidationError], row: int) -> None:
     assert emulator.call_count(method="POST", endpoint="/batch") == 0
     assert emulator.batches() == []
     assert err.value.total == 1

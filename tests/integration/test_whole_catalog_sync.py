@@ -42,7 +42,8 @@ ROWS: list[dict[str, Any]] = [
 
 
 def feed(rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
-    return pd.DataFrame(rows or ROWS)
+    frame: pd.DataFrame = pd.DataFrame(rows or ROWS)
+    return frame
 
 
 def sync_operator(data: Any, memory: Path, **options: Any) -> EcwidCatalogSyncOperator:
@@ -63,7 +64,8 @@ def sync_operator(data: Any, memory: Path, **options: Any) -> EcwidCatalogSyncOp
 def sync(data: Any, memory: Path, run_id: str = "run-1", **options: Any) -> dict[str, Any]:
     ti = FakeTaskInstance(run_id=run_id)
     result = sync_operator(data, memory, **options).execute(make_context(ti))
-    return result if options.get("dry_run") else ti.xcom["sync_summary"]  # type: ignore[no-any-return]
+    summary: dict[str, Any] = result if options.get("dry_run") else ti.xcom["sync_summary"]
+    return summary
 
 
 def inner(emulator: EcwidEmulator) -> int:
@@ -279,7 +281,7 @@ async def test_a_deferrable_sync_hands_the_image_phase_to_the_triggerer(
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(ti))
     pending = ti.xcom["ecwid_pending_images"]
-    assert deferred.value.trigger.tickets == pending["tickets"]  # type: ignore[attr-defined]
+    assert deferred.value.trigger.tickets == pending["tickets"]
     assert pending["summary"]["sent"]["products"] == 3  # the phases before ran in the worker
     assert not (tmp_path / "store-1002.json").exists()  # nothing remembered before the images are done
     events = [event async for event in deferred.value.trigger.run()]

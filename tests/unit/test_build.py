@@ -28,7 +28,7 @@ def decoded(plan: BatchPlan) -> list[list[dict[str, Any]]]:
     return [json.loads(chunk.payload) for chunk in plan.chunks()]
 
 
-def bodies(frame: pd.DataFrame, **options: Any) -> list[dict[str, Any]]:
+def bodies(frame: pd.DataFrame, **options: Any) -> list[dict[str, Any] | None]:
     plan = BatchPlan(make_source(frame), RequestBuilder(path="/products", **options))
     return [request.get("body") for chunk in decoded(plan) for request in chunk]
 
@@ -79,7 +79,9 @@ def test_json_unsafe_values(value: Any, reason: str) -> None:
 
 
 def test_missing_values_are_left_out_or_sent_as_null() -> None:
-    frame = pd.DataFrame({"sku": ["A", None], "price": [1.0, np.nan], "when": pd.to_datetime(["2026-01-01", None])})
+    # pandas reads None as NaT; its stubs do not list None among to_datetime's list items
+    when = pd.to_datetime(["2026-01-01", None])  # type: ignore[arg-type]
+    frame = pd.DataFrame({"sku": ["A", None], "price": [1.0, np.nan], "when": when})
     with pytest.raises(EcwidValidationError, match="needs a body"):
         bodies(frame)  # the second row has no value at all
     frame.loc[1, "sku"] = "B"
@@ -177,7 +179,7 @@ def test_builder_configuration_errors() -> None:
     with pytest.raises(EcwidConfigError, match="either body_columns or a body callable"):
         RequestBuilder(path="/p", body_columns=["a"], body=lambda row: row)
     with pytest.raises(EcwidConfigError, match="null_values"):
-        RequestBuilder(path="/p", null_values="zero")  # type: ignore[arg-type]
+        RequestBuilder(path="/p", null_values="zero")  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(EcwidConfigError, match="path is required"):
         RequestBuilder(path=None).build(pd.DataFrame({"a": [1]}), 0, ProblemLog())
 

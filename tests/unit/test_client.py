@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -54,8 +55,16 @@ def http() -> Iterator[rm.Mocker]:
         yield mocker
 
 
-def query(request: rm.request._RequestObjectProxy) -> dict[str, list[str]]:
+def last_request(http: rm.Mocker) -> rm.request._RequestObjectProxy:
+    """The last request the mock saw; requests-mock types it Optional, a test that sent nothing fails here."""
+    sent = http.last_request
+    assert sent is not None, "no request was sent"
+    return sent
+
+
+def query(request: rm.request._RequestObjectProxy | None) -> dict[str, list[str]]:
     """The query string with its names lower-cased (values kept as sent)."""
+    assert request is not None, "no request was sent"
     return {name.lower(): values for name, values in parse_qs(urlsplit(request.url).query).items()}
 
 
@@ -65,10 +74,11 @@ def query(request: rm.request._RequestObjectProxy) -> dict[str, list[str]]:
 def test_sends_bearer_token_user_agent_and_timeouts(client: EcwidClient, http: rm.Mocker) -> None:
     http.get(f"{BASE}/profile", json={"generalInfo": {"storeId": 1002}})
     assert client.get_profile() == {"generalInfo": {"storeId": 1002}}
-    sent = http.last_request
+    sent = last_request(http)
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
     assert sent.headers["User-Agent"].startswith(f"airflow-provider-ecwid/{__version__}")
-    assert sent.timeout == (10.0, 30.0)
+    # requests-mock's stub types timeout as int; requests hands the (connect, read) tuple through unchanged
+    assert sent.timeout == (10.0, 30.0)  # type: ignore[comparison-overlap]
     assert "token" not in sent.url.lower()
 
 
@@ -358,7 +368,7 @@ def test_create_batch_sends_the_array_and_every_query_parameter(client: EcwidCli
         group_id="group-1",
     )
     assert ticket == "tk-1"
-    sent = http.last_request
+    sent = last_request(http)
     assert sent.headers["Content-Type"] == "application/json"
     assert sent.json() == [
         {"path": "/products", "method": "POST", "id": "r0", "body": {"sku": "A", "price": 1.5}},
@@ -376,7 +386,7 @@ def test_create_batch_accepts_an_encoded_payload(client: EcwidClient, http: rm.M
     http.post(f"{BASE}/batch", json={"ticket": "tk-2"})
     payload = json.dumps([{"path": "/products", "method": "GET"}]).encode()
     assert client.create_batch(payload) == "tk-2"
-    assert http.last_request.body == payload
+    assert last_request(http).body == payload
     assert query(http.last_request)["stoponfirstfailure"] == ["true"]
 
 
@@ -427,7 +437,7 @@ def test_get_batch_asks_for_escaped_json_and_parses(client: EcwidClient, http: r
 
 @pytest.mark.parametrize("answer", [{"text": ""}, {"text": "null"}, {"json": []}, {"json": "COMPLETED"}])
 def test_an_empty_or_null_status_answer_is_the_providers_own_error(
-    client: EcwidClient, http: rm.Mocker, answer: dict[str, object]
+    client: EcwidClient, http: rm.Mocker, answer: dict[str, Any]
 ) -> None:
     http.get(f"{BASE}/batch", **answer)
     with pytest.raises(EcwidResponseError, match=r"tk-9.*not a JSON object"):

@@ -38,7 +38,8 @@ def row_by_row(builder: RequestBuilder, frame: pd.DataFrame, first_row: int = 0)
 
 
 def decoded(rows: EncodedRows, start: int = 0, stop: int | None = None) -> list[Any]:
-    return json.loads(b"[" + bytes(rows.fragment(start, len(rows) if stop is None else stop)) + b"]")
+    values: list[Any] = json.loads(b"[" + bytes(rows.fragment(start, len(rows) if stop is None else stop)) + b"]")
+    return values
 
 
 @st.composite
@@ -56,7 +57,8 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     dtype = draw(st.sampled_from(["str", "object"]))
     for name in ("sku", "name"):
         frame[name] = frame[name].astype(dtype) if dtype == "object" else frame[name].astype("str")
-    return frame[draw(st.permutations(list(frame.columns)))]
+    shuffled: pd.DataFrame = frame[draw(st.permutations(list(frame.columns)))]
+    return shuffled
 
 
 BUILDERS = [
@@ -89,7 +91,7 @@ def test_the_arrow_route_writes_what_the_row_by_row_route_writes(
 
 
 def plain_frame(rows: int = 5) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "ecwid_id": np.arange(rows) + 100,
             "sku": [f"S-{n}" for n in range(rows)],
@@ -99,6 +101,7 @@ def plain_frame(rows: int = 5) -> pd.DataFrame:
             "enabled": [True] * rows,
         }
     )
+    return frame
 
 
 def test_plain_columns_take_the_arrow_route() -> None:

@@ -45,10 +45,14 @@ def timestamps(nanos: list[int | None]) -> list[Any]:
     return [None if n is None else pd.Timestamp(n, unit="ns") for n in nanos]
 
 
+def series_of(dtype: str) -> Callable[[list[Any]], pd.Series]:
+    return lambda values: pd.Series(values, dtype=dtype)
+
+
 #: name -> (strategy of one value, how a list of them becomes a column)
 DTYPES: dict[str, tuple[st.SearchStrategy[Any], Callable[[list[Any]], pd.Series]]] = {
     **{
-        name: (maybe(st.integers(*bounds)), lambda v, name=name: pd.Series(v, dtype=name))
+        name: (maybe(st.integers(*bounds)), series_of(name))
         for name, bounds in {
             "Int8": (-128, 127),
             "Int16": (-(2**15), 2**15 - 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 import requests_mock as rm
@@ -174,10 +175,10 @@ def test_test_connection_ok(emulator_like_conn: str) -> None:
     ],
 )
 def test_test_connection_failure_never_raises_nor_shows_the_token(
-    emulator_like_conn: str, answer: dict[str, object], expected: str
+    emulator_like_conn: str, answer: dict[str, Any], expected: str
 ) -> None:
     with rm.Mocker() as http:
-        http.get(f"{emulator_like_conn}/profile", **answer)  # type: ignore[arg-type]
+        http.get(f"{emulator_like_conn}/profile", **answer)
         ok, message = EcwidHook("ecwid_test").test_connection()
     assert ok is False
     assert expected in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -15,6 +16,11 @@ from airflow_provider_ecwid.lineage import (
     feed_dataset_name,
     foreign_catalog_outlets,
 )
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import DAG
+
+    from tests.integration.fakes import TaskLogs
 
 
 def test_catalog_uri_and_asset() -> None:
@@ -42,9 +48,9 @@ def test_asset_schedules_a_dag() -> None:
     assert "ecwid://1002/products" in uris
 
 
-def _assets_of(dag: object) -> list[object]:
+def _assets_of(dag: DAG) -> list[object]:
     """The assets a DAG is scheduled on: its timetable's asset (3) or dataset (2.11) condition."""
-    timetable = dag.timetable  # type: ignore[attr-defined]
+    timetable = dag.timetable
     condition = getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
     objects = getattr(condition, "objects", None)
     return list(objects) if objects is not None else [condition]
@@ -67,7 +73,9 @@ def test_feed_dataset_names(tmp_path: Path) -> None:
     assert feed_dataset_name([{"sku": "A"}]) is None
 
 
-def test_the_operator_warns_about_a_catalog_outlet_of_another_store(monkeypatch, task_logs) -> None:  # type: ignore[no-untyped-def]
+def test_the_operator_warns_about_a_catalog_outlet_of_another_store(
+    monkeypatch: pytest.MonkeyPatch, task_logs: TaskLogs
+) -> None:
     from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
     from tests.integration.fakes import make_context
 

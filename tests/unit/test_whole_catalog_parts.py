@@ -53,7 +53,8 @@ def test_url_problems() -> None:
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["sku", "parent", "Size", "Color", "image"])
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["sku", "parent", "Size", "Color", "image"])
+    return frame
 
 
 def test_split_rows_names_every_problem_with_row_and_column() -> None:
@@ -97,7 +98,7 @@ def test_combinations_send_only_what_differs() -> None:
             {"sku": "T-1", "parent": "T", "Size": "M", "Color": "Red"},
             {"sku": "T-2", "parent": "T", "Size": "S", "Color": "Red"},
         ]
-    ).assign(price=[None, 5.0, 6.0])
+    ).assign(price=[None, 5.0, 6.0])  # type: ignore[list-item]  # None is a missing price; the stubs want a scalar
     split, _ = split_rows(rows, list(rows["sku"]), SHAPE)
     store = {
         "T": [

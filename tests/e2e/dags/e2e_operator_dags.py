@@ -42,7 +42,8 @@ def e2e_wait_in_operator() -> None:
 
     @task
     def feed() -> pd.DataFrame:
-        return pd.DataFrame({"sku": [f"W{n}" for n in range(25)], "name": "item", "enabled": True})
+        frame: pd.DataFrame = pd.DataFrame({"sku": [f"W{n}" for n in range(25)], "name": "item", "enabled": True})
+        return frame
 
     EcwidBatchOperator(
         task_id="submit_and_wait",
