@@ -34,6 +34,12 @@ class _IdOnly(msgspec.Struct):
 
 _split_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _read_id = msgspec.json.Decoder(_IdOnly).decode
+_read_ids = msgspec.json.Decoder(list[_IdOnly]).decode
+
+
+def request_ids(payload: bytes) -> list[str | None]:
+    """The id of each request of an encoded batch (None where one has none)."""
+    return [item.id for item in _read_ids(payload)]
 
 
 @dataclass(frozen=True)
