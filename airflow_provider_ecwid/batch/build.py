@@ -3,7 +3,9 @@
 A :class:`RequestBuilder` knows how one input row becomes one request: the path template, the method (fixed
 or from a column), the body (remaining columns, chosen columns, or a callable) and the id (a column or the
 row's position). It works on a DataFrame slice at a time, column by column, and reports every problem with
-its row, column and reason. Validation lives here only.
+its row, column and reason. Rows are validated here only (ready requests in :mod:`~.ready`; what a path
+or a method may be, for both, in :mod:`~.paths`); its requests are :class:`~.models.BatchRequest` objects,
+or, on the Arrow route, their bytes.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def method_problem(method: object) -> str | None:
     """
     if isinstance(method, str) and method.strip().upper() in HTTP_METHODS:
         return None
-    return f"method {method!r} is not one of GET, POST, PUT, DELETE"
+    return f"method must be one of GET, POST, PUT, DELETE, got {method!r}"
 
 
 def check_method(method: object) -> str:
@@ -115,6 +115,6 @@ def check_method(method: object) -> str:
     """
     problem = method_problem(method)
     if problem is not None:
-        raise EcwidConfigError(f"Unsupported HTTP {problem}")
+        raise EcwidConfigError(problem)
     assert isinstance(method, str)
     return method.strip().upper()

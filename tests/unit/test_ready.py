@@ -108,7 +108,7 @@ def test_the_client_judges_each_of_a_direct_callers_requests_once(
     ],
 )
 def test_one_method_rule_for_the_builder_and_the_client(check: Callable[[], Any], http: rm.Mocker) -> None:
-    with pytest.raises(EcwidConfigError, match="is not one of GET, POST, PUT, DELETE"):
+    with pytest.raises(EcwidConfigError, match="method must be one of GET, POST, PUT, DELETE, got"):
         check()
     assert http.call_count == 0
 
