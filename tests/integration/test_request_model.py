@@ -3,6 +3,8 @@ preview is, byte for byte, what a real run POSTs."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -16,8 +18,9 @@ from airflow_provider_ecwid.batch.models import BatchRequest
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
+from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
-from tests.integration.fakes import make_context
+from tests.integration.fakes import FakeTaskInstance, make_context
 
 
 def test_a_direct_batch_with_an_unsafe_path_is_refused_before_any_post(ecwid_emulator: EcwidEmulator) -> None:
@@ -74,7 +77,7 @@ INPUTS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
-def _posted_batches(task: EcwidBatchOperator) -> list[bytes]:
+def _posted_batches(task: EcwidBatchOperator | EcwidCatalogSyncOperator) -> list[bytes]:
     """The bodies of the batch POSTs the task's client makes, as they went over the wire."""
     bodies: list[bytes] = []
 
@@ -100,3 +103,21 @@ def test_the_dry_run_shows_the_bytes_a_real_run_posts(emulator_conn: EcwidEmulat
     task.execute(make_context())
     assert len(posted) == 1
     assert posted[0].startswith(b"[" + b",".join(shown) + b",")
+
+
+def test_the_catalog_syncs_dry_run_shows_the_bytes_it_posts(emulator_conn: EcwidEmulator) -> None:
+    feed = pd.DataFrame({"sku": ["S-1", "S-2", "S-3"], "name": ["Ä", "b", "c"], "price": [1.5, 2.0, 3.25]})
+    EcwidCatalogSyncOperator(task_id="sync", data=feed.iloc[1:]).execute(make_context())
+    for _ in range(1000):  # the first sync's batch runs before the store is read again
+        if all(batch["status"] == "COMPLETED" for batch in emulator_conn.batches()):
+            break
+        time.sleep(0.01)
+    feed.loc[2, "price"] = 9.75  # S-1 is new, S-3 changed: one create, one update
+    preview = EcwidCatalogSyncOperator(task_id="sync", data=feed, dry_run=True).execute(make_context())
+    shown = [text.encode() for text in preview["first_requests"]]
+    assert [json.loads(request)["method"] for request in shown] == ["POST", "PUT"]
+
+    task = EcwidCatalogSyncOperator(task_id="sync", data=feed)
+    posted = _posted_batches(task)
+    task.execute(make_context(FakeTaskInstance(run_id="run-2")))
+    assert posted == [b"[" + b",".join(shown) + b"]"]
