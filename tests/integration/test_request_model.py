@@ -4,7 +4,6 @@ preview is, byte for byte, what a real run POSTs."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -21,6 +20,7 @@ from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
+from tests.integration.helpers import wait_for_batches
 
 
 def test_a_direct_batch_with_an_unsafe_path_is_refused_before_any_post(ecwid_emulator: EcwidEmulator) -> None:
@@ -36,7 +36,7 @@ def test_a_direct_batch_with_an_unsafe_path_is_refused_before_any_post(ecwid_emu
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "pid": [11, 12, 13, 14, 15],
             "sku": ["A-1", "B-2", "C-3", "D-4", "E-5"],
@@ -45,6 +45,7 @@ def _frame() -> pd.DataFrame:
             "op": ["PUT", "DELETE", "PUT", "PUT", "DELETE"],
         }
     )
+    return frame
 
 
 def _nested(row: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def _posted_batches(task: EcwidBatchOperator | EcwidCatalogSyncOperator) -> list
 
     def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
         sent = response.request
-        if sent.method == "POST" and urlsplit(sent.url).path.endswith("/batch"):
+        if sent.method == "POST" and urlsplit(str(sent.url)).path.endswith("/batch"):
             assert isinstance(sent.body, bytes)
             bodies.append(sent.body)
 
@@ -108,10 +109,7 @@ def test_the_dry_run_shows_the_bytes_a_real_run_posts(emulator_conn: EcwidEmulat
 def test_the_catalog_syncs_dry_run_shows_the_bytes_it_posts(emulator_conn: EcwidEmulator) -> None:
     feed = pd.DataFrame({"sku": ["S-1", "S-2", "S-3"], "name": ["Ä", "b", "c"], "price": [1.5, 2.0, 3.25]})
     EcwidCatalogSyncOperator(task_id="sync", data=feed.iloc[1:]).execute(make_context())
-    for _ in range(1000):  # the first sync's batch runs before the store is read again
-        if all(batch["status"] == "COMPLETED" for batch in emulator_conn.batches()):
-            break
-        time.sleep(0.01)
+    wait_for_batches(emulator_conn)  # the first sync's batch runs before the store is read again
     feed.loc[2, "price"] = 9.75  # S-1 is new, S-3 changed: one create, one update
     preview = EcwidCatalogSyncOperator(task_id="sync", data=feed, dry_run=True).execute(make_context())
     shown = [text.encode() for text in preview["first_requests"]]

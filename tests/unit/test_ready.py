@@ -88,7 +88,9 @@ def test_the_client_sends_a_chunk_of_the_core_without_judging_it_again(
     path_checks.clear()
     client.create_batch(chunk)
     assert path_checks == []
-    assert http.last_request.body == chunk.payload
+    sent = http.last_request
+    assert sent is not None
+    assert sent.body == chunk.payload
 
 
 def test_the_client_judges_each_of_a_direct_callers_requests_once(
