@@ -25,14 +25,14 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from airflow_provider_ecwid import __version__
-from airflow_provider_ecwid.batch.models import HTTP_METHODS, MAX_BATCH_SIZE, BatchRequest, BatchStatus
-from airflow_provider_ecwid.batch.paths import check_api_path, redact_path
+from airflow_provider_ecwid.batch.chunks import EncodedChunk
+from airflow_provider_ecwid.batch.models import BatchRequest, BatchStatus
+from airflow_provider_ecwid.batch.paths import check_api_path, check_method, redact_path
 from airflow_provider_ecwid.batch.status import error_fields, parse_batch_status
 from airflow_provider_ecwid.errors import (
     EcwidApiError,
     EcwidAuthError,
     EcwidConfigError,
-    EcwidError,
     EcwidNotFoundError,
     EcwidResponseError,
     EcwidUnsafePathError,
@@ -251,19 +251,21 @@ class EcwidClient:
         """
         Call ``method path`` on the store's API and return the decoded JSON answer (None when empty).
 
-        :param method: GET, POST, PUT or DELETE.
-        :param path: the path after ``/api/v3/{storeId}``; checked by :func:`check_api_path`.
+        :param method: GET, POST, PUT or DELETE; checked by :func:`~.batch.paths.check_method`.
+        :param path: the path after ``/api/v3/{storeId}``; checked by :func:`~.batch.paths.check_api_path`.
         :param params: query parameters (booleans become true/false, lists comma-joined, None dropped).
         :param json_body: a JSON-serializable body.
         :param data: an already encoded JSON body (takes precedence over ``json_body``).
         """
-        method = method.upper()
-        if method not in HTTP_METHODS:
-            raise EcwidError(f"Unsupported HTTP method {method!r}; use one of {sorted(HTTP_METHODS)}")
+        method = check_method(method)
         check_api_path(path)
-        query = _check_params(params)
         if data is None and json_body is not None:
             data = json.dumps(json_body, allow_nan=False, separators=(",", ":")).encode()
+        return self._call(method, path, params, data)
+
+    def _call(self, method: str, path: str, params: Mapping[str, Any] | None, data: bytes | None) -> Any:
+        """One call with a method and path of this module's own (constants, so not checked again), retried."""
+        query = _check_params(params)
         shown_path = str(redact_path(path))
         retrying = self.retry_policy.retrying(method, shown_path)
         return retrying(self._send_once, method, path, shown_path, query, data)
@@ -323,7 +325,7 @@ class EcwidClient:
 
     def create_batch(
         self,
-        requests_: Sequence[BatchRequest | Mapping[str, Any]] | bytes,
+        requests_: EncodedChunk | Sequence[BatchRequest | Mapping[str, Any]],
         *,
         stop_on_first_failure: bool = True,
         allow_parallel_mode: bool = False,
@@ -333,7 +335,12 @@ class EcwidClient:
         """
         Create a batch and return its ticket.
 
-        :param requests_: up to 500 requests, or their JSON array already encoded as bytes.
+        Requests given one by one are checked as the operator checks ready requests (path, method, id, body; an
+        :class:`~.errors.EcwidValidationError` names each problem) before anything is sent; a chunk of the
+        operator's plan was checked when it was made and is sent as it is.
+
+        :param requests_: 1 to 500 requests (``BatchRequest`` objects or dicts with ``path``, ``method`` and
+            optionally ``id`` and ``body``), or an :class:`~.batch.chunks.EncodedChunk` of the core.
         :param stop_on_first_failure: Ecwid's default; the rest of the batch becomes NOT_EXECUTED on a failure.
         :param allow_parallel_mode: let Ecwid run up to 100 requests at once; only for independent requests.
         :param deduplication_key: Ecwid returns the first ticket for a repeated key within an hour. When
@@ -341,14 +348,19 @@ class EcwidClient:
             second batch.
         :param group_id: a group that :meth:`cancel_group` can stop later.
         """
-        payload = requests_ if isinstance(requests_, bytes) else _encode_batch(requests_)
+        if isinstance(requests_, EncodedChunk):
+            chunk = requests_
+        else:
+            from airflow_provider_ecwid.batch.ready import checked_batch  # the data stack loads only here
+
+            chunk = checked_batch(requests_)
         params = {
             "stopOnFirstFailure": stop_on_first_failure,
             "allowParallelMode": allow_parallel_mode,
             "deduplicationKey": deduplication_key or str(uuid.uuid4()),
             "groupId": group_id,
         }
-        answer = self.request("POST", "/batch", params=params, data=payload)
+        answer = self._call("POST", "/batch", params, chunk.payload)
         ticket = answer.get("ticket") if isinstance(answer, Mapping) else None
         if not isinstance(ticket, str | int) or not str(ticket):
             raise EcwidResponseError(f"Ecwid's answer to POST /batch holds no ticket: {answer!r:.200}")
@@ -356,17 +368,17 @@ class EcwidClient:
 
     def get_batch(self, ticket: str) -> BatchStatus:
         """Read a batch's status (with ``escapedJson=true``, as Ecwid's client does). 404: unknown ticket."""
-        answer = self.request("GET", "/batch", params={"ticket": ticket, "escapedJson": True})
+        answer = self._call("GET", "/batch", {"ticket": ticket, "escapedJson": True}, None)
         return self.scrub.status(parse_batch_status(ticket, answer))
 
     def cancel_batch(self, ticket: str) -> int:
         """Delete a batch that has not started; return Ecwid's ``deleteCount`` (0 once it runs)."""
-        answer = self.request("DELETE", "/batch", params={"ticket": ticket})
+        answer = self._call("DELETE", "/batch", {"ticket": ticket}, None)
         return _count(answer, "deleteCount", "delete_count")
 
     def cancel_group(self, group_id: str) -> int:
         """Mark every not-yet-run request of ``group_id`` as not executed; return ``updateCount``."""
-        answer = self.request("POST", "/batch/cancel-group", params={"groupId": group_id})
+        answer = self._call("POST", "/batch/cancel-group", {"groupId": group_id}, None)
         return _count(answer, "updateCount", "update_count")
 
     def list_batches(self, status: str | None = None) -> Iterator[dict[str, Any]]:
@@ -377,7 +389,7 @@ class EcwidClient:
 
     def get_profile(self) -> dict[str, Any]:
         """Read the store profile (allowed for every valid token: a good connection test)."""
-        answer = self.request("GET", "/profile")
+        answer = self._call("GET", "/profile", None, None)
         return answer if isinstance(answer, dict) else {}
 
     def iter_products(self, **filters: Any) -> Iterator[dict[str, Any]]:
@@ -394,7 +406,7 @@ class EcwidClient:
     def _pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         while True:
-            answer = self.request("GET", path, params={**params, "offset": offset, "limit": PAGE_LIMIT})
+            answer = self._call("GET", path, {**params, "offset": offset, "limit": PAGE_LIMIT}, None)
             if not isinstance(answer, Mapping) or not isinstance(answer.get("items"), list):
                 raise EcwidResponseError(f"Ecwid's {what} answer has no items list: {answer!r:.200}")
             items = answer["items"]
@@ -403,19 +415,6 @@ class EcwidClient:
             total = answer.get("total")
             if not items or len(items) < PAGE_LIMIT or (isinstance(total, int) and offset >= total):
                 return
-
-
-def _encode_batch(requests_: Sequence[BatchRequest | Mapping[str, Any]]) -> bytes:
-    if not 1 <= len(requests_) <= MAX_BATCH_SIZE:
-        raise EcwidError(f"A batch holds 1 to {MAX_BATCH_SIZE} requests, got {len(requests_)}")
-    items = []
-    for position, request in enumerate(requests_):
-        item = request.to_json() if isinstance(request, BatchRequest) else dict(request)
-        check_api_path(item.get("path"))
-        if str(item.get("method", "")).upper() not in HTTP_METHODS:
-            raise EcwidError(f"Request {position} has an unsupported method {item.get('method')!r}")
-        items.append(item)
-    return json.dumps(items, allow_nan=False, separators=(",", ":")).encode()
 
 
 def _count(answer: Any, camel: str, snake: str) -> int:

@@ -10,7 +10,6 @@ left not executed, under new deduplication keys (the old keys would hand the can
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -103,24 +102,24 @@ class Submission:
         key = deduplication_key(self.identity, chunk)
         saved = self._saved_ticket(chunk, key)
         if saved is None:
-            self._add(chunk.payload, self._create(chunk.payload, key, chunk.index))
+            self._add(chunk, self._create(chunk, key, chunk.index))
             return "submitted"
-        self._add(chunk.payload, saved)
+        self._add(chunk, saved)
         if not self._after_kill:
             return "resumed (already submitted by an earlier try)"
         cancelled = self._not_executed_ids(saved)
         if not cancelled:
             return "resumed (it had run before the kill)"
         self.expected[saved]["superseded"] = len(cancelled)  # the report counts them in the new batch
-        payload = _only_ids(chunk.payload, cancelled)
+        resend = chunk.only(cancelled)
         resend_key = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"{key}|after-kill"))  # the old key: the old ticket
-        self._add(payload, self._create(payload, resend_key, None))
+        self._add(resend, self._create(resend, resend_key, None))
         return f"resumed; its {len(cancelled)} request(s) cancelled by the kill sent again"
 
-    def _create(self, payload: bytes, key: str, index: int | None) -> str:
+    def _create(self, chunk: EncodedChunk, key: str, index: int | None) -> str:
         """POST one batch; keep its ticket in the state store under its chunk's index (None: do not keep)."""
         ticket = self.client.create_batch(
-            payload,
+            chunk,
             stop_on_first_failure=self.stop_on_first_failure,
             allow_parallel_mode=self.allow_parallel_mode,
             deduplication_key=key,
@@ -134,9 +133,9 @@ class Submission:
             self.check_killed()
         return ticket
 
-    def _add(self, payload: bytes, ticket: str) -> None:
+    def _add(self, chunk: EncodedChunk, ticket: str) -> None:
         self.tickets.append(ticket)
-        self.expected[ticket] = expectation(payload)
+        self.expected[ticket] = expectation(chunk.payload)
 
     def _saved_ticket(self, chunk: EncodedChunk, key: str) -> str | None:
         if self.state_store is None:
@@ -188,8 +187,3 @@ class Submission:
             f"The task was killed after {len(self.tickets)} batch(es) were submitted; the not-yet-run requests of "
             f"group {self.group_id} were cancelled and nothing more is sent"
         )
-
-
-def _only_ids(payload: bytes, ids: set[str]) -> bytes:
-    """The requests of an encoded batch whose id is in ``ids`` (a rare path: plain json is fine)."""
-    return json.dumps([item for item in json.loads(payload) if item.get("id") in ids]).encode()

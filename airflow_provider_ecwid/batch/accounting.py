@@ -13,19 +13,11 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import msgspec
-
+from airflow_provider_ecwid.batch.chunks import request_ids
 from airflow_provider_ecwid.batch.models import BatchStatus
 
 #: XCom key of the submission's expectations: ticket -> {"requests": n, "ids": digest}.
 EXPECTED_XCOM_KEY = "ticket_expectations"
-
-
-class _IdOnly(msgspec.Struct):
-    id: str | None = None
-
-
-_decode_ids = msgspec.json.Decoder(list[_IdOnly]).decode
 
 
 def ids_digest(ids: Iterable[str]) -> str:
@@ -40,8 +32,8 @@ def expectation(payload: bytes) -> dict[str, Any]:
 
     :param payload: the batch as sent.
     """
-    items = _decode_ids(payload)
-    return {"requests": len(items), "ids": ids_digest(item.id or "" for item in items)}
+    ids = request_ids(payload)
+    return {"requests": len(ids), "ids": ids_digest(request_id or "" for request_id in ids)}
 
 
 def discrepancy(status: BatchStatus, expected: Mapping[str, Any] | None) -> str | None:

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.values import (
+    ENCODER,
     INT_MAX,
     MISSING,
     UnsafeValue,
@@ -30,7 +31,6 @@ from airflow_provider_ecwid.batch.values import (
     json_safe,
     plain_json,
 )
-from airflow_provider_ecwid.batch.wire import ENCODER
 
 TEXT = pa.large_string()
 #: malloc, not Arrow's default mimalloc/jemalloc: it hands a slice's memory back at once, which keeps the

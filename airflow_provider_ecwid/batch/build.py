@@ -3,15 +3,15 @@
 A :class:`RequestBuilder` knows how one input row becomes one request: the path template, the method (fixed
 or from a column), the body (remaining columns, chosen columns, or a callable) and the id (a column or the
 row's position). It works on a DataFrame slice at a time, column by column, and reports every problem with
-its row, column and reason. Validation lives here only.
+its row, column and reason. Rows are validated here only (ready requests in :mod:`~.ready`; what a path
+or a method may be, for both, in :mod:`~.paths`); its requests are :class:`~.models.BatchRequest` objects,
+or, on the Arrow route, their bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -20,43 +20,22 @@ import pyarrow as pa
 
 from airflow_provider_ecwid.batch.chunks import RequestRows
 from airflow_provider_ecwid.batch.columnar import (
-    BODYLESS,
     ColumnarShape,
     encode_columns,
     endpoint_counts,
     validate_columns,
 )
 from airflow_provider_ecwid.batch.fields import PathTemplate, path_field
-from airflow_provider_ecwid.batch.models import HTTP_METHODS
-from airflow_provider_ecwid.batch.paths import check_api_path, path_problem
+from airflow_provider_ecwid.batch.models import BatchRequest
+from airflow_provider_ecwid.batch.paths import BODYLESS, check_method, method_problem
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
-from airflow_provider_ecwid.batch.values import (
-    MISSING,
-    UnsafeValue,
-    column_values,
-    is_missing,
-    json_safe,
-    text_problem,
-)
-from airflow_provider_ecwid.batch.wire import WireRequest, WireRows, body_struct
+from airflow_provider_ecwid.batch.ready import REQUEST_KEYS, id_text, ready_requests, ready_rows
+from airflow_provider_ecwid.batch.values import MISSING, UnsafeValue, column_values, json_safe, text_problem
+from airflow_provider_ecwid.batch.wire import WireRows, body_struct
 from airflow_provider_ecwid.errors import EcwidConfigError
 
 NullValues = Literal["omit", "null"]
 BodyBuilder = Callable[[dict[str, Any]], Mapping[str, Any]]
-
-REQUEST_KEYS = frozenset({"id", "path", "method", "body"})
-
-
-def _text_value(value: Any) -> str | None:
-    if is_missing(value):
-        return None
-    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
-        return str(int(value))
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, str) and value.strip():
-        return value
-    return None
 
 
 @dataclass
@@ -67,16 +46,14 @@ class SliceCheck:
     :param requests: how many requests it makes.
     :param patterns: its requests per ``METHOD path-pattern``.
     :param ids: its request ids (only read when ids come from a column: row positions cannot repeat).
-    :param first: its first requests, with bodies when asked for.
     """
 
     requests: int
     patterns: dict[str, int]
     ids: Iterable[str | None]
-    first: list[WireRequest] = field(default_factory=list)
 
 
-def request_patterns(requests: list[WireRequest]) -> dict[str, int]:
+def request_patterns(requests: list[BatchRequest]) -> dict[str, int]:
     """Requests counted by ``METHOD path-pattern``."""
     if not requests:
         return {}
@@ -111,9 +88,7 @@ class RequestBuilder:
         null_values: NullValues = "omit",
     ) -> None:
         self.template = PathTemplate(path) if path is not None else None
-        self.method = str(method).upper()
-        if method_column is None and self.method not in HTTP_METHODS:
-            raise EcwidConfigError(f"method must be one of {sorted(HTTP_METHODS)}, got {method!r}")
+        self.method = check_method(method) if method_column is None else str(method).strip().upper()
         if null_values not in ("omit", "null"):
             raise EcwidConfigError(f"null_values must be 'omit' or 'null', got {null_values!r}")
         if body is not None and body_columns is not None:
@@ -155,32 +130,28 @@ class RequestBuilder:
             return encoded
         return WireRows(self.build(frame, first_row, problems))
 
-    def check(self, frame: pd.DataFrame, first_row: int, problems: ProblemLog, *, show: int = 0) -> SliceCheck:
+    def check(self, frame: pd.DataFrame, first_row: int, problems: ProblemLog) -> SliceCheck:
         """
         The validation pass over a slice: by column when the Arrow route takes it, else row by row.
 
         :param frame: the rows.
         :param first_row: the position of the slice's first row in the whole input.
         :param problems: where problems are reported.
-        :param show: how many of its first requests to return with their bodies (for the dry-run summary).
         """
         shape = self.arrow_shape(frame)
         if shape is not None:
             ids = None if self.id_column is None else self.request_ids(frame, first_row)
             checked = validate_columns(shape, frame, ids)
             if checked is not None:
-                first = self.build(frame.iloc[:show], first_row, ProblemLog()) if show > 0 else []
-                return SliceCheck(checked.requests, checked.patterns, ids or [], first)
-        requests = self.build(frame, first_row, problems, make=show > 0)
-        return SliceCheck(
-            len(requests), request_patterns(requests), [request.id for request in requests], requests[:show]
-        )
+                return SliceCheck(checked.requests, checked.patterns, ids or [])
+        requests = self.build(frame, first_row, problems, make=False)
+        return SliceCheck(len(requests), request_patterns(requests), [request.id for request in requests])
 
     # -- rows ------------------------------------------------------------------------------------------
 
     def build(
         self, frame: pd.DataFrame, first_row: int, problems: ProblemLog, *, make: bool = True
-    ) -> list[WireRequest]:
+    ) -> list[BatchRequest]:
         """
         Check a slice of rows and return its requests; problems go to ``problems``.
 
@@ -191,7 +162,7 @@ class RequestBuilder:
         """
         if self.template is None:
             if {"path", "method"} <= set(frame.columns) and set(frame.columns) <= REQUEST_KEYS:
-                return self.build_ready(_ready_rows(frame), first_row, problems)  # a file of ready requests
+                return ready_requests(ready_rows(frame), first_row, problems)  # a file of ready requests
             raise EcwidConfigError("path is required to turn rows into requests, e.g. path='/products/{ecwid_id}'")
         self._require_columns(frame)
         ids = self.request_ids(frame, first_row)
@@ -207,12 +178,14 @@ class RequestBuilder:
                     report(self.id_column)(position, "the request id is empty")
                 elif not request_id.isascii() and (problem := text_problem(request_id)) is not None:
                     report(self.id_column)(position, f"the request id {problem}")
-                    ids[position] = None  # reported; the wire form must still encode (the dry-run summary)
+                    ids[position] = None  # reported; the request must still encode
         methods = self._methods(frame, report)
         paths = self._paths(frame, report)
         bodies = self._bodies(frame, methods, report, make)  # checks every value, builds only when make
-        wire_ids: list[str] = ids if self.id_column is None else [i or "" for i in ids]  # type: ignore[assignment]
-        return list(map(WireRequest, wire_ids, paths, methods, bodies))
+        return [
+            BatchRequest(id=request_id, path=path, method=method, body=body)
+            for request_id, path, method, body in zip(ids, paths, methods, bodies, strict=True)
+        ]
 
     def _require_columns(self, frame: pd.DataFrame) -> None:
         assert self.template is not None
@@ -237,9 +210,9 @@ class RequestBuilder:
         if isinstance(series.dtype, pd.StringDtype):  # only empty-looking ids go value by value
             suspect = series.isna() | series.str.strip().eq("") | series.str.contains("[\x1c-\x1f]", regex=True)
             for position in np.flatnonzero(suspect.to_numpy(dtype=bool, na_value=True)).tolist():
-                values[position] = _text_value(values[position])
+                values[position] = id_text(values[position])
             return values
-        return [_text_value(value) for value in values]
+        return [id_text(value) for value in values]
 
     def _methods(self, frame: pd.DataFrame, report: Callable[[str], Callable[[int, str], None]]) -> list[str]:
         if self.method_column is None:
@@ -247,11 +220,11 @@ class RequestBuilder:
         methods = []
         on_problem = report(self.method_column)
         for position, value in enumerate(frame[self.method_column].tolist()):
-            method = str(value).strip().upper() if isinstance(value, str) else ""
-            if method not in HTTP_METHODS:
-                on_problem(position, f"method {value!r} is not one of GET, POST, PUT, DELETE")
-                method = ""  # reported; the wire form must still encode
-            methods.append(method)
+            if (problem := method_problem(value)) is not None:
+                on_problem(position, problem)
+                methods.append("")  # reported; the request must still encode
+            else:
+                methods.append(value.strip().upper())
         return methods
 
     def _paths(self, frame: pd.DataFrame, report: Callable[[str], Callable[[int, str], None]]) -> list[str]:
@@ -330,63 +303,5 @@ class RequestBuilder:
             bodies.append(body or MISSING)
         return bodies, empty
 
-    # -- ready requests --------------------------------------------------------------------------------
 
-    @staticmethod
-    def build_ready(items: Sequence[Any], first_row: int, problems: ProblemLog) -> list[WireRequest]:
-        """Check ready requests (``{"id"?, "path", "method", "body"?}``) and return them in wire form."""
-        requests = []
-        for position, item in enumerate(items, start=first_row):
-            if not isinstance(item, Mapping):
-                problems.add(RowProblem(position, None, "request", f"a request must be a dict, got {item!r:.60}"))
-                continue
-            request_id = _text_value(item.get("id")) if item.get("id") is not None else str(position)
-            if request_id is None:
-                problems.add(RowProblem(position, None, "id", f"id {item.get('id')!r} is not usable as a request id"))
-            elif (id_problem := text_problem(request_id)) is not None:
-                problems.add(RowProblem(position, request_id, "id", f"the request id {id_problem}"))
-                request_id = None  # reported; the wire form must still encode (the dry-run summary)
-            method = str(item.get("method", "")).strip().upper()
-            if method not in HTTP_METHODS:
-                problems.add(
-                    RowProblem(position, request_id, "method", f"{item.get('method')!r} is not GET/POST/PUT/DELETE")
-                )
-            path_issue = path_problem(item.get("path"))
-            if path_issue is not None:
-                problems.add(RowProblem(position, request_id, "path", path_issue))
-            body = item.get("body")
-            try:
-                safe_body = json_safe(body) if body is not None else MISSING
-            except UnsafeValue as err:
-                problems.add(RowProblem(position, request_id, "body", str(err)))
-                safe_body = MISSING
-            if safe_body is not MISSING and not isinstance(safe_body, dict):
-                problems.add(RowProblem(position, request_id, "body", "body must be a JSON object or null"))
-            by_url = method == "POST" and "externalUrl=" in str(item.get("path", ""))  # an image: its URL is the body
-            if method in ("POST", "PUT") and not safe_body and not by_url:
-                problems.add(RowProblem(position, request_id, "body", f"{method} needs a body"))
-            if method in BODYLESS:
-                safe_body = MISSING
-            path = str(item.get("path")) if path_issue is None else ""  # reported; must still encode
-            requests.append(WireRequest(request_id or "", path, method, safe_body))
-        return requests
-
-
-def _ready_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a file of ready requests; a body given as JSON text is decoded, empty cells dropped."""
-    rows = []
-    for record in frame.to_dict("records"):
-        row = {str(key): value for key, value in record.items() if not is_missing(value)}
-        if isinstance(row.get("body"), str):
-            with contextlib.suppress(ValueError):  # if not JSON, build_ready says a body must be an object
-                row["body"] = json.loads(row["body"])
-        rows.append(row)
-    return rows
-
-
-def is_ready_request(item: Any) -> bool:
-    """True for a dict shaped like a batch request (path and method, nothing but id/path/method/body)."""
-    return isinstance(item, Mapping) and {"path", "method"} <= set(item) and set(item) <= REQUEST_KEYS
-
-
-__all__ = ["PathTemplate", "RequestBuilder", "check_api_path", "is_ready_request"]
+__all__ = ["PathTemplate", "RequestBuilder"]

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from airflow_provider_ecwid.batch.build import NullValues, RequestBuilder
-from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
+from airflow_provider_ecwid.batch.chunks import first_requests
+from airflow_provider_ecwid.batch.plan import SHOWN_REQUESTS, BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.report import check_fraction
 from airflow_provider_ecwid.batch.sources import FrameSource, InputSource, ReadyRequestsSource, check_column_names
 from airflow_provider_ecwid.batch.values import MISSING, column_values
-from airflow_provider_ecwid.batch.wire import encode
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused
 
 OnMissing = Literal["keep", "disable", "delete"]
@@ -293,8 +293,8 @@ class CatalogSync:
         sent.requests = sum(sent.by_pattern.values())
         sent.chunks = -(-sent.requests // chunk_size)
         for frame, builder in ((creates, create_builder), (updates, update_builder)):
-            for request in builder.build(frame.iloc[: 3 - len(sent.first_requests)], 0, ProblemLog()):
-                sent.first_requests.append(json.loads(encode([request])[1:-1]))
+            show = SHOWN_REQUESTS - len(sent.first_requests)
+            sent.first_requests += first_requests(builder.encode(frame.iloc[:show], 0, ProblemLog()), show)
         plan = BatchPlan(FrameSource(creates), create_builder, chunk_size, more_parts=parts)
         return plan, sent, summary
 

@@ -1,12 +1,18 @@
-"""Cutting requests into batches of at most 500, encoding them, and their deterministic deduplication keys."""
+"""Cutting requests into batches of at most 500, encoding them, and their deterministic deduplication keys.
+
+An :class:`EncodedChunk` is what the client sends: the core makes one only from requests it checked (the plan's
+chunks, a direct caller's requests in :func:`~.ready.checked_batch`), so the client sends it as it is.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from airflow_provider_ecwid.batch.models import MAX_BATCH_SIZE
 from airflow_provider_ecwid.errors import EcwidConfigError
@@ -22,10 +28,26 @@ def check_chunk_size(chunk_size: int) -> int:
     return chunk_size
 
 
+class _IdOnly(msgspec.Struct):
+    id: str | None = None
+
+
+_split_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_read_id = msgspec.json.Decoder(_IdOnly).decode
+_read_ids = msgspec.json.Decoder(list[_IdOnly]).decode
+
+
+def request_ids(payload: bytes) -> list[str | None]:
+    """The id of each request of an encoded batch (None where one has none)."""
+    return [item.id for item in _read_ids(payload)]
+
+
 @dataclass(frozen=True)
 class EncodedChunk:
     """
-    One batch, ready to send.
+    One batch of checked requests, encoded: the one form in which requests reach Ecwid.
+
+    Only the core makes these, from requests it checked; the client sends the payload as it is.
 
     :param index: the chunk's 0-based position in the submission.
     :param payload: the JSON array, encoded.
@@ -38,6 +60,15 @@ class EncodedChunk:
     size: int
     first_row: int
 
+    def only(self, ids: set[str]) -> EncodedChunk:
+        """
+        The requests whose id is in ``ids``, each byte for byte as in this chunk (a batch sent again after a kill).
+
+        :param ids: the ids to keep.
+        """
+        kept = [item for item in _split_array(self.payload) if _read_id(item).id in ids]
+        return EncodedChunk(self.index, _array(kept), len(kept), self.first_row)
+
 
 class RequestRows(Protocol):
     """A slice of requests that can hand out any run of them as encoded JSON objects."""
@@ -47,6 +78,11 @@ class RequestRows(Protocol):
     def fragment(self, start: int, stop: int) -> bytes | memoryview:
         """Requests ``start`` to ``stop - 1`` as JSON objects separated by commas (no brackets)."""
         ...
+
+
+def first_requests(rows: RequestRows, count: int) -> list[bytes]:
+    """The first ``count`` requests of a slice, each as the JSON object its batch will hold (the dry-run preview)."""
+    return [bytes(rows.fragment(position, position + 1)) for position in range(min(count, len(rows)))]
 
 
 def iter_chunks(slices: Iterable[RequestRows], chunk_size: int) -> Iterator[EncodedChunk]:
@@ -68,7 +104,7 @@ def iter_chunks(slices: Iterable[RequestRows], chunk_size: int) -> Iterator[Enco
         yield EncodedChunk(index, _array(pieces), taken, first_row)
 
 
-def _array(pieces: list[bytes | memoryview]) -> bytes:
+def _array(pieces: Sequence[bytes | memoryview | msgspec.Raw]) -> bytes:
     return b"".join((b"[", b",".join(pieces), b"]"))
 
 

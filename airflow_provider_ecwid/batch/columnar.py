@@ -25,13 +25,12 @@ import pyarrow.compute as pc
 
 from airflow_provider_ecwid.batch.arrow_values import POOL, TEXT, escape, json_values, missing_if_sound
 from airflow_provider_ecwid.batch.fields import path_field, whole_or_text
+from airflow_provider_ecwid.batch.paths import BODYLESS
 from airflow_provider_ecwid.batch.values import text_problem
 
 if TYPE_CHECKING:
     from airflow_provider_ecwid.batch.fields import PathTemplate
 
-#: Methods whose requests carry no body.
-BODYLESS = frozenset({"GET", "DELETE"})
 _ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError, KeyError)
 
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import msgspec
+
 #: Ecwid accepts at most this many requests in one batch.
 MAX_BATCH_SIZE = 500
-
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
 
 
 class BatchState(str, Enum):
@@ -38,30 +38,25 @@ class ItemStatus(str, Enum):
     MISSING = "MISSING"
 
 
-@dataclass(frozen=True)
-class BatchRequest:
+class BatchRequest(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True, gc=False):
     """
-    One inner request of a batch.
+    One inner request of a batch: the one form of "a request" in this provider.
 
+    The row route builds these (:mod:`~.build`), ready requests become these once (:mod:`~.ready`), and
+    :func:`~.wire.encode` writes them as the objects of Ecwid's batch array, fields in this order, those with no
+    value left out; the Arrow route writes the same bytes without making them (:mod:`~.columnar`). The client
+    sends the encoded chunks (:class:`~.chunks.EncodedChunk`), never these one by one.
+
+    :param id: an id that Ecwid echoes back in the results, to map them to input rows; None: none is sent.
     :param path: the API path after ``/api/v3/{storeId}``, query string included.
     :param method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
-    :param body: the inner request's JSON body (an object), or None for GET/DELETE.
-    :param id: an optional id that Ecwid echoes back in the results, to map them to input rows.
+    :param body: the inner request's JSON body (an object), or None for GET/DELETE (then none is sent).
     """
 
+    id: str | None = None
     path: str
     method: str
-    body: dict[str, Any] | None = None
-    id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The object Ecwid expects in the batch array."""
-        item: dict[str, Any] = {"path": self.path, "method": self.method}
-        if self.id is not None:
-            item["id"] = self.id
-        if self.body is not None:
-            item["body"] = self.body
-        return item
+    body: Any = None
 
 
 @dataclass(frozen=True)

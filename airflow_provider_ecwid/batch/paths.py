@@ -1,11 +1,20 @@
-"""Safety rules for the API paths that users put into batch requests and direct calls."""
+"""The one home of the rules for what a request may name: its API path and its HTTP method.
+
+The builder and the ready-request check call these for every row (and report a problem on its row and
+column); the client calls the ``check_`` forms only for what a direct caller gives it.
+"""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from airflow_provider_ecwid.errors import EcwidUnsafePathError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidUnsafePathError
+
+#: The methods Ecwid's API (and an inner request of a batch) takes.
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
+#: The methods whose requests carry no body.
+BODYLESS = frozenset({"GET", "DELETE"})
 
 #: What separates segments once a segment is decoded: ``%2f`` and ``%5c`` could hide a ``..`` behind them.
 _SEPARATORS = re.compile(r"[/\\]")
@@ -86,3 +95,26 @@ def redact_path(path: object) -> object:
         is_token = bool(decoded) and decoded[0][0].strip().lower() == "token"
         pairs.append(pair.partition("=")[0] + "=***" if is_token else pair)
     return head + "?" + "&".join(pairs)
+
+
+def method_problem(method: object) -> str | None:
+    """
+    Say what is wrong with ``method`` as an HTTP method of Ecwid's API, or return None when it is one.
+    Any case and blanks around it are accepted (:func:`check_method` gives the method as sent).
+    """
+    if isinstance(method, str) and method.strip().upper() in HTTP_METHODS:
+        return None
+    return f"method must be one of GET, POST, PUT, DELETE, got {method!r}"
+
+
+def check_method(method: object) -> str:
+    """
+    Return ``method`` as it is sent (upper case, no blanks around it), else raise :class:`EcwidConfigError`.
+
+    :param method: ``GET``, ``POST``, ``PUT`` or ``DELETE``, in any case.
+    """
+    problem = method_problem(method)
+    if problem is not None:
+        raise EcwidConfigError(problem)
+    assert isinstance(method, str)
+    return method.strip().upper()

@@ -7,7 +7,6 @@ the catalog.
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
@@ -19,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from airflow_provider_ecwid.batch.build import RequestBuilder, SliceCheck, request_patterns
-from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, check_chunk_size, iter_chunks
+from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, check_chunk_size, first_requests, iter_chunks
+from airflow_provider_ecwid.batch.models import BatchRequest
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
+from airflow_provider_ecwid.batch.ready import ready_requests
 from airflow_provider_ecwid.batch.sources import InputSource
-from airflow_provider_ecwid.batch.wire import WireRequest, WireRows, encode
+from airflow_provider_ecwid.batch.wire import WireRows
 
 #: Rows read and converted at a time, in chunks; bounds memory to a few chunks.
 SLICE_CHUNKS = 10
@@ -30,6 +31,8 @@ SLICE_CHUNKS = 10
 FRAME_SLICE_CHUNKS = 40
 #: Slices encoded at once: Arrow's kernels release the GIL, so two threads use two cores.
 ENCODE_THREADS = 2
+#: How many of the first requests the dry-run summary shows.
+SHOWN_REQUESTS = 3
 
 
 @dataclass
@@ -40,18 +43,18 @@ class PlanSummary:
     :param requests: how many requests.
     :param chunks: how many batches.
     :param by_pattern: requests per ``METHOD path-pattern``.
-    :param first_requests: the first few requests, as sent.
+    :param first_requests: the first few requests, each the JSON object its batch will hold, byte for byte.
     """
 
     requests: int = 0
     chunks: int = 0
     by_pattern: Counter[str] = field(default_factory=Counter)
-    first_requests: list[dict[str, Any]] = field(default_factory=list)
+    first_requests: list[bytes] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         text = [f"{self.requests:,} request(s) in {self.chunks:,} batch(es)"]
         text += [f"  {count:>9,}  {pattern}" for pattern, count in self.by_pattern.most_common()]
-        text += ["first requests:"] + [f"  {json.dumps(request)[:300]}" for request in self.first_requests]
+        text += ["first requests:"] + [f"  {request[:300].decode(errors='replace')}" for request in self.first_requests]
         return text
 
 
@@ -90,11 +93,11 @@ class BatchPlan:
                 rows_in_part = first_row + len(rows)
             offset += rows_in_part
 
-    def _requests(self, problems: ProblemLog) -> Iterator[list[WireRequest]]:
+    def _requests(self, problems: ProblemLog) -> Iterator[list[BatchRequest]]:
         """The requests slice by slice, checked row by row, without bodies."""
         for first_row, builder, rows in self._slices():
             if builder is None:
-                yield RequestBuilder.build_ready(rows, first_row, problems)
+                yield ready_requests(rows, first_row, problems)
             else:
                 yield builder.build(rows, first_row, problems, make=False)
 
@@ -108,15 +111,18 @@ class BatchPlan:
         )
         id_hashes = array("q")  # 8 bytes per row, not a dict of every id, to find duplicates
         for first_row, builder, rows in self._slices():
-            show = 3 - len(summary.first_requests)
+            show = SHOWN_REQUESTS - len(summary.first_requests)
             if builder is None:
-                requests = RequestBuilder.build_ready(rows, first_row, problems)
-                checked = SliceCheck(len(requests), request_patterns(requests), map(_request_id, requests), requests)
+                requests = ready_requests(rows, first_row, problems)
+                checked = SliceCheck(len(requests), request_patterns(requests), map(_request_id, requests))
+                summary.first_requests += first_requests(WireRows(requests), show)
             else:
-                checked = builder.check(rows, first_row, problems, show=show)
+                checked = builder.check(rows, first_row, problems)
+                if show > 0:  # as the encode pass writes them: its first rows once more through the same call
+                    preview = builder.encode(rows.iloc[:show], first_row, ProblemLog())
+                    summary.first_requests += first_requests(preview, show)
             summary.requests += checked.requests
             summary.by_pattern.update(checked.patterns)
-            _show_first(checked.first[:show], summary)
             if not positional:  # ids from row positions cannot repeat
                 id_hashes.extend(map(hash, checked.ids))
         if len(id_hashes) > 1:
@@ -135,7 +141,7 @@ class BatchPlan:
         row = 0
         for requests in self._requests(ProblemLog()):
             for request in requests:
-                if hash(request.id) in repeated_hashes:
+                if request.id is not None and hash(request.id) in repeated_hashes:  # None: reported already
                     if request.id in first_use:
                         why = f"duplicate id (first used by row {first_use[request.id]})"
                         problems.add(RowProblem(row, request.id, "id", why))
@@ -171,7 +177,7 @@ def _encode_slice(builder: RequestBuilder | None, rows: Any, first_row: int) -> 
     """One slice encoded by its builder (None: ready requests); a problem there is reported in the log."""
     problems = ProblemLog()
     if builder is None:
-        return WireRows(RequestBuilder.build_ready(rows, first_row, problems)), problems
+        return WireRows(ready_requests(rows, first_row, problems)), problems
     return builder.encode(rows, first_row, problems), problems
 
 
@@ -185,13 +191,3 @@ def _collect(future: Future[tuple[RequestRows, ProblemLog]]) -> RequestRows:
 
 
 _request_id = attrgetter("id")
-
-
-def _show_first(requests: list[WireRequest], summary: PlanSummary) -> None:
-    """Keep the first three requests, as sent, for the summary."""
-    for request in requests:
-        summary.first_requests.append(json.loads(_encode_one(request)))
-
-
-def _encode_one(request: WireRequest) -> bytes:
-    return encode([request])[1:-1]

@@ -16,7 +16,7 @@ from typing import IO, Any, ClassVar
 
 import pandas as pd
 
-from airflow_provider_ecwid.batch.build import is_ready_request
+from airflow_provider_ecwid.batch.ready import is_ready_request
 from airflow_provider_ecwid.batch.values import text_problem
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError, EcwidInputError
 
@@ -126,7 +126,8 @@ class RowsSource(InputSource):
 
 class ReadyRequestsSource(InputSource):
     """
-    A list of ready batch requests (dicts with ``method`` and ``path``), sent as they are.
+    A list of ready batch requests (dicts with ``method`` and ``path``, or ``BatchRequest`` objects), checked
+    and sent as they are.
 
     :param items: the requests.
     """
@@ -341,11 +342,14 @@ def guess_format(name: str) -> str:
 
 
 def _rows_or_requests(data: list[Any] | tuple[Any, ...]) -> InputSource:
-    if not all(isinstance(item, dict) for item in data):
-        kinds = sorted({type(item).__name__ for item in data if not isinstance(item, dict)})
-        raise EcwidConfigError(f"data as a list must hold dicts only; it also holds {', '.join(kinds)}")
     if data and all(is_ready_request(item) for item in data):
         return ReadyRequestsSource(data)
+    if not all(isinstance(item, dict) for item in data):
+        kinds = sorted({type(item).__name__ for item in data if not isinstance(item, dict)})
+        raise EcwidConfigError(
+            f"data as a list must hold dicts only (rows or ready requests), or BatchRequest objects; it also holds "
+            f"{', '.join(kinds)}"
+        )
     return RowsSource(data)
 
 

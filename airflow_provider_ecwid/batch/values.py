@@ -29,8 +29,9 @@ BINARY_HINT = "binary data cannot go in a batch: host the file and give its URL 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 BEYOND_INT64 = "is beyond 64-bit signed integers (Ecwid's numbers); send it as text"
 
-#: msgspec as the wire encoder is set up (Decimal as a number), and its decoder, for :func:`plain_json`.
-_ENCODER = msgspec.json.Encoder(decimal_format="number")
+#: The one JSON encoder of request values (Decimal as a number, as Ecwid expects prices); the wire module
+#: writes whole requests with it. Its decoder is for :func:`plain_json`.
+ENCODER = msgspec.json.Encoder(decimal_format="number")
 _DECODER = msgspec.json.Decoder()
 #: 19 digits in a row: perhaps an integer beyond 64 bits, which msgspec writes as it is.
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
@@ -137,7 +138,7 @@ def plain_json(value: Any) -> bytes | None:
     :param value: a dict or list.
     """
     try:
-        encoded = _ENCODER.encode(value)
+        encoded = ENCODER.encode(value)
         long_number = len(encoded) - len(encoded.translate(None, b"0123456789")) >= 19 and _LONG_NUMBER.search(encoded)
         if not long_number and _DECODER.decode(encoded) == value:
             return encoded

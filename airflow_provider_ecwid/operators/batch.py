@@ -54,8 +54,9 @@ class EcwidBatchOperator(BaseOperator):
     Send rows to Ecwid's batch API: validate every row, cut them into batches, submit, return the tickets.
 
     Input (``data``, templated): a pandas DataFrame, a list of dicts (rows), a list of ready batch requests
-    (``{"id"?, "path", "method", "body"?}``), or the path / URL of a CSV, Parquet or JSON Lines file (local,
-    ``file://``, or any ObjectStoragePath scheme such as ``s3://``), read in slices.
+    (``{"id"?, "path", "method", "body"?}`` dicts or ``BatchRequest`` objects), or the path / URL of a CSV,
+    Parquet or JSON Lines file (local, ``file://``, or any ObjectStoragePath scheme such as ``s3://``), read in
+    slices.
 
     Every row is checked before the first call; problems are reported together and nothing is sent. Each batch
     carries a deterministic ``deduplicationKey`` (a retry within the hour gets the same ticket) and the task
@@ -77,7 +78,8 @@ class EcwidBatchOperator(BaseOperator):
     :param allow_parallel_mode: let Ecwid run up to 100 requests of a batch at once. Only safe when no request
         depends on another one in the same batch (e.g. updates of distinct products, never a create and an
         update of the same product).
-    :param dry_run: validate and log a summary; send nothing.
+    :param dry_run: validate, log a summary and return it (with the first requests as the JSON they would be
+        sent as); send nothing.
     :param wait_for_completion: wait for the batches and return the report instead of the tickets.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
     :param poll_interval: seconds between status calls while waiting (the last ticket may be polled sooner,
@@ -232,6 +234,8 @@ class EcwidBatchOperator(BaseOperator):
                 "requests": summary.requests,
                 "chunks": summary.chunks,
                 "by_pattern": dict(summary.by_pattern),
+                # each the JSON text its batch would hold, byte for byte
+                "first_requests": [request.decode() for request in summary.first_requests],
             }
         if not summary.requests:
             self.log.info("The input is empty: nothing to send.")

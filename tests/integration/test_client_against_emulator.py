@@ -33,9 +33,10 @@ def wait_done(client: EcwidClient, ticket: str) -> None:
 def test_batch_round_trip(ecwid_emulator: EcwidEmulator) -> None:
     client = make_client(ecwid_emulator)
     requests_ = [
-        BatchRequest("/products", "POST", {"sku": f"S{n}", "name": "x", "enabled": True}, f"r{n}") for n in range(3)
+        BatchRequest(path="/products", method="POST", body={"sku": f"S{n}", "name": "x", "enabled": True}, id=f"r{n}")
+        for n in range(3)
     ]
-    requests_.append(BatchRequest("/products", "POST", {"sku": "S0"}, "dup"))
+    requests_.append(BatchRequest(path="/products", method="POST", body={"sku": "S0"}, id="dup"))
     ticket = client.create_batch(requests_, stop_on_first_failure=False, group_id="g")
     wait_done(client, ticket)
     status = client.get_batch(ticket)
@@ -53,7 +54,8 @@ def test_iter_products_pages_through_a_large_catalog(ecwid_emulator: EcwidEmulat
     client = make_client(ecwid_emulator)
     for start in range(0, 250, 125):
         requests_ = [
-            BatchRequest("/products", "POST", {"sku": f"S{n:04d}", "name": "x"}) for n in range(start, start + 125)
+            BatchRequest(path="/products", method="POST", body={"sku": f"S{n:04d}", "name": "x"})
+            for n in range(start, start + 125)
         ]
         wait_done(client, client.create_batch(requests_))
     before = ecwid_emulator.call_count(method="GET", endpoint="/products")
@@ -80,7 +82,7 @@ def test_a_60_second_import_lock_is_waited_out_with_the_default_retry_settings(
     client = make_client(ecwid_emulator, sleep=clock_sleep(ecwid_emulator, waited), rate_limit_per_minute=6000)
     assert (client.max_retries, client.max_retry_wait) == (5, 300)  # the defaults
     with caplog.at_level(logging.WARNING, logger="airflow_provider_ecwid"):
-        ticket = client.create_batch([BatchRequest("/products", "POST", {"sku": "A", "name": "x"})])
+        ticket = client.create_batch([BatchRequest(path="/products", method="POST", body={"sku": "A", "name": "x"})])
     wait_done(client, ticket)
     assert [p["sku"] for p in ecwid_emulator.products()] == ["A"]
     assert ecwid_emulator.call_count(method="POST", endpoint="/batch", status=449) == len(waited) > 5
@@ -97,7 +99,7 @@ def test_an_import_lock_longer_than_max_retry_wait_gives_up_within_it(ecwid_emul
         ecwid_emulator, sleep=clock_sleep(ecwid_emulator, waited), rate_limit_per_minute=6000, max_retry_wait=120
     )
     with pytest.raises(EcwidRetriesExhaustedError, match="449"):
-        client.create_batch([BatchRequest("/products", "POST", {"sku": "A", "name": "x"})])
+        client.create_batch([BatchRequest(path="/products", method="POST", body={"sku": "A", "name": "x"})])
     assert sum(waited) == pytest.approx(120)
     assert ecwid_emulator.products() == []
 
@@ -121,7 +123,7 @@ def test_client_waits_out_a_429_and_goes_on(ecwid_emulator: EcwidEmulator) -> No
 
 def test_dedup_key_gives_the_same_ticket_through_the_client(ecwid_emulator: EcwidEmulator) -> None:
     client = make_client(ecwid_emulator)
-    items = [BatchRequest("/products", "POST", {"sku": "A", "name": "x"})]
+    items = [BatchRequest(path="/products", method="POST", body={"sku": "A", "name": "x"})]
     first = client.create_batch(items, deduplication_key="k")
     assert client.create_batch(items, deduplication_key="k") == first
 
@@ -129,8 +131,10 @@ def test_dedup_key_gives_the_same_ticket_through_the_client(ecwid_emulator: Ecwi
 @pytest.mark.ecwid_emulator(processing_time=0.05)
 def test_cancel_calls(ecwid_emulator: EcwidEmulator) -> None:
     client = make_client(ecwid_emulator)
-    running = client.create_batch([BatchRequest("/products", "POST", {"sku": f"R{n}"}) for n in range(5)], group_id="g")
-    queued = client.create_batch([BatchRequest("/products", "POST", {"sku": "Q"})], group_id="g")
+    running = client.create_batch(
+        [BatchRequest(path="/products", method="POST", body={"sku": f"R{n}"}) for n in range(5)], group_id="g"
+    )
+    queued = client.create_batch([BatchRequest(path="/products", method="POST", body={"sku": "Q"})], group_id="g")
     assert client.cancel_batch(queued) == 1
     with pytest.raises(EcwidNotFoundError):
         client.get_batch(queued)

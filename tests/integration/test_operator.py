@@ -225,10 +225,16 @@ def test_empty_dataframe_is_a_no_op(emulator_conn: EcwidEmulator, task_logs: Tas
 
 def test_dry_run_sends_nothing_and_summarises(emulator_conn: EcwidEmulator, task_logs: TaskLogs) -> None:
     result = run(EcwidBatchOperator(task_id="dry", data=products_frame(1001), path="/products", dry_run=True))
+    first = [json.loads(text) for text in result.pop("first_requests")]
     assert result == {"dry_run": True, "requests": 1001, "chunks": 3, "by_pattern": {"POST /products": 1001}}
+    assert [(request["id"], request["body"]["sku"]) for request in first] == [
+        ("0", "SKU-0000"),
+        ("1", "SKU-0001"),
+        ("2", "SKU-0002"),
+    ]
     logs = task_logs.text()
     assert "Dry run: nothing was sent" in logs
-    assert '"sku": "SKU-0000"' in logs
+    assert '"sku":"SKU-0000"' in logs  # the preview is logged as sent
     assert emulator_conn.call_count() == 0
 
 

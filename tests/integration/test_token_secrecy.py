@@ -85,8 +85,8 @@ def test_the_token_is_in_no_exception_log_status_report_or_results_file(
         assert "***" in str(exhausted.value)
         # an inner 409 inside a batch
         requests_ = [
-            BatchRequest("/products", "POST", {"sku": "B", "name": "new"}, "new"),
-            BatchRequest("/products", "POST", {"sku": "A", "name": "dup"}, "dup"),
+            BatchRequest(path="/products", method="POST", body={"sku": "B", "name": "new"}, id="new"),
+            BatchRequest(path="/products", method="POST", body={"sku": "A", "name": "dup"}, id="dup"),
         ]
         status = finished(client, client.create_batch(requests_, stop_on_first_failure=False))
     failed = [item for item in status.responses if item.status is ItemStatus.FAILED]

@@ -10,12 +10,16 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pandas as pd
 import pytest
 import requests
 import requests_mock as rm
 
 from airflow_provider_ecwid import __version__
+from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.models import BatchRequest, BatchState
+from airflow_provider_ecwid.batch.plan import BatchPlan
+from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.status import parse_batch_status
 from airflow_provider_ecwid.client import EcwidClient, parse_retry_after
 from airflow_provider_ecwid.errors import (
@@ -27,6 +31,7 @@ from airflow_provider_ecwid.errors import (
     EcwidResponseError,
     EcwidRetriesExhaustedError,
     EcwidUnsafePathError,
+    EcwidValidationError,
 )
 
 TOKEN = "secret_TESTTOKEN0123456789"
@@ -370,10 +375,10 @@ def test_create_batch_sends_the_array_and_every_query_parameter(client: EcwidCli
     assert ticket == "tk-1"
     sent = last_request(http)
     assert sent.headers["Content-Type"] == "application/json"
-    assert sent.json() == [
-        {"path": "/products", "method": "POST", "id": "r0", "body": {"sku": "A", "price": 1.5}},
-        {"path": "/products/9", "method": "DELETE"},
-    ]
+    assert sent.body == (
+        b'[{"id":"r0","path":"/products","method":"POST","body":{"sku":"A","price":1.5}},'
+        b'{"path":"/products/9","method":"DELETE"}]'
+    )  # the fields in Ecwid's order, a request without an id sent without one
     assert query(sent) == {
         "stoponfirstfailure": ["false"],
         "allowparallelmode": ["true"],
@@ -382,12 +387,22 @@ def test_create_batch_sends_the_array_and_every_query_parameter(client: EcwidCli
     }
 
 
-def test_create_batch_accepts_an_encoded_payload(client: EcwidClient, http: rm.Mocker) -> None:
+def test_create_batch_sends_a_chunk_of_the_core_as_it_is(client: EcwidClient, http: rm.Mocker) -> None:
     http.post(f"{BASE}/batch", json={"ticket": "tk-2"})
-    payload = json.dumps([{"path": "/products", "method": "GET"}]).encode()
-    assert client.create_batch(payload) == "tk-2"
-    assert last_request(http).body == payload
-    assert query(http.last_request)["stoponfirstfailure"] == ["true"]
+    frame = pd.DataFrame({"ecwid_id": [1, 2], "price": [1.5, 2.0]})
+    plan = BatchPlan(make_source(frame), RequestBuilder(path="/products/{ecwid_id}", method="PUT"))
+    plan.validate()
+    (chunk,) = plan.chunks()
+    assert client.create_batch(chunk) == "tk-2"
+    assert last_request(http).body == chunk.payload
+    assert query(last_request(http))["stoponfirstfailure"] == ["true"]
+
+
+def test_create_batch_refuses_encoded_bytes_it_cannot_check(client: EcwidClient, http: rm.Mocker) -> None:
+    payload = json.dumps([{"path": "/../admin", "method": "GET"}]).encode()
+    with pytest.raises(EcwidConfigError, match="not as encoded bytes"):
+        client.create_batch(payload)  # type: ignore[arg-type]
+    assert http.call_count == 0
 
 
 def test_create_batch_retries_with_the_same_deduplication_key(
@@ -401,16 +416,38 @@ def test_create_batch_retries_with_the_same_deduplication_key(
     assert len(keys[0]) >= 32
 
 
-@pytest.mark.parametrize(
-    "requests_",
-    [[], [{"path": "/products", "method": "GET"}] * 501, [{"path": "//x", "method": "GET"}], [{"path": "/p"}]],
-)
-def test_create_batch_refuses_bad_batches_before_sending(
+@pytest.mark.parametrize("requests_", [[], [{"path": "/products", "method": "GET"}] * 501])
+def test_create_batch_refuses_an_empty_or_too_big_batch(
     client: EcwidClient, http: rm.Mocker, requests_: list[dict[str, str]]
 ) -> None:
-    with pytest.raises(EcwidError):
+    with pytest.raises(EcwidConfigError, match="1 to 500 requests"):
         client.create_batch(requests_)
     assert http.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "reason"),
+    [
+        ({"path": "//evil.example.com/x", "method": "GET"}, "path", "another host"),
+        ({"path": "/a/%2e%2e/b", "method": "GET"}, "path", "'..' segments"),
+        ({"path": "/products?token=x", "method": "GET"}, "path", "token="),
+        (BatchRequest(path="https://evil.example.com/x", method="GET"), "path", "must start with '/'"),
+        ({"path": "/p"}, "method", "got None"),
+        ({"path": "/products/1", "method": "PATCH", "body": {"a": 1}}, "method", "got 'PATCH'"),
+        ({"path": "/products", "method": "POST"}, "body", "POST needs a body"),
+        ({"path": "/products", "method": "PUT", "body": {"price": float("inf")}}, "body", "infinity"),
+    ],
+)
+def test_create_batch_refuses_bad_requests_before_sending(
+    client: EcwidClient, http: rm.Mocker, bad: Any, field: str, reason: str
+) -> None:
+    good = {"path": "/products", "method": "GET"}
+    with pytest.raises(EcwidValidationError) as caught:
+        client.create_batch([good, bad])
+    assert http.call_count == 0
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.column) == (1, field)
+    assert reason in problem.reason
 
 
 def test_create_batch_without_ticket_in_the_answer(client: EcwidClient, http: rm.Mocker) -> None:
