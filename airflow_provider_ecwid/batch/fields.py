@@ -154,8 +154,3 @@ def _plain_values(series: pd.Series) -> Any:
     if not pc.all(pc.match_substring_regex(values, _PLAIN_SEGMENT, memory_pool=POOL)).as_py():
         return None
     return pc.cast(values, TEXT, memory_pool=POOL)
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        return None
-    if not pc.all(pc.match_substring_regex(values, _PLAIN_SEGMENT, memory_pool=POOL)).as_py():
-        return None
-    return pc.cast(values, TEXT, memory_pool=POOL)
