@@ -45,6 +45,9 @@ class FakeStateStore:
     def set(self, key: str, value: Any, **_: Any) -> None:
         self.values[key] = value
 
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
 
 def make_context(ti: FakeTaskInstance | None = None, state_store: FakeStateStore | None = None) -> dict[str, Any]:
     context: dict[str, Any] = {"ti": ti or FakeTaskInstance()}
