@@ -16,17 +16,17 @@ Named steps, each one readable on its own:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
 
-from airflow_provider_ecwid.batch.catalog import CatalogIndex, CatalogSync, OnMissing
+from airflow_provider_ecwid.batch.catalog import CatalogIndex, CatalogSync
 from airflow_provider_ecwid.batch.category_tree import CategoryTree, Path, request_id
 from airflow_provider_ecwid.batch.feed_shape import FeedRows, FeedShape, split_rows
 from airflow_provider_ecwid.batch.image_memory import ImageMemory
-from airflow_provider_ecwid.batch.image_plan import ImageGroup, plan_images
+from airflow_provider_ecwid.batch.image_plan import ImageGroup, plan_images, remember_images
 from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.variation_plan import derive_options, options_shape, plan_combinations
@@ -322,11 +322,12 @@ class WholeCatalogSync:
         plan = plan_combinations(new_rows, self.shape, progress.product_ids, {}, progress.blocked)
         progress.blocked.update(plan.skipped)
         requests = list(plan.requests)
+        held = known & set(progress.blocked)  # known products whose options failed (or whose category did)
+        rows = variations.loc[variations["_parent"].isin(held)]
+        for sku, parent in zip(rows["sku"], rows["_parent"], strict=True):
+            progress.blocked[sku] = progress.blocked[parent]
         for parent, planned in progress.variation_requests.items():
-            if parent in progress.blocked:
-                skus = variations.loc[variations["_parent"] == parent, "sku"]
-                progress.blocked.update({sku: progress.blocked[parent] for sku in skus})
-            else:
+            if parent not in held:
                 requests.extend(planned)
         order = {"DELETE": 0, "PUT": 1, "POST": 2}  # deletes, then updates, then creates (a SKU may move)
         requests.sort(key=lambda request: order.get(str(request["method"]), 3))
@@ -391,31 +392,3 @@ class MemoryOpener(Protocol):
     refresh: bool
 
     def load(self) -> ImageMemory: ...
-
-
-def product_sync_options(
-    *,
-    feed_sku_column: str,
-    body_columns: Sequence[str] | None,
-    enabled_default: bool,
-    on_missing: OnMissing,
-    max_missing_share: float | None,
-    null_values: Any,
-) -> dict[str, Any]:
-    """The product phase's options, as :class:`WholeCatalogSync` takes them."""
-    return {
-        "feed_sku_column": feed_sku_column,
-        "body_columns": list(body_columns) if body_columns is not None else None,
-        "enabled_default": enabled_default,
-        "on_missing": on_missing,
-        "max_missing_share": max_missing_share,
-        "null_values": null_values,
-    }
-
-
-def remember_images(memory: ImageMemory, groups: Iterable[ImageGroup], failed: set[str]) -> None:
-    """Keep each group's fingerprint when all its requests completed, forget it otherwise; save the memory."""
-    for group in groups:
-        ok = not failed.intersection(group.request_ids)
-        memory.remember(group.sku, group.kind, group.remember if ok else None)
-    memory.save()

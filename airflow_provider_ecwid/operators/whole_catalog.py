@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, Context
@@ -15,6 +15,7 @@ from airflow_provider_ecwid.errors import EcwidWaitError
 from airflow_provider_ecwid.operators.batch import as_bool
 
 if TYPE_CHECKING:
+    from airflow_provider_ecwid.batch.catalog import OnMissing
     from airflow_provider_ecwid.batch.image_memory import ImageMemory
     from airflow_provider_ecwid.catalog_phases import WholeCatalogSync
     from airflow_provider_ecwid.catalog_progress import SyncProgress
@@ -55,11 +56,31 @@ def open_memory(url: str, mode: str) -> IO[Any]:
     return ObjectStoragePath(url).open(mode)  # type: ignore[no-any-return]
 
 
+def product_sync_options(
+    *,
+    feed_sku_column: str,
+    body_columns: Sequence[str] | None,
+    enabled_default: bool,
+    on_missing: OnMissing,
+    max_missing_share: float | None,
+    null_values: Any,
+) -> dict[str, Any]:
+    """The product phase's options, as :class:`WholeCatalogSync` takes them."""
+    return {
+        "feed_sku_column": feed_sku_column,
+        "body_columns": list(body_columns) if body_columns is not None else None,
+        "enabled_default": enabled_default,
+        "on_missing": on_missing,
+        "max_missing_share": max_missing_share,
+        "null_values": null_values,
+    }
+
+
 def _check(operator: EcwidCatalogSyncOperator) -> WholeCatalogSync:
     """Read the feed once and validate all of it (rows, parents, options, paths, URLs) before any call."""
     from airflow_provider_ecwid.batch.catalog import read_feed
     from airflow_provider_ecwid.batch.feed_shape import FeedShape
-    from airflow_provider_ecwid.catalog_phases import WholeCatalogSync, product_sync_options
+    from airflow_provider_ecwid.catalog_phases import WholeCatalogSync
 
     shape = FeedShape(**operator.shape_options)
     source = operator._source()
