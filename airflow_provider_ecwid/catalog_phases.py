@@ -4,33 +4,37 @@ Named steps, each one readable on its own:
 
 1. :meth:`WholeCatalogSync.check` validates the whole feed before any call (every problem with its row,
    column and reason).
-2. :meth:`WholeCatalogSync.read_store` reads the store's categories once and looks the products up once
-   (with their options and combinations when the feed has variations).
-3. :meth:`WholeCatalogSync.run` sends the phases one after another, each waiting for its batches, because
-   later ones need the ids earlier ones create. Only what differs is sent, so a second run of the same feed
-   sends no inner request at all; a retried task re-reads the store and so resumes where the last try got.
+2. :meth:`WholeCatalogSync.plan_step` plans the next phase from the progress (``catalog_progress``): the
+   store's categories are read once, before the first level; its products (with their options and
+   combinations when the feed has variations) once, when the products phase is planned. Later phases are
+   planned from the ids the earlier ones created, kept in the progress.
+3. :meth:`WholeCatalogSync.apply` keeps what a finished phase created and what it could not do. Between the
+   two, ``catalog_run`` submits the phase and waits for it, in the worker or in the triggerer. Only what
+   differs is sent, so a second run of the same feed sends no inner request at all.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
-from airflow_provider_ecwid.batch.catalog import CatalogIndex, CatalogSync, OnMissing
+from airflow_provider_ecwid.batch.catalog import CatalogIndex, CatalogSync
 from airflow_provider_ecwid.batch.category_tree import CategoryTree, Path, request_id
 from airflow_provider_ecwid.batch.feed_shape import FeedRows, FeedShape, split_rows
 from airflow_provider_ecwid.batch.image_memory import ImageMemory
-from airflow_provider_ecwid.batch.image_plan import ImageGroup, plan_images
+from airflow_provider_ecwid.batch.image_plan import ImageGroup, plan_images, remember_images
+from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.variation_plan import derive_options, options_shape, plan_combinations
 from airflow_provider_ecwid.catalog_lookup import LookupMode, build_index
+from airflow_provider_ecwid.catalog_progress import LISTED, PATH_JOIN, Pending, SyncProgress
 from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.errors import EcwidValidationError
-from airflow_provider_ecwid.phases import PhaseResult, PhaseRunner
+from airflow_provider_ecwid.phases import PhaseResult, ready_plan
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +73,7 @@ class WholeCatalogSync:
         self.product_paths: dict[str, list[Path]] = {}
         self.tree = CategoryTree([])
         self.index = CatalogIndex([])
-        self.blocked: dict[str, str] = {}
         self.derived_options: dict[str, list[dict[str, Any]]] = {}
-        self.new_variations: set[str] = set()
-        self.summary: dict[str, Any] = {}
 
     # -- 1. check -------------------------------------------------------------------------------------------
 
@@ -115,17 +116,20 @@ class WholeCatalogSync:
     # -- 2. read the store ----------------------------------------------------------------------------------
 
     def read_store(self, client: EcwidClient, lookup: LookupMode) -> None:
-        """Read the store's categories once and look up the feed's products once."""
+        """Read the store's categories and look up the feed's products (what a dry run previews)."""
         if self.shape.category_column:
             self.tree = CategoryTree(client.iter_categories())
-            log.info("The store has %d categor(y/ies)", len(self.tree.ids))
+        self.index = self.look_up_products(client, lookup)
+
+    def look_up_products(self, client: EcwidClient, lookup: LookupMode) -> CatalogIndex:
+        """Look the feed's products up once (with their options and combinations when the feed has variations)."""
         fields = [name for name in self._product_frame().columns if name != "sku"]
         extras = ["options", COMBINATION_FIELDS] if self.shape.parent_sku_column else []
         skus = list(self.rows.products["sku"])
         # "auto" pages the catalog here: batched lookups are inner requests, and an unchanged feed should cost
         # reads only (a batch of lookups would also be a batch POST on every run)
         need_complete = lookup == "auto" or self.options.get("on_missing", "keep") != "keep"
-        self.index = build_index(client, fields, skus, lookup, need_complete=need_complete, extra_fields=extras)
+        return build_index(client, fields, skus, lookup, need_complete=need_complete, extra_fields=extras)
 
     def preview(self, store: str) -> dict[str, Any]:
         """What a dry run reports: the categories to create and the product changes (later phases need ids)."""
@@ -143,87 +147,124 @@ class WholeCatalogSync:
             "by_pattern": dict(sent.by_pattern),
         }
 
-    # -- 3. the phases --------------------------------------------------------------------------------------
+    # -- 3. the phases: each planned from the progress, its result kept in it ---------------------------------
 
-    def run(
-        self, runner: PhaseRunner, memory: ImageMemory | None, *, refresh_images: bool, defer_images: bool = False
-    ) -> dict[str, Any] | PendingImages:
+    def plan_step(self, progress: SyncProgress, reader: StoreReader, memory: MemoryOpener) -> Planned | None:
         """
-        Send every phase, in order; return the summary (failures by SKU and phase included).
-
-        With ``defer_images``, the image phase (when it is the last one and has requests) is submitted and not
-        waited for: the caller gets a :class:`PendingImages` to wait on elsewhere (the triggerer) and to settle
-        with :func:`settle_images`.
+        The next phase of ``progress.step`` (it may send nothing), or None when the step is over (the progress
+        then names the next step).
         """
-        self._categories(runner)
-        product_ids, created = self._products(runner)
-        if self.shape.parent_sku_column:
-            self._options(runner, product_ids, created)
-            combination_ids = self._combinations(runner, product_ids)
-        else:
-            combination_ids = {}
-        if memory is not None:
-            plan = plan_images(
-                self.rows.products,
-                self.rows.variations,
-                self.shape,
-                product_ids=product_ids,
-                combination_ids=combination_ids,
-                new_products=created,
-                memory=memory,
-                refresh=refresh_images,
-                new_variations=self.new_variations,
-            )
-            last = self.shape.on_missing_categories != "delete"
-            if defer_images and last and plan.requests:
-                tickets, expected = runner.submit_requests("images", plan.requests, parallel=False)
-                groups = [asdict(group) for group in plan.groups]
-                return PendingImages(tickets, expected, groups, self.summarize(runner))
-            # a gallery: delete, then add, in order
-            result = runner.run_requests("images", plan.requests, parallel=False)
-            remember_images(memory, plan.groups, result.failed_ids())
-        self._unused_categories(runner)
-        return self.summarize(runner)
+        step = progress.step
+        if step == "categories":
+            return self._plan_categories(progress, reader)
+        if step == "products":
+            return self._plan_products(progress, reader)
+        if (step in ("options", "variations") and not self.shape.parent_sku_column) or (
+            step == "images" and not memory.wanted
+        ):
+            progress.next_step()
+            return None
+        if step == "options":
+            return self._plan_options(progress)
+        if step == "variations":
+            return self._plan_variations(progress)
+        if step == "images":
+            return self._plan_images(progress, memory)
+        if step == "categories-unused":
+            return self._plan_unused(progress)
+        raise ValueError(f"no phase after {step!r}")
 
-    def summarize(self, runner: PhaseRunner) -> dict[str, Any]:
-        """The summary of the phases run so far."""
-        failures = runner.failures()
-        self.summary.update(
-            {
-                "feed_rows": len(self.frame),
-                "products": len(self.rows.products),
-                "variations": len(self.rows.variations),
-                "sent": runner.sent(),
-                "failed_count": len(failures),
-                "failed": failures[:100],
-                "skipped": dict(list(self.blocked.items())[:100]),
-            }
-        )
-        return self.summary
+    def apply(self, progress: SyncProgress, result: PhaseResult, pending: Pending, memory: MemoryOpener) -> None:
+        """Keep what a settled phase created and what it could not do; move the progress on."""
+        step = progress.step
+        if step == "categories":
+            self._apply_categories(progress, result, pending)
+            return  # the next level, if any, is planned next
+        failures = None
+        if step == "products":
+            created = {sku: pid for sku, pid in result.created().items() if not sku.startswith("missing:")}
+            progress.product_ids.update(created)
+            progress.created_products = sorted(created)
+            for sku in pending.skus:
+                if sku not in progress.product_ids:
+                    progress.blocked[sku] = "the product could not be created"
+        elif step == "options":
+            for request in result.failed_ids():
+                progress.blocked[request.split(":", 1)[1]] = "its options could not be updated"
+        elif step == "variations":
+            created = {key.split(":", 1)[1]: value for key, value in result.created().items()}
+            progress.combination_ids.update(created)
+            progress.new_variations = sorted(created)
+        elif step == "images":
+            remember_images(memory.load(), [ImageGroup(**group) for group in pending.groups], result.failed_ids())
+        elif step == "categories-unused":
+            failures = result.failures()
+        progress.record(result, failures)
+        progress.next_step()
 
-    def _categories(self, runner: PhaseRunner) -> None:
+    def summary(self, progress: SyncProgress) -> dict[str, Any]:
+        """The sync's summary: what each phase sent, and every failed row by SKU and phase."""
+        return {
+            "product_changes": dict(progress.product_changes),
+            "feed_rows": len(self.frame),
+            "products": len(self.rows.products),
+            "variations": len(self.rows.variations),
+            "sent": dict(progress.sent),
+            "failed_count": progress.failed_count,
+            "failed": list(progress.failed),
+            "skipped": dict(list(progress.blocked.items())[:LISTED]),
+        }
+
+    def _plan_categories(self, progress: SyncProgress, reader: StoreReader) -> Planned | None:
         if not self.shape.category_column:
-            return
+            progress.next_step()
+            return None
+        if progress.category_ids is None:  # the store's categories, read once
+            progress.keep_paths(reader.categories().ids)
+        self.tree.ids = progress.paths()
         separator = self.shape.category_separator
         paths = [path for product in self.product_paths.values() for path in product]
-        for depth, level in enumerate(self.tree.missing_levels(paths), 1):
-            ready = [path for path in level if len(path) == 1 or path[:-1] in self.tree.ids]
-            result = runner.run_requests(
-                f"categories-{depth}", self.tree.create_requests(ready, separator), parallel=self.parallel
-            )
-            created = result.created()
-            for path in ready:
-                if request_id(path, separator) in created:
-                    self.tree.ids[path] = created[request_id(path, separator)]
-        for sku, product_paths in self.product_paths.items():
-            lost = [path for path in product_paths if path not in self.tree.ids]
-            if lost:
-                self.blocked[sku] = f"category {separator.join(lost[0])!r} could not be created"
+        levels = self.tree.missing_levels(paths)  # a level that failed stays missing: count levels by depth
+        depth = progress.depth + 1
+        if depth > len(levels):
+            for sku, product_paths in self.product_paths.items():
+                lost = [path for path in product_paths if path not in self.tree.ids]
+                if lost:
+                    progress.blocked[sku] = f"category {separator.join(lost[0])!r} could not be created"
+            progress.next_step()
+            return None
+        ready = [path for path in levels[depth - 1] if len(path) == 1 or path[:-1] in self.tree.ids]
+        requests = self.tree.create_requests(ready, separator)
+        return Planned(
+            f"categories-{depth}",
+            *ready_plan(requests, self.chunk_size),
+            self.parallel,
+            skus=[PATH_JOIN.join(path) for path in ready],
+        )
 
-    def _products(self, runner: PhaseRunner) -> tuple[dict[str, int], set[str]]:
+    def _apply_categories(self, progress: SyncProgress, result: PhaseResult, pending: Pending) -> None:
+        separator = self.shape.category_separator
+        ids = progress.paths()
+        created = result.created()
+        for key in pending.skus:
+            path = tuple(key.split(PATH_JOIN))
+            if request_id(path, separator) in created:
+                ids[path] = created[request_id(path, separator)]
+        progress.keep_paths(ids)
+        failures = []
+        for failure in result.failures():  # a category's failure names the feed rows whose paths pass through it
+            path = tuple(str(failure["sku"]).split(separator))
+            rows = [sku for sku, paths in self.product_paths.items() if any(p[: len(path)] == path for p in paths)]
+            failures.append({**failure, "phase": "categories", "rows": rows})
+        progress.record(result, failures)
+        progress.depth += 1
+
+    def _plan_products(self, progress: SyncProgress, reader: StoreReader) -> Planned:
+        self.tree.ids = progress.paths()
+        self.index = reader.products(self)  # the store's products, read once, when they are first needed
+        self._keep_store_facts(progress)
         frame = self._product_frame()
-        keep = [sku not in self.blocked for sku in frame["sku"]]
-        frame = frame.loc[keep]
+        frame = frame.loc[[sku not in progress.blocked for sku in frame["sku"]]]
         frame.index = pd.RangeIndex(len(frame))
         create_only = []
         if self.shape.parent_sku_column:  # a new product gets its options with its create: one request less
@@ -233,114 +274,121 @@ class WholeCatalogSync:
             create_only = ["options"]
         sync = CatalogSync(frame, **{**self.options, "body_columns": None})
         sync.accept_checked(list(frame["sku"]), create_only=create_only)
-        sync.held_back = set(self.blocked)
+        sync.held_back = set(progress.blocked)
         plan, sent, found = sync.plan(self.index, self.chunk_size)
-        self.summary["product_changes"] = {"new": found.new, "changed": found.changed, "unchanged": found.unchanged}
-        result = runner.run_plan("products", plan, sent, parallel=self.parallel)
-        created = {sku: pid for sku, pid in result.created().items() if not sku.startswith("missing:")}
-        product_ids = {sku: entry[0] for sku, entry in self.index.products.items()}
-        product_ids.update(created)
-        for sku in frame["sku"]:
-            if sku not in product_ids:
-                self.blocked[sku] = "the product could not be created"
-        return product_ids, set(created)
+        progress.product_changes = {"new": found.new, "changed": found.changed, "unchanged": found.unchanged}
+        return Planned("products", plan, sent, self.parallel, skus=list(frame["sku"]))
 
-    def _options(self, runner: PhaseRunner, product_ids: Mapping[str, int], created: set[str]) -> None:
-        requests = []
-        for parent, options in self.derived_options.items():
-            if parent in self.blocked or parent not in product_ids or parent in created:  # created with them
-                continue
-            known = self.index.extras.get(parent, {}).get("options")
-            if options_shape(known) != options_shape(options):
-                body = {"options": options}
-                path = f"/products/{product_ids[parent]}"
-                requests.append({"id": f"options:{parent}", "method": "PUT", "path": path, "body": body})
-        result = runner.run_requests("options", requests, parallel=self.parallel)
-        for request in result.failed_ids():
-            self.blocked[request.split(":", 1)[1]] = "its options could not be updated"
-
-    def _store_combinations(self, product_ids: Mapping[str, int]) -> dict[str, Sequence[Mapping[str, Any]]]:
-        parents = set(self.rows.variations["_parent"]) | set(self.rows.products["sku"])
-        return {
-            sku: extras.get("combinations") or []
-            for sku, extras in self.index.extras.items()
-            if sku in parents and sku in product_ids
-        }
-
-    def _combinations(self, runner: PhaseRunner, product_ids: Mapping[str, int]) -> dict[str, int]:
-        store = self._store_combinations(product_ids)
-        plan = plan_combinations(self.rows.variations, self.shape, product_ids, store, self.blocked)
-        self.blocked.update(plan.skipped)
-        result = runner.run_requests("variations", plan.requests, parallel=False)
-        ids = {str(item.get("sku")): int(item["id"]) for items in store.values() for item in items if "id" in item}
-        created = {key.split(":", 1)[1]: value for key, value in result.created().items()}
-        self.new_variations = set(created)
-        ids.update(created)
-        return ids
-
-    def _unused_categories(self, runner: PhaseRunner) -> None:
-        if not self.shape.category_column or self.shape.on_missing_categories != "delete":
+    def _keep_store_facts(self, progress: SyncProgress) -> None:
+        """What later phases need of the store's listing: ids, stale options, the known products' combinations."""
+        feed_products = set(self.rows.products["sku"])
+        known = {sku: entry[0] for sku, entry in self.index.products.items() if sku in feed_products}
+        progress.product_ids = dict(known)
+        if not self.shape.parent_sku_column:
             return
+        progress.options_stale = sorted(
+            parent
+            for parent, options in self.derived_options.items()
+            if parent in known
+            and options_shape(self.index.extras.get(parent, {}).get("options")) != options_shape(options)
+        )
+        store = {sku: self.index.extras.get(sku, {}).get("combinations") or [] for sku in known}
+        progress.combination_ids = {
+            str(item.get("sku")): int(item["id"]) for items in store.values() for item in items if "id" in item
+        }
+        variations = self.rows.variations
+        rows = variations.loc[variations["_parent"].isin(known)]
+        plan = plan_combinations(rows, self.shape, known, store, {})
+        by_id = {product_id: sku for sku, product_id in known.items()}
+        progress.variation_requests = {}
+        for request in plan.requests:
+            parent = by_id[int(request["path"].split("/")[2])]
+            progress.variation_requests.setdefault(parent, []).append(request)
+
+    def _plan_options(self, progress: SyncProgress) -> Planned:
+        requests = []
+        for parent in progress.options_stale:
+            if parent in progress.blocked or parent not in progress.product_ids:
+                continue
+            body = {"options": self.derived_options[parent]}
+            path = f"/products/{progress.product_ids[parent]}"
+            requests.append({"id": f"options:{parent}", "method": "PUT", "path": path, "body": body})
+        return Planned("options", *ready_plan(requests, self.chunk_size), self.parallel)
+
+    def _plan_variations(self, progress: SyncProgress) -> Planned:
+        known = set(progress.product_ids) - set(progress.created_products)
+        variations = self.rows.variations
+        new_rows = variations.loc[~variations["_parent"].isin(known)]
+        plan = plan_combinations(new_rows, self.shape, progress.product_ids, {}, progress.blocked)
+        progress.blocked.update(plan.skipped)
+        requests = list(plan.requests)
+        held = known & set(progress.blocked)  # known products whose options failed (or whose category did)
+        rows = variations.loc[variations["_parent"].isin(held)]
+        for sku, parent in zip(rows["sku"], rows["_parent"], strict=True):
+            progress.blocked[sku] = progress.blocked[parent]
+        for parent, planned in progress.variation_requests.items():
+            if parent not in held:
+                requests.extend(planned)
+        order = {"DELETE": 0, "PUT": 1, "POST": 2}  # deletes, then updates, then creates (a SKU may move)
+        requests.sort(key=lambda request: order.get(str(request["method"]), 3))
+        return Planned("variations", *ready_plan(requests, self.chunk_size), False)
+
+    def _plan_images(self, progress: SyncProgress, memory: MemoryOpener) -> Planned:
+        plan = plan_images(
+            self.rows.products,
+            self.rows.variations,
+            self.shape,
+            product_ids=progress.product_ids,
+            combination_ids=progress.combination_ids,
+            new_products=set(progress.created_products),
+            memory=memory.load(),
+            refresh=memory.refresh,
+            new_variations=set(progress.new_variations),
+        )
+        groups = [asdict(group) for group in plan.groups]  # a gallery: delete, then add, in order
+        return Planned("images", *ready_plan(plan.requests, self.chunk_size), False, groups=groups)
+
+    def _plan_unused(self, progress: SyncProgress) -> Planned | None:
+        if not self.shape.category_column or self.shape.on_missing_categories != "delete":
+            progress.next_step()
+            return None
+        self.tree.ids = progress.paths()
         paths = [path for product in self.product_paths.values() for path in product]
         separator = self.shape.category_separator
         requests = [
             {"id": f"category-missing:{separator.join(path)}", "method": "DELETE", "path": f"/categories/{category_id}"}
             for path, category_id in self.tree.unused(paths)
         ]
-        runner.run_requests("categories-unused", requests, parallel=False)  # children before parents
-
-
-def product_sync_options(
-    *,
-    feed_sku_column: str,
-    body_columns: Sequence[str] | None,
-    enabled_default: bool,
-    on_missing: OnMissing,
-    max_missing_share: float | None,
-    null_values: Any,
-) -> dict[str, Any]:
-    """The product phase's options, as :class:`WholeCatalogSync` takes them."""
-    return {
-        "feed_sku_column": feed_sku_column,
-        "body_columns": list(body_columns) if body_columns is not None else None,
-        "enabled_default": enabled_default,
-        "on_missing": on_missing,
-        "max_missing_share": max_missing_share,
-        "null_values": null_values,
-    }
+        return Planned("categories-unused", *ready_plan(requests, self.chunk_size), False)  # children first
 
 
 @dataclass
-class PendingImages:
+class Planned:
     """
-    The image phase, submitted but not yet waited for (its wait is deferred to the triggerer).
-
-    :param tickets: the phase's tickets.
-    :param expected: what each ticket holds.
-    :param groups: the image groups (``ImageGroup`` as dicts), to remember once their requests completed.
-    :param summary: the summary of the phases before it.
+    One phase, planned: its name, plan and plan summary, whether it may run in parallel mode, and what its
+    settling needs (see :class:`~airflow_provider_ecwid.catalog_progress.Pending`).
     """
 
-    tickets: list[str]
-    expected: dict[str, dict[str, Any]]
-    groups: list[dict[str, Any]]
-    summary: dict[str, Any] = field(default_factory=dict)
+    phase: str
+    plan: BatchPlan
+    summary: PlanSummary
+    parallel: bool
+    skus: list[str] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
 
 
-def remember_images(memory: ImageMemory, groups: Iterable[ImageGroup], failed: set[str]) -> None:
-    """Keep each group's fingerprint when all its requests completed, forget it otherwise; save the memory."""
-    for group in groups:
-        ok = not failed.intersection(group.request_ids)
-        memory.remember(group.sku, group.kind, group.remember if ok else None)
-    memory.save()
+class StoreReader(Protocol):
+    """Reads the store's listings, each once: its categories, and the feed's products (with their extras)."""
+
+    def categories(self) -> CategoryTree: ...
+
+    def products(self, sync: WholeCatalogSync) -> CatalogIndex: ...
 
 
-def settle_images(pending: PendingImages, result: PhaseResult, memory: ImageMemory) -> dict[str, Any]:
-    """After a deferred image phase: remember what completed, and add the phase to the summary."""
-    remember_images(memory, [ImageGroup(**group) for group in pending.groups], result.failed_ids())
-    summary = dict(pending.summary)
-    summary["sent"] = {**summary.get("sent", {}), "images": result.sent}
-    failures = result.failures()
-    summary["failed_count"] = int(summary.get("failed_count", 0)) + len(failures)
-    summary["failed"] = (list(summary.get("failed", [])) + failures)[:100]
-    return summary
+class MemoryOpener(Protocol):
+    """The image memory, loaded when the images phase needs it; ``wanted``: the feed has image columns."""
+
+    wanted: bool
+    refresh: bool
+
+    def load(self) -> ImageMemory: ...

@@ -3,7 +3,8 @@
 Later phases need ids that earlier ones create (a new product's id before its variations and images), so each
 phase waits for its own batches before the next one is planned. Every phase is a submission of its own, with
 deduplication keys derived from the task run, the phase's name and the chunk's content: a retried task that
-plans the same requests within the hour gets the same tickets back instead of sending them twice.
+plans the same requests within the hour gets the same tickets back instead of sending them twice. On Airflow
+3.3 each phase's tickets are also kept in the task state store, under the phase's name.
 """
 
 from __future__ import annotations
@@ -81,9 +82,45 @@ def sku_of(request_id: str) -> str:
     return request_id
 
 
+class PhaseStateStore:
+    """
+    Airflow 3.3's task state store, with every key kept apart per phase (chunk 0 of one phase is not another's).
+
+    :param store: the task's state store.
+    :param phase: the phase's name.
+    """
+
+    def __init__(self, store: Any, phase: str) -> None:
+        self.store = store
+        self.prefix = f"ecwid_phase:{phase}:"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.store.get(self.prefix + key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        if value is None:  # the state store refuses None: a key without a value is a deleted one
+            forget(self.store, self.prefix + key)
+        else:
+            self.store.set(self.prefix + key, value)
+
+
+def forget(store: Any, key: str) -> None:
+    """Delete a state-store key (a store without ``delete`` gets an empty value, which reads as nothing)."""
+    if hasattr(store, "delete"):
+        store.delete(key)
+    else:
+        store.set(key, {})
+
+
+def ready_plan(requests: Sequence[dict[str, Any]], chunk_size: int) -> tuple[BatchPlan, PlanSummary]:
+    """Ready batch requests as a plan, validated."""
+    plan = BatchPlan(ReadyRequestsSource(list(requests)), RequestBuilder(path=None), chunk_size)
+    return plan, plan.validate()
+
+
 class PhaseRunner:
     """
-    Runs the phases of one task try, one after another.
+    Submits the phases of one task try and waits for them in the worker.
 
     :param client: the store's client.
     :param identity: the task run (dag, run, task, map index), the base of every deduplication key.
@@ -93,6 +130,8 @@ class PhaseRunner:
     :param poll_interval: seconds between status calls.
     :param progress_timeout: seconds without a newly completed request before giving up.
     :param sleep: how to wait between status calls (stops early when the task is killed).
+    :param state_store: Airflow 3.3's task state store, or None: each phase's chunks are kept there (under the
+        phase's name), so a retried try resumes a phase at the chunk it reached.
     """
 
     def __init__(
@@ -106,6 +145,7 @@ class PhaseRunner:
         poll_interval: float,
         progress_timeout: float | None,
         sleep: Callable[[float], None],
+        state_store: Any = None,
     ) -> None:
         self.client = client
         self.identity = identity
@@ -115,37 +155,8 @@ class PhaseRunner:
         self.poll_interval = poll_interval
         self.progress_timeout = progress_timeout
         self.sleep = sleep
-        self.results: list[PhaseResult] = []
+        self.state_store = state_store
         self.submission: Submission | None = None
-
-    def run_requests(self, phase: str, requests: Sequence[dict[str, Any]], *, parallel: bool) -> PhaseResult:
-        """Send ready requests as one phase (in order unless ``parallel``)."""
-        if not requests:
-            return self._record(PhaseResult(phase))
-        plan = BatchPlan(ReadyRequestsSource(list(requests)), RequestBuilder(path=None), self.chunk_size)
-        return self.run_plan(phase, plan, plan.validate(), parallel=parallel)
-
-    def run_plan(self, phase: str, plan: BatchPlan, summary: PlanSummary, *, parallel: bool) -> PhaseResult:
-        """Send a plan as one phase and wait until every one of its batches ran."""
-        if not summary.requests:
-            return self._record(PhaseResult(phase))
-        tickets, expected = self.submit(phase, plan, summary, parallel=parallel)
-        poller = TicketPoller(tickets, self.client.get_batch)
-        statuses = wait_for_tickets(
-            poller,
-            poll_interval=self.poll_interval,
-            deadline=None,
-            progress_timeout=self.progress_timeout,
-            sleep=self.sleep,
-        )
-        return self.settle(phase, statuses, expected)
-
-    def submit_requests(
-        self, phase: str, requests: Sequence[dict[str, Any]], *, parallel: bool
-    ) -> tuple[list[str], dict[str, dict[str, Any]]]:
-        """Send ready requests as one phase without waiting: the tickets, and what each holds."""
-        plan = BatchPlan(ReadyRequestsSource(list(requests)), RequestBuilder(path=None), self.chunk_size)
-        return self.submit(phase, plan, plan.validate(), parallel=parallel)
 
     def submit(
         self, phase: str, plan: BatchPlan, summary: PlanSummary, *, parallel: bool
@@ -157,32 +168,27 @@ class PhaseRunner:
             identity=f"{self.identity}|phase:{phase}",
             group_id=self.group_id,
             ti=self.ti,
-            state_store=None,  # chunk indexes restart in each phase; deduplication keys carry the resume
+            state_store=PhaseStateStore(self.state_store, phase) if self.state_store is not None else None,
             stop_on_first_failure=False,  # one bad row must not stop its neighbours
             allow_parallel_mode=parallel,
         )
         tickets = self.submission.run(plan.chunks(), summary.chunks, summary.requests)
         return tickets, self.submission.expected
 
-    def settle(
-        self, phase: str, statuses: Sequence[BatchStatus], expected: Mapping[str, Mapping[str, Any]]
-    ) -> PhaseResult:
-        """Record what a phase's finished batches did."""
-        result = PhaseResult(phase, BatchReport.from_statuses(statuses, expected))
-        log.info("Phase %s done: %d completed, %d did not", phase, result.report.completed, len(result.report.not_done))
-        return self._record(result)
+    def wait(self, tickets: Sequence[str]) -> list[BatchStatus]:
+        """Wait here until every ticket's batch ran."""
+        poller = TicketPoller(list(tickets), self.client.get_batch)
+        return wait_for_tickets(
+            poller,
+            poll_interval=self.poll_interval,
+            deadline=None,
+            progress_timeout=self.progress_timeout,
+            sleep=self.sleep,
+        )
 
-    def _record(self, result: PhaseResult) -> PhaseResult:
-        self.results.append(result)
-        return result
 
-    def failures(self) -> list[dict[str, Any]]:
-        return [failure for result in self.results for failure in result.failures()]
-
-    def sent(self) -> dict[str, int]:
-        """Requests sent per phase (phases of the same name, such as category levels, added up)."""
-        counts: dict[str, int] = {}
-        for result in self.results:
-            name = result.phase.split("-", 1)[0]
-            counts[name] = counts.get(name, 0) + result.sent
-        return counts
+def settle(phase: str, statuses: Sequence[BatchStatus], expected: Mapping[str, Mapping[str, Any]]) -> PhaseResult:
+    """What a phase's finished batches did."""
+    result = PhaseResult(phase, BatchReport.from_statuses(statuses, expected))
+    log.info("Phase %s done: %d completed, %d did not", phase, result.report.completed, len(result.report.not_done))
+    return result

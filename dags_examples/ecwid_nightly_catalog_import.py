@@ -88,7 +88,7 @@ def ecwid_nightly_catalog_import() -> None:
         image_column="image",
         gallery_column="gallery",  # URLs joined by "|"
         poll_interval=2,  # seconds between status reads while a phase's batches run
-        deferrable=True,  # the last phase waits in the triggerer, not in a worker slot (Airflow's default: False)
+        deferrable=True,  # every phase waits in the triggerer, not in a worker slot (Airflow's default: False)
         fail_on="never",  # the next task decides, with the whole summary in hand
     )
 

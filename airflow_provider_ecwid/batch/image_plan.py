@@ -8,7 +8,7 @@ order). Per variation: ``POST /products/{id}/combinations/{cid}/image?externalUr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -140,3 +140,11 @@ def _gallery(
     for position, url in enumerate(urls, 1):
         plan.add(group, "POST", _source(f"{base}/gallery", url), f":{position}")
     plan.groups.append(group)
+
+
+def remember_images(memory: ImageMemory, groups: Iterable[ImageGroup], failed: set[str]) -> None:
+    """Keep each group's fingerprint when all its requests completed, forget it otherwise; save the memory."""
+    for group in groups:
+        ok = not failed.intersection(group.request_ids)
+        memory.remember(group.sku, group.kind, group.remember if ok else None)
+    memory.save()

@@ -5,20 +5,21 @@ from __future__ import annotations
 import io
 import os
 import uuid
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, Context
 
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
 from airflow_provider_ecwid.errors import EcwidWaitError
-
-#: XCom key: the image phase submitted before the task deferred (its tickets, groups and the summary so far).
-PENDING_IMAGES_XCOM_KEY = "ecwid_pending_images"
+from airflow_provider_ecwid.operators.batch import as_bool
 
 if TYPE_CHECKING:
+    from airflow_provider_ecwid.batch.catalog import OnMissing
     from airflow_provider_ecwid.batch.image_memory import ImageMemory
     from airflow_provider_ecwid.catalog_phases import WholeCatalogSync
+    from airflow_provider_ecwid.catalog_progress import SyncProgress
+    from airflow_provider_ecwid.catalog_run import LazyMemory
     from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 
 
@@ -55,11 +56,31 @@ def open_memory(url: str, mode: str) -> IO[Any]:
     return ObjectStoragePath(url).open(mode)  # type: ignore[no-any-return]
 
 
+def product_sync_options(
+    *,
+    feed_sku_column: str,
+    body_columns: Sequence[str] | None,
+    enabled_default: bool,
+    on_missing: OnMissing,
+    max_missing_share: float | None,
+    null_values: Any,
+) -> dict[str, Any]:
+    """The product phase's options, as :class:`WholeCatalogSync` takes them."""
+    return {
+        "feed_sku_column": feed_sku_column,
+        "body_columns": list(body_columns) if body_columns is not None else None,
+        "enabled_default": enabled_default,
+        "on_missing": on_missing,
+        "max_missing_share": max_missing_share,
+        "null_values": null_values,
+    }
+
+
 def _check(operator: EcwidCatalogSyncOperator) -> WholeCatalogSync:
     """Read the feed once and validate all of it (rows, parents, options, paths, URLs) before any call."""
     from airflow_provider_ecwid.batch.catalog import read_feed
     from airflow_provider_ecwid.batch.feed_shape import FeedShape
-    from airflow_provider_ecwid.catalog_phases import WholeCatalogSync, product_sync_options
+    from airflow_provider_ecwid.catalog_phases import WholeCatalogSync
 
     shape = FeedShape(**operator.shape_options)
     source = operator._source()
@@ -82,12 +103,17 @@ def _check(operator: EcwidCatalogSyncOperator) -> WholeCatalogSync:
 
 
 def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> Any:
-    """Check, read the store, run the phases, remember the images, report (see ``catalog_phases``)."""
-    from airflow_provider_ecwid.batch.waiting import TicketPoller
+    """
+    Check the feed, then run the phases (see ``catalog_run``); report at the end.
+
+    On Airflow 3.3 a retried try finds the last try's progress in the task state store and resumes at the phase
+    (and chunk) it reached: finished phases are not planned again, a phase in flight is waited for, not sent
+    again. Elsewhere (2.11 to 3.2) a retry starts over: it reads the store again, so what the last try created
+    is known and not sent again, and a chunk planned exactly as before within the hour gets its old ticket back
+    from its deduplication key.
+    """
     from airflow_provider_ecwid.catalog_lookup import wait_for_store_at_rest
-    from airflow_provider_ecwid.catalog_phases import PendingImages
-    from airflow_provider_ecwid.operators.batch import as_bool
-    from airflow_provider_ecwid.phases import PhaseRunner
+    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY, SyncProgress
 
     whole = _check(operator)
     client = operator.hook.get_conn()
@@ -95,13 +121,64 @@ def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> 
         wait_for_store_at_rest(client, poll_interval=operator.poll_interval, progress_timeout=operator.progress_timeout)
     except EcwidWaitError as err:
         raise AirflowException(f"The store's earlier batches did not finish: {err}") from err
-    whole.read_store(client, operator.lookup)
     if operator.is_dry_run:
+        whole.read_store(client, operator.lookup)
         preview = whole.preview(client.store_id)
         operator.log.info("Dry run: nothing was sent to Ecwid. %s", preview)
         return preview
+    store = context.get("task_state_store")
+    saved = store.get(PROGRESS_KEY) if store is not None else None
+    resumed = isinstance(saved, dict) and bool(saved)
+    progress = SyncProgress.from_json(saved) if isinstance(saved, dict) and resumed else SyncProgress()
+    if resumed:
+        operator.log.info("Resuming the last try's sync at step %s (Airflow's task state store)", progress.step)
+    return _drive(operator, context, whole, progress)
+
+
+def resume_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context, event: Any) -> Any:
+    """
+    After a phase's wait in the triggerer: read its answers, then run the next phases (deferring again).
+
+    The feed is the input: it is read and checked again here (the progress in XCom holds ids and SKU sets,
+    not the feed). The store is not listed again: what the earlier phases read and created is in the progress.
+    """
+    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY, SyncProgress
+    from airflow_provider_ecwid.catalog_run import settle_pending
+    from airflow_provider_ecwid.ticket_wait import check_event, final_statuses
+
+    ti = context["ti"]
+    saved = ti.xcom_pull(task_ids=operator.task_id, key=PROGRESS_KEY, map_indexes=getattr(ti, "map_index", None))
+    if not isinstance(saved, dict) or not saved.get("pending"):
+        raise AirflowException("The whole-catalog sync resumed without its pending phase in XCom; failing")
+    progress = SyncProgress.from_json(saved)
+    assert progress.pending is not None
+    check_event(event, progress.pending.tickets)
+    whole = _check(operator)
+    client = operator.hook.get_conn()
+    statuses = final_statuses(client, progress.pending.tickets)
+    memory = _lazy_memory(operator, whole, client.store_id)
+    settle_pending(whole, progress, statuses, memory)
+    _saver(context)(progress)
+    return _drive(operator, context, whole, progress, memory)
+
+
+def _drive(
+    operator: EcwidCatalogSyncOperator,
+    context: Context,
+    whole: WholeCatalogSync,
+    progress: SyncProgress,
+    memory: LazyMemory | None = None,
+) -> Any:
+    """Run the phases from where the progress is; defer after each submission when the operator defers."""
+    from airflow_provider_ecwid.batch.waiting import TicketPoller
+    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY
+    from airflow_provider_ecwid.catalog_run import ClientReader, advance
+    from airflow_provider_ecwid.phases import PhaseRunner
+
+    client = operator.hook.get_conn()
     identity = operator._identity(context)
     operator.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
+    store = context.get("task_state_store")
     runner = PhaseRunner(
         client,
         identity=identity,
@@ -111,44 +188,49 @@ def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> 
         poll_interval=operator.poll_interval,
         progress_timeout=operator.progress_timeout,
         sleep=operator._sleep_unless_killed,
+        state_store=store,
     )
-    memory = _memory(operator, client.store_id) if whole.shape.image_column or whole.shape.gallery_column else None
+    memory = memory or _lazy_memory(operator, whole, client.store_id)
+    reader = ClientReader(client, operator.lookup)
     try:
-        outcome = whole.run(
-            runner,
-            memory,
-            refresh_images=as_bool(operator.refresh_images, "refresh_images"),
-            defer_images=operator.deferrable,
-        )
+        done = advance(whole, progress, runner, reader, memory, deferrable=operator.deferrable, save=_saver(context))
     except EcwidWaitError as err:
         raise AirflowException(str(err)) from err
-    if isinstance(outcome, PendingImages):  # the last phase's wait goes to the triggerer
-        context["ti"].xcom_push(key=PENDING_IMAGES_XCOM_KEY, value=asdict(outcome))
-        operator.log.info("Images: %d ticket(s) submitted; the wait goes to the triggerer", len(outcome.tickets))
-        operator._waiter().defer(TicketPoller(outcome.tickets, client.get_batch))
-    return _conclude(operator, context, outcome)
+    if not done:
+        assert progress.pending is not None
+        context["ti"].xcom_push(key=PROGRESS_KEY, value=progress.to_json())
+        operator.log.info(
+            "Phase %s: %d ticket(s) submitted; the wait goes to the triggerer",
+            progress.pending.phase,
+            len(progress.pending.tickets),
+        )
+        operator._waiter().defer(TicketPoller(progress.pending.tickets, client.get_batch))
+    if store is not None:
+        from airflow_provider_ecwid.phases import forget
+
+        forget(store, PROGRESS_KEY)  # finished: a later try (after the verdict) starts over
+    return _conclude(operator, context, whole.summary(progress))
 
 
-def resume_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context, event: Any) -> Any:
-    """After the image phase's wait in the triggerer: read its answers, remember the images, report."""
-    from airflow_provider_ecwid.batch.report import BatchReport
-    from airflow_provider_ecwid.catalog_phases import PendingImages, settle_images
-    from airflow_provider_ecwid.phases import PhaseResult
-    from airflow_provider_ecwid.ticket_wait import check_event, final_statuses
+def _saver(context: Context) -> Callable[[SyncProgress], None]:
+    """Keep the progress in Airflow 3.3's task state store (a retry resumes from it); elsewhere nothing."""
+    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY
 
-    ti = context["ti"]
-    saved = ti.xcom_pull(
-        task_ids=operator.task_id, key=PENDING_IMAGES_XCOM_KEY, map_indexes=getattr(ti, "map_index", None)
-    )
-    if not isinstance(saved, dict):
-        raise AirflowException("The whole-catalog sync resumed without its pending image phase in XCom; failing")
-    pending = PendingImages(**saved)
-    check_event(event, pending.tickets)
-    client = operator.hook.get_conn()
-    statuses = final_statuses(client, pending.tickets)
-    result = PhaseResult("images", BatchReport.from_statuses(statuses, pending.expected))
-    summary = settle_images(pending, result, _memory(operator, client.store_id))
-    return _conclude(operator, context, summary)
+    store = context.get("task_state_store")
+
+    def save(progress: SyncProgress) -> None:
+        if store is not None:
+            store.set(PROGRESS_KEY, progress.to_json())
+
+    return save
+
+
+def _lazy_memory(operator: EcwidCatalogSyncOperator, whole: WholeCatalogSync, store_id: str) -> LazyMemory:
+    from airflow_provider_ecwid.catalog_run import LazyMemory
+
+    wanted = bool(whole.shape.image_column or whole.shape.gallery_column)
+    refresh = as_bool(operator.refresh_images, "refresh_images")
+    return LazyMemory(wanted, refresh, lambda: _memory(operator, store_id))
 
 
 def _memory(operator: EcwidCatalogSyncOperator, store_id: str) -> ImageMemory:
@@ -180,10 +262,19 @@ def _verdict(operator: EcwidCatalogSyncOperator, summary: dict[str, Any]) -> Non
         return
     lines = [
         f"  {row['phase']:<14} {row['sku'] or '?':<24} {row['http_status'] or '':>4} "
-        f"{row['error_code'] or row['status']}: {row['error_message'] or ''}"
+        f"{row['error_code'] or row['status']}: {row['error_message'] or ''}{_held_back(row)}"
         for row in summary["failed"]
     ]
     more = f"\n  ... and {failed - len(lines)} more" if failed > len(lines) else ""
     raise AirflowException(
         f"Ecwid whole-catalog sync: {failed} of {sent} request(s) did not complete:\n" + "\n".join(lines) + more
     )
+
+
+def _held_back(row: dict[str, Any]) -> str:
+    """A category's failure: the feed rows not sent because of it."""
+    rows = row.get("rows") or []
+    if not rows:
+        return ""
+    more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    return f" (row(s) not sent: {', '.join(rows[:10])}{more})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -234,6 +235,8 @@ class BatchRunner:
             answer = bad_request("A batch cannot hold batch requests").answer
         elif state.config.inner_error_rate and state.rng.random() < state.config.inner_error_rate:
             answer = Answer(500, {"errorMessage": "Injected inner failure", "errorCode": "INTERNAL_ERROR"})
+        elif state.config.refuse_inner and refused(state.config.refuse_inner, item):
+            answer = Answer(400, {"errorMessage": "Injected refusal", "errorCode": "INJECTED_REFUSAL"})
         else:
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             answer = catalog.handle(state.stores[batch.store_id], item.method, parts.path, query, item.body)
@@ -241,6 +244,12 @@ class BatchRunner:
         if state.config.echo_authorization and answer.status >= 400:
             answer = echo_authorization(answer, batch.authorization)
         return answer
+
+
+def refused(pattern: str, item: BatchItem) -> bool:
+    """Whether ``EmulatorConfig.refuse_inner`` names this inner request (``METHOD path body`` as compact JSON)."""
+    body = json.dumps(item.body, separators=(",", ":")) if item.body is not None else ""
+    return re.search(pattern, f"{item.method} {item.path} {body}") is not None
 
 
 class Pacer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 SHORT_STATUS_MODES = (None, "no_counters", "half", "total_one", "total_negative", "foreign_ids")
@@ -37,6 +38,10 @@ class EmulatorConfig:
     :param echo_authorization: a careless server or proxy: error answers repeat the request's Authorization
         header (so the token). 4xx bodies add it to their errorMessage, 5xx answers become a proxy's HTML
         error page that shows it, and failed batch items repeat the header of the POST /batch that made them.
+    :param refuse_inner: a regular expression: an inner batch request whose ``METHOD path body`` (the body as
+        compact JSON, e.g. ``POST /categories {"name":"Road","enabled":true,"parentId":3}``) it matches answers
+        400 ``INJECTED_REFUSAL`` and changes nothing, as a store refusing that one request. None (default):
+        nothing is refused; set it back to None to let a later run succeed.
     """
 
     stores: dict[int, list[str]] = field(default_factory=lambda: {1002: ["secret_demo"]})
@@ -57,6 +62,7 @@ class EmulatorConfig:
     lost_answer_rate: float = 0.0
     short_status: str | None = None
     echo_authorization: bool = False
+    refuse_inner: str | None = None
 
     def __post_init__(self) -> None:
         if self.short_status not in SHORT_STATUS_MODES:
@@ -74,6 +80,8 @@ class EmulatorConfig:
             raise ValueError("rate_limit_per_minute must not be negative (0 disables it)")
         if self.parallel_limit < 1:
             raise ValueError("parallel_limit must be at least 1")
+        if self.refuse_inner is not None:
+            re.compile(self.refuse_inner)  # a bad pattern fails here, not inside a running batch
         tokens = [token for store_tokens in self.stores.values() for token in store_tokens]
         if len(tokens) != len(set(tokens)):
             raise ValueError("a token belongs to one store only")

@@ -54,6 +54,12 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
         help="error answers repeat the request's Authorization header, like a careless proxy (a secrecy test)",
     )
     parser.add_argument(
+        "--refuse-inner",
+        default=None,
+        metavar="REGEX",
+        help="answer 400 to inner requests whose 'METHOD path body' matches REGEX (a fault for tests)",
+    )
+    parser.add_argument(
         "--import-lock",
         action="append",
         default=[],
@@ -90,6 +96,7 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
             lost_answer_rate=args.lost_answer_rate,
             short_status=args.short_status,
             echo_authorization=args.echo_authorization,
+            refuse_inner=args.refuse_inner,
         )
     except ValueError as err:
         parser.error(str(err))

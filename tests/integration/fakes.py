@@ -48,6 +48,9 @@ class FakeStateStore:
     def set(self, key: str, value: Any, **_: Any) -> None:
         self.values[key] = value
 
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
 
 def make_context(ti: FakeTaskInstance | None = None, state_store: FakeStateStore | None = None) -> Context:
     """The few context keys the operators read, typed as Airflow's Context (a TypedDict the fakes only partly fill)."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY
 from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
-from tests.integration.fakes import FakeTaskInstance, make_context
+from tests.integration.fakes import FakeStateStore, FakeTaskInstance, make_context
 from tests.integration.helpers import fails_without_retry
 
 IMG = "https://img.example"
@@ -205,31 +207,87 @@ def test_removed_variations_and_categories_go_only_when_asked(emulator_conn: Ecw
     assert {c["name"] for c in emulator_conn.categories()} == {"Bikes", "Road", "Apparel", "Tees"}
 
 
-def test_a_retried_task_resumes_at_the_phase_it_reached(
+def test_a_retried_task_starts_over_without_a_state_store_and_sends_nothing_twice(
     emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow_provider_ecwid.phases import PhaseRunner
 
-    real = PhaseRunner.run_requests
+    real = PhaseRunner.submit
 
     def dies_at_variations(self: PhaseRunner, phase: str, *args: Any, **kwargs: Any) -> Any:
         if phase == "variations":
             raise RuntimeError("the worker died")
         return real(self, phase, *args, **kwargs)
 
-    monkeypatch.setattr(PhaseRunner, "run_requests", dies_at_variations)
+    monkeypatch.setattr(PhaseRunner, "submit", dies_at_variations)
     with pytest.raises(RuntimeError, match="worker died"):
         sync(feed(), tmp_path)
     assert len(emulator_conn.categories()) == 5
     assert len(emulator_conn.products()) == 3
     posted_before = emulator_conn.call_count(scope="inner", method="POST")
-    monkeypatch.setattr(PhaseRunner, "run_requests", real)
-    retry = sync(feed(), tmp_path)  # the same run: a second try
-    # images: 6 adds, and the two galleries cleared first (this try did not create those products itself)
+    monkeypatch.setattr(PhaseRunner, "submit", real)
+    retry = sync(feed(), tmp_path)  # the same run: a second try, on Airflow 2.11 to 3.2 (no state store)
+    # it reads the store again: images are 6 adds, and the two galleries cleared first (this try did not
+    # create those products itself)
     assert retry["sent"] == {"products": 0, "options": 0, "variations": 3, "images": 8}
     assert emulator_conn.call_count(scope="inner", method="POST", endpoint="/categories") == 5  # none twice
     assert emulator_conn.call_count(scope="inner", method="POST", endpoint="/products") == 3
     assert emulator_conn.call_count(scope="inner", method="POST") == posted_before + 3 + 6
+
+
+@pytest.mark.parametrize("dies", ["after-submitting", "while-waiting"])
+def test_a_retried_task_resumes_from_the_state_store_at_the_phase_and_chunk_it_reached(
+    emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies: str
+) -> None:
+    from airflow_provider_ecwid.phases import PhaseRunner
+
+    submit, wait = PhaseRunner.submit, PhaseRunner.wait
+    submitted: list[str] = []
+
+    def submits(self: PhaseRunner, phase: str, *args: Any, **kwargs: Any) -> Any:
+        tickets = submit(self, phase, *args, **kwargs)
+        submitted.append(phase)
+        if phase == "variations" and dies == "after-submitting":
+            raise RuntimeError("the worker died")  # its ticket is in the state store, the phase is not
+        return tickets
+
+    def waits(self: PhaseRunner, tickets: list[str]) -> Any:
+        if submitted[-1] == "variations" and dies == "while-waiting":
+            raise RuntimeError("the worker died")  # the phase and its tickets are in the progress
+        return wait(self, tickets)
+
+    monkeypatch.setattr(PhaseRunner, "submit", submits)
+    monkeypatch.setattr(PhaseRunner, "wait", waits)
+    state = FakeStateStore()
+    operator = sync_operator(feed(), tmp_path, chunk_size=2)
+    with pytest.raises(RuntimeError, match="worker died"):
+        operator.execute(make_context(FakeTaskInstance(), state))
+    batches_before = emulator_conn.call_count(method="POST", endpoint="/batch")
+    reads_before = emulator_conn.call_count(scope="http", method="GET", endpoint="/products")
+    dies = "never"
+    ti = FakeTaskInstance()  # the second try of the same task run
+    sync_operator(feed(), tmp_path, chunk_size=2).execute(make_context(ti, state))
+    summary = ti.xcom["sync_summary"]
+    # the whole run's summary: what both tries sent, every request once
+    assert summary["sent"] == {"categories": 5, "products": 3, "options": 0, "variations": 3, "images": 6}
+    assert summary["failed_count"] == 0
+    inner_calls = {
+        (row["method"], row["endpoint"]): row["count"]
+        for row in emulator_conn.stats()["calls"]
+        if row["scope"] == "inner"
+    }
+    assert inner_calls == {
+        ("POST", "/categories"): 5,
+        ("POST", "/products"): 3,
+        ("POST", "/products/{id}/combinations"): 3,
+        ("POST", "/products/{id}/image"): 2,
+        ("POST", "/products/{id}/gallery"): 3,
+        ("POST", "/products/{id}/combinations/{id}/image"): 1,
+    }
+    # the retry did not read the store's products again, nor post the variations' two batches again
+    assert emulator_conn.call_count(scope="http", method="GET", endpoint="/products") == reads_before
+    assert emulator_conn.call_count(method="POST", endpoint="/batch") == batches_before + 3  # the images only
+    assert PROGRESS_KEY not in {key for key, value in state.values.items() if value}  # done: a later try starts over
 
 
 def test_a_parquet_feed_with_gallery_lists_after_a_dry_run(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
@@ -271,27 +329,100 @@ def test_a_product_that_cannot_be_created_is_named_and_its_variations_skipped(
     assert {row["sku"] for row in emulator_conn.images()} == {"BIKE", "CAP"}
 
 
-async def test_a_deferrable_sync_hands_the_image_phase_to_the_triggerer(
-    emulator_conn: EcwidEmulator, tmp_path: Path
-) -> None:
+async def run_deferring(operator: EcwidCatalogSyncOperator, ti: FakeTaskInstance) -> tuple[Any, list[str]]:
+    """execute(), then for each deferral: run its trigger to its event and call the resume method it names."""
     from airflow.providers.common.compat.sdk import TaskDeferred
 
-    ti = FakeTaskInstance()
-    operator = sync_operator(feed(), tmp_path, deferrable=True)
-    with pytest.raises(TaskDeferred) as deferred:
-        operator.execute(make_context(ti))
-    pending = ti.xcom["ecwid_pending_images"]
-    assert deferred.value.trigger.tickets == pending["tickets"]
-    assert pending["summary"]["sent"]["products"] == 3  # the phases before ran in the worker
-    assert not (tmp_path / "store-1002.json").exists()  # nothing remembered before the images are done
-    events = [event async for event in deferred.value.trigger.run()]
-    assert [event.payload["status"] for event in events] == ["success"]
+    deferred_phases: list[str] = []
+    call = functools.partial(operator.execute, make_context(ti))
+    while True:
+        try:
+            return call(), deferred_phases
+        except TaskDeferred as raised:
+            deferred = raised
+        pending = ti.xcom["ecwid_sync_progress"]["pending"]
+        assert deferred.trigger.tickets == pending["tickets"]
+        deferred_phases.append(pending["phase"])
+        events = [event async for event in deferred.trigger.run()]
+        assert [event.payload["status"] for event in events] == ["success"]
+        resume = getattr(operator, deferred.method_name)
+        call = functools.partial(resume, make_context(ti), events[0].payload)
 
-    summary = operator.execute_complete(make_context(ti), events[0].payload)
+
+async def test_a_deferrable_sync_defers_every_phase_that_sends_something(
+    emulator_conn: EcwidEmulator, tmp_path: Path
+) -> None:
+    ti = FakeTaskInstance()
+    summary, phases = await run_deferring(sync_operator(feed(), tmp_path, deferrable=True), ti)
+    assert phases == ["categories-1", "categories-2", "categories-3", "products", "variations", "images"]
     assert summary == ti.xcom["sync_summary"]
-    assert (summary["failed_count"], summary["sent"]["images"]) == (0, 6)  # 2 main, 3 gallery, 1 variation
+    assert summary["sent"] == {"categories": 5, "products": 3, "options": 0, "variations": 3, "images": 6}
+    assert summary["failed_count"] == 0
+    # the whole sample feed landed, as a sync that waits in the worker lands it
+    by_name = {c["name"]: c for c in emulator_conn.categories()}
+    assert by_name["Carbon"]["parentId"] == by_name["Road"]["id"]
+    products = {p["sku"]: p for p in emulator_conn.products()}
+    assert products["BIKE"]["categoryIds"] == [by_name["Carbon"]["id"]]
+    assert {c["sku"] for c in products["TEE"]["combinations"]} == {"TEE-S-RED", "TEE-M-RED", "TEE-S-BLUE"}
     assert len(emulator_conn.images()) == 6
+    # the store was listed once: its categories before the first level, its products before the products phase
+    assert emulator_conn.call_count(scope="http", method="GET", endpoint="/categories") == 1
+    assert emulator_conn.call_count(scope="http", method="GET", endpoint="/products") == 2  # its size, then a page
     assert (tmp_path / "store-1002.json").exists()
+
     before = inner(emulator_conn)
-    assert sum(sync(feed(), tmp_path, run_id="run-2")["sent"].values()) == 0  # the memory was written on resume
+    second, deferred = await run_deferring(
+        sync_operator(feed(), tmp_path, deferrable=True), FakeTaskInstance("dag", "run-2")
+    )
+    assert deferred == []  # nothing sent, nothing to wait for
+    assert sum(second["sent"].values()) == 0
     assert inner(emulator_conn) == before
+
+
+async def test_a_deferrable_sync_does_not_plan_on_rows_an_earlier_phase_failed(
+    emulator_conn: EcwidEmulator, tmp_path: Path
+) -> None:
+    rows = [dict(row) for row in ROWS]
+    rows[1]["price"] = -1.0  # the store refuses TEE (400): its variations and images must not be planned
+    summary, phases = await run_deferring(
+        sync_operator(feed(rows), tmp_path, deferrable=True, fail_on="never"), FakeTaskInstance()
+    )
+    assert phases == ["categories-1", "categories-2", "categories-3", "products", "images"]
+    assert [(f["sku"], f["phase"], f["http_status"]) for f in summary["failed"]] == [("TEE", "products", 400)]
+    assert set(summary["skipped"]) == {"TEE", "TEE-S-RED", "TEE-M-RED", "TEE-S-BLUE"}
+    assert emulator_conn.call_count(scope="inner", endpoint="/products/{id}/combinations") == 0
+    assert {row["sku"] for row in emulator_conn.images()} == {"BIKE", "CAP"}
+
+
+def test_a_refused_category_is_named_its_products_wait_and_the_next_run_sends_only_them(
+    emulator_conn: EcwidEmulator, tmp_path: Path
+) -> None:
+    emulator_conn.state.config.refuse_inner = r'^POST /categories \{"name":"Road"'
+    summary = sync(feed(), tmp_path, fail_on="never")
+    assert [(f["sku"], f["phase"], f["http_status"]) for f in summary["failed"]] == [
+        ("Bikes > Road", "categories", 400)
+    ]
+    assert summary["failed"][0]["rows"] == ["BIKE"]  # the feed rows that name the category
+    assert summary["skipped"] == {"BIKE": "category 'Bikes > Road > Carbon' could not be created"}
+    assert {c["name"] for c in emulator_conn.categories()} == {"Bikes", "Apparel", "Tees"}  # Carbon waits too
+    assert {p["sku"] for p in emulator_conn.products()} == {"TEE", "CAP"}  # BIKE is not sent without it
+    assert {row["sku"] for row in emulator_conn.images()} == {"TEE", "TEE-S-RED", "CAP"}
+
+    emulator_conn.state.config.refuse_inner = None
+    posted = emulator_conn.call_count(scope="inner", method="POST", endpoint="/categories")
+    second = sync(feed(), tmp_path, run_id="run-2")
+    assert second["failed_count"] == 0
+    assert second["sent"] == {"categories": 2, "products": 1, "options": 0, "variations": 0, "images": 3}
+    assert emulator_conn.call_count(scope="inner", method="POST", endpoint="/categories") == posted + 2
+    by_name = {c["name"]: c for c in emulator_conn.categories()}
+    products = {p["sku"]: p for p in emulator_conn.products()}
+    assert products["BIKE"]["categoryIds"] == [by_name["Carbon"]["id"]]
+    assert by_name["Carbon"]["parentId"] == by_name["Road"]["id"]
+
+
+def test_the_category_verdict_names_the_category_and_its_rows(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
+    emulator_conn.state.config.refuse_inner = r'^POST /categories \{"name":"Tees"'
+    with pytest.raises(Exception, match="categories") as err:
+        sync(feed(), tmp_path)
+    assert "Apparel > Tees" in str(err.value)
+    assert "TEE" in str(err.value)  # the product row held back with it
