@@ -98,10 +98,10 @@ class PhaseStateStore:
         return self.store.get(self.prefix + key, default)
 
     def set(self, key: str, value: Any) -> None:
-        if value is None:  # the state store refuses None: a key without a value is a deleted one
-            forget(self.store, self.prefix + key)
-        else:
-            self.store.set(self.prefix + key, value)
+        self.store.set(self.prefix + key, value)
+
+    def delete(self, key: str) -> None:
+        forget(self.store, self.prefix + key)
 
 
 def forget(store: Any, key: str) -> None:

@@ -94,7 +94,7 @@ class Submission:
         self._push_tickets(final=True)
         self.ti.xcom_push(key=EXPECTED_XCOM_KEY, value=self.expected)
         if self.state_store is not None and self._after_kill:
-            self.state_store.set(KILLED_STATE_KEY, None)  # every cancelled request is sent again
+            self.state_store.delete(KILLED_STATE_KEY)  # every cancelled request is sent again (set() refuses None)
         log.info("Submitted %d batch(es) in %.1f s", len(self.tickets), time.monotonic() - started)
         return self.tickets
 

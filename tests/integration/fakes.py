@@ -46,6 +46,8 @@ class FakeStateStore:
         return self.values.get(key, default)
 
     def set(self, key: str, value: Any, **_: Any) -> None:
+        if value is None:  # as Airflow 3.3's accessor does: a key is removed with delete()
+            raise ValueError("Cannot set value as None")
         self.values[key] = value
 
     def delete(self, key: str) -> None:
