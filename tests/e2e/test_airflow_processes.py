@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_connection_form import AIRFLOW_3, EXTRA_FIELDS, LABELS
+from tests.unit.hooks.test_connection_form import AIRFLOW_3, EXTRA_FIELDS, LABELS
 
 HEAVY = ("pandas", "numpy", "pyarrow")
 

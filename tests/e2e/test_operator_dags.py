@@ -61,7 +61,7 @@ def test_operator_waits_itself(airflow_home: AirflowHome, ecwid_emulator: EcwidE
 @pytest.mark.skipif(
     not AIRFLOW_3_3,
     reason="the task state store is Airflow 3.3's; before it a retried try resubmits every chunk and Ecwid's "
-    "deduplication hands back the same tickets (tests/integration/test_operator.py::"
+    "deduplication hands back the same tickets (tests/integration/operators/test_batch.py::"
     "test_a_retried_task_creates_each_chunk_exactly_once)",
 )
 @pytest.mark.ecwid_emulator(rate_limit_per_minute=3, rate_limit_window=2)

@@ -19,7 +19,7 @@ from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.wire import WireRows
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidValidationError
-from tests.unit.arrow_route import arrow_checked, arrow_encoded
+from tests.unit.batch.arrow_route import arrow_checked, arrow_encoded
 
 RARE_CONTROL = "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)]))
 TEXT = (

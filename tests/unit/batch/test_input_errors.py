@@ -17,7 +17,7 @@ from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidInputError, EcwidValidationError
-from tests.unit.arrow_route import arrow_checked
+from tests.unit.batch.arrow_route import arrow_checked
 
 LONE = "\ud800"
 

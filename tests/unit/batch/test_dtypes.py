@@ -19,7 +19,7 @@ from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.wire import WireRows
 from airflow_provider_ecwid.errors import EcwidValidationError
-from tests.unit.arrow_route import arrow_encoded
+from tests.unit.batch.arrow_route import arrow_encoded
 
 INT64 = (-(2**63), 2**63 - 1)
 #: Text with non-ASCII letters, quotes, backslashes and every control character (no lone surrogates: those
