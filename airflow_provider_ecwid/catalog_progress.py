@@ -8,9 +8,13 @@ whose options differ, the combination changes of known products) is kept here, s
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import pandas as pd
 
 from airflow_provider_ecwid.batch.category_tree import Path
 from airflow_provider_ecwid.phases import PhaseResult
@@ -64,6 +68,10 @@ class SyncProgress:
     :param failed: the first of them, by SKU and phase.
     :param product_changes: the products phase's new / changed / unchanged counts.
     :param pending: the phase submitted and not yet settled.
+    :param run_key: this sync's own name in the task state store: a sync that starts over (after a verdict, or a
+        cleared task) gets a new one, so it never takes an earlier sync's chunk tickets for its own.
+    :param state_keys: the task-state-store keys its phases wrote (deleted when the sync ends).
+    :param feed_digest: a fingerprint of the checked feed; a resumed sync refuses a feed that changed under it.
     """
 
     step: str = "categories"
@@ -81,6 +89,9 @@ class SyncProgress:
     failed: list[dict[str, Any]] = field(default_factory=list)
     product_changes: dict[str, int] = field(default_factory=dict)
     pending: Pending | None = None
+    run_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    state_keys: list[str] = field(default_factory=list)
+    feed_digest: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,3 +118,16 @@ class SyncProgress:
         found = list(result.failures() if failures is None else failures)
         self.failed_count += len(found)
         self.failed = (self.failed + found)[:LISTED]
+
+
+def feed_digest(frame: pd.DataFrame) -> str:
+    """A fingerprint of a checked feed (its columns, values and order): a resumed sync compares it."""
+    digest = hashlib.sha256()
+    for name, column in frame.items():
+        digest.update(f"{name}\x1f".encode())
+        try:
+            hashed = pd.util.hash_pandas_object(column, index=False)
+        except TypeError:  # lists (a gallery column): by their text
+            hashed = pd.util.hash_pandas_object(column.map(repr), index=False)
+        digest.update(hashed.to_numpy().tobytes())
+    return digest.hexdigest()

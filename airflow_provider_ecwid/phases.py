@@ -84,20 +84,26 @@ def sku_of(request_id: str) -> str:
 
 class PhaseStateStore:
     """
-    Airflow 3.3's task state store, with every key kept apart per phase (chunk 0 of one phase is not another's).
+    Airflow 3.3's task state store, with every key kept apart per sync and phase (chunk 0 of one phase is not
+    another's, nor an earlier sync's).
 
     :param store: the task's state store.
     :param phase: the phase's name.
+    :param namespace: the sync's own key (``SyncProgress.run_key``).
+    :param written: where to note each key written, so that the sync can delete them when it ends.
     """
 
-    def __init__(self, store: Any, phase: str) -> None:
+    def __init__(self, store: Any, phase: str, namespace: str = "", written: list[str] | None = None) -> None:
         self.store = store
-        self.prefix = f"ecwid_phase:{phase}:"
+        self.prefix = f"ecwid_phase:{namespace}:{phase}:"
+        self.written = written if written is not None else []
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.store.get(self.prefix + key, default)
 
     def set(self, key: str, value: Any) -> None:
+        if self.prefix + key not in self.written:
+            self.written.append(self.prefix + key)
         self.store.set(self.prefix + key, value)
 
     def delete(self, key: str) -> None:
@@ -132,6 +138,9 @@ class PhaseRunner:
     :param sleep: how to wait between status calls (stops early when the task is killed).
     :param state_store: Airflow 3.3's task state store, or None: each phase's chunks are kept there (under the
         phase's name), so a retried try resumes a phase at the chunk it reached.
+    :param namespace: the sync's own key in the state store (see ``PhaseStateStore``).
+    :param state_keys: where the keys written to the state store are noted.
+    :param on_submission: told of each phase's ``Submission`` as it starts (the operator's ``on_kill`` stops it).
     """
 
     def __init__(
@@ -146,6 +155,9 @@ class PhaseRunner:
         progress_timeout: float | None,
         sleep: Callable[[float], None],
         state_store: Any = None,
+        namespace: str = "",
+        state_keys: list[str] | None = None,
+        on_submission: Callable[[Submission], None] | None = None,
     ) -> None:
         self.client = client
         self.identity = identity
@@ -156,7 +168,16 @@ class PhaseRunner:
         self.progress_timeout = progress_timeout
         self.sleep = sleep
         self.state_store = state_store
+        self.namespace = namespace
+        self.state_keys = state_keys if state_keys is not None else []
+        self.on_submission = on_submission
         self.submission: Submission | None = None
+
+    def phase_store(self, phase: str) -> PhaseStateStore | None:
+        """The state store as the phase's submission sees it (None without a state store)."""
+        if self.state_store is None:
+            return None
+        return PhaseStateStore(self.state_store, phase, self.namespace, self.state_keys)
 
     def submit(
         self, phase: str, plan: BatchPlan, summary: PlanSummary, *, parallel: bool
@@ -168,10 +189,12 @@ class PhaseRunner:
             identity=f"{self.identity}|phase:{phase}",
             group_id=self.group_id,
             ti=self.ti,
-            state_store=PhaseStateStore(self.state_store, phase) if self.state_store is not None else None,
+            state_store=self.phase_store(phase),
             stop_on_first_failure=False,  # one bad row must not stop its neighbours
             allow_parallel_mode=parallel,
         )
+        if self.on_submission is not None:
+            self.on_submission(self.submission)
         tickets = self.submission.run(plan.chunks(), summary.chunks, summary.requests)
         return tickets, self.submission.expected
 

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, Context
 
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
-from airflow_provider_ecwid.errors import EcwidWaitError
+from airflow_provider_ecwid.errors import EcwidSubmissionKilled, EcwidWaitError
 from airflow_provider_ecwid.operators.batch import as_bool
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> 
     from its deduplication key.
     """
     from airflow_provider_ecwid.catalog_lookup import wait_for_store_at_rest
-    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY, SyncProgress
+    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY, SyncProgress, feed_digest
 
     whole = _check(operator)
     client = operator.hook.get_conn()
@@ -128,11 +128,33 @@ def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> 
         return preview
     store = context.get("task_state_store")
     saved = store.get(PROGRESS_KEY) if store is not None else None
-    resumed = isinstance(saved, dict) and bool(saved)
-    progress = SyncProgress.from_json(saved) if isinstance(saved, dict) and resumed else SyncProgress()
-    if resumed:
-        operator.log.info("Resuming the last try's sync at step %s (Airflow's task state store)", progress.step)
+    digest = feed_digest(whole.frame)
+    progress = SyncProgress(feed_digest=digest)
+    if isinstance(saved, dict) and saved:
+        earlier = SyncProgress.from_json(saved)
+        if earlier.feed_digest == digest:
+            operator.log.info("Resuming the last try's sync at step %s (Airflow's task state store)", earlier.step)
+            progress = _replan_pending(earlier, store)
+        else:
+            operator.log.warning("The feed changed since the last try: the sync starts over (the store is read again)")
+    _saver(context)(progress)  # its run key is kept before anything is sent
     return _drive(operator, context, whole, progress)
+
+
+def _replan_pending(progress: SyncProgress, store: Any) -> SyncProgress:
+    """
+    A retry that finds a phase in flight plans it again, as a try after a kill: its chunks keep their tickets
+    (the state store has them), and only the requests a kill or a cancel stopped (NOT_EXECUTED) are sent again.
+    """
+    from airflow_provider_ecwid.phases import PhaseStateStore
+    from airflow_provider_ecwid.submission import KILLED_STATE_KEY
+
+    pending = progress.pending
+    if pending is not None and pending.tickets:
+        phase_store = PhaseStateStore(store, pending.phase, progress.run_key, progress.state_keys)
+        phase_store.set(KILLED_STATE_KEY, {"retried": pending.phase})
+    progress.pending = None
+    return progress
 
 
 def resume_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context, event: Any) -> Any:
@@ -142,7 +164,7 @@ def resume_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context, e
     The feed is the input: it is read and checked again here (the progress in XCom holds ids and SKU sets,
     not the feed). The store is not listed again: what the earlier phases read and created is in the progress.
     """
-    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY, SyncProgress
+    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY, SyncProgress, feed_digest
     from airflow_provider_ecwid.catalog_run import settle_pending
     from airflow_provider_ecwid.ticket_wait import check_event, final_statuses
 
@@ -154,6 +176,11 @@ def resume_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context, e
     assert progress.pending is not None
     check_event(event, progress.pending.tickets)
     whole = _check(operator)
+    if progress.feed_digest and progress.feed_digest != feed_digest(whole.frame):
+        raise AirflowException(
+            f"The feed changed while the sync waited for its {progress.pending.phase} phase: the phases still to "
+            "run would be planned against what the earlier ones read. Run the task again: it starts over."
+        )
     client = operator.hook.get_conn()
     statuses = final_statuses(client, progress.pending.tickets)
     memory = _lazy_memory(operator, whole, client.store_id)
@@ -179,6 +206,8 @@ def _drive(
     identity = operator._identity(context)
     operator.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
     store = context.get("task_state_store")
+    if store is not None:  # a sync that starts over (after a verdict) must not get the earlier one's tickets back
+        identity = f"{identity}|sync:{progress.run_key}"
     runner = PhaseRunner(
         client,
         identity=identity,
@@ -189,12 +218,15 @@ def _drive(
         progress_timeout=operator.progress_timeout,
         sleep=operator._sleep_unless_killed,
         state_store=store,
+        namespace=progress.run_key,
+        state_keys=progress.state_keys,
+        on_submission=lambda submission: setattr(operator, "submission", submission),  # on_kill stops it
     )
     memory = memory or _lazy_memory(operator, whole, client.store_id)
     reader = ClientReader(client, operator.lookup)
     try:
         done = advance(whole, progress, runner, reader, memory, deferrable=operator.deferrable, save=_saver(context))
-    except EcwidWaitError as err:
+    except (EcwidWaitError, EcwidSubmissionKilled) as err:  # killed: the next try sends what the kill cancelled
         raise AirflowException(str(err)) from err
     if not done:
         assert progress.pending is not None
@@ -208,7 +240,8 @@ def _drive(
     if store is not None:
         from airflow_provider_ecwid.phases import forget
 
-        forget(store, PROGRESS_KEY)  # finished: a later try (after the verdict) starts over
+        for key in [*progress.state_keys, PROGRESS_KEY]:
+            forget(store, key)  # finished: a later try (after the verdict) starts over, under a new run key
     return _conclude(operator, context, whole.summary(progress))
 
 

@@ -426,3 +426,75 @@ def test_the_category_verdict_names_the_category_and_its_rows(emulator_conn: Ecw
         sync(feed(), tmp_path)
     assert "Apparel > Tees" in str(err.value)
     assert "TEE" in str(err.value)  # the product row held back with it
+
+
+def test_a_retry_after_the_verdict_sends_again_what_failed(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
+    """Airflow 3.3: a try that failed on its verdict left nothing in the state store that a retry would take for
+    its own; the retry starts over under a new key and sends the refused category again."""
+    emulator_conn.state.config.refuse_inner = r'^POST /categories \{"name":"Road"'
+    state = FakeStateStore()
+    with pytest.raises(Exception, match="categories"):
+        sync_operator(feed(), tmp_path).execute(make_context(FakeTaskInstance(), state))
+    assert not {key for key, value in state.values.items() if value}  # the sync cleaned up after itself
+
+    emulator_conn.state.config.refuse_inner = None
+    ti = FakeTaskInstance()  # the second try of the same task run
+    sync_operator(feed(), tmp_path).execute(make_context(ti, state))
+    assert ti.xcom["sync_summary"]["failed_count"] == 0
+    assert ti.xcom["sync_summary"]["sent"]["categories"] == 2  # Road, then Carbon under it
+    assert {p["sku"] for p in emulator_conn.products()} == {"BIKE", "TEE", "CAP"}
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.3)
+def test_a_retry_after_a_kill_sends_what_the_kill_cancelled_and_nothing_twice(
+    emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow 3.3: killed while its products batch waits in the store's queue, the task cancels it; the retry
+    sends the cancelled products again (once each) and goes on from there."""
+    from airflow_provider_ecwid.phases import PhaseRunner
+
+    submit = PhaseRunner.submit
+    killed = sync_operator(feed(), tmp_path)
+
+    def submits(self: PhaseRunner, phase: str, *args: Any, **kwargs: Any) -> Any:
+        tickets = submit(self, phase, *args, **kwargs)
+        if phase == "products":
+            killed.on_kill()  # what Airflow calls when the task is killed
+        return tickets
+
+    monkeypatch.setattr(PhaseRunner, "submit", submits)
+    state = FakeStateStore()
+    with pytest.raises(Exception, match="killed"):
+        killed.execute(make_context(FakeTaskInstance(), state))
+    assert len(emulator_conn.products()) < 3  # the kill's cancel stopped some of them
+
+    monkeypatch.setattr(PhaseRunner, "submit", submit)
+    ti = FakeTaskInstance()
+    sync_operator(feed(), tmp_path).execute(make_context(ti, state))
+    assert ti.xcom["sync_summary"]["failed_count"] == 0
+    assert {p["sku"] for p in emulator_conn.products()} == {"BIKE", "TEE", "CAP"}
+    created = [
+        row["count"]
+        for row in emulator_conn.stats()["calls"]
+        if (row["scope"], row["method"], row["endpoint"], row["status"]) == ("inner", "POST", "/products", 200)
+    ]
+    assert created == [3]  # each product created exactly once over both tries
+
+
+async def test_a_feed_that_changes_while_a_phase_waits_fails_the_resume(
+    emulator_conn: EcwidEmulator, tmp_path: Path
+) -> None:
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    ti = FakeTaskInstance()
+    operator = sync_operator(feed(), tmp_path, deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(make_context(ti))
+    events = [event async for event in deferred.value.trigger.run()]
+    changed = [dict(row) for row in ROWS]
+    changed[0]["price"] = 1499.0  # regenerated between the deferral and the resume
+    operator.data = feed(changed)
+    posts = emulator_conn.call_count(method="POST", endpoint="/batch")
+    with pytest.raises(Exception, match="feed changed while the sync waited"):
+        operator.execute_complete(make_context(ti), events[0].payload)
+    assert emulator_conn.call_count(method="POST", endpoint="/batch") == posts  # nothing planned on the new feed
