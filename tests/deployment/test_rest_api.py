@@ -87,16 +87,17 @@ def scheduled_run(deployment: Deployment) -> str | None:
     return runs[0]["dag_run_id"] if runs else None
 
 
-def assert_deferred_once(
-    deployment: Deployment, dag_id: str, run_id: str, task_id: str, states: list[str | None]
+def assert_deferred(
+    deployment: Deployment, dag_id: str, run_id: str, task_id: str, states: list[str | None], *, once: bool = True
 ) -> None:
-    """The task was seen deferred, the triggerer ran its trigger once, and it finished in one try (a trigger that
-    ended in an error event would have failed it: ``execute_complete`` fails closed)."""
+    """The task was seen deferred, the triggerer ran its trigger (once, or once per deferral), and it finished in
+    one try (a trigger that ended in an error event would have failed it: ``execute_complete`` fails closed)."""
     assert "deferred" in states, f"{task_id} never deferred: {states}"
     assert states[-1] == "success"
     task_logs = deployment.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
     trigger_logs = list(task_logs.glob("attempt=1.log.trigger.*.log"))
-    assert len(trigger_logs) == 1, f"no log of the triggerer's run of the trigger under {task_logs}"
+    assert trigger_logs, f"no log of the triggerer's run of the trigger under {task_logs}"
+    assert len(trigger_logs) == 1 or not once, f"more than one trigger ran: {trigger_logs}"
     tries = deployment.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries")
     assert [attempt["state"] for attempt in tries["task_instances"]] == ["success"]  # one try: deferring is no retry
 
@@ -116,8 +117,8 @@ def test_example_dags_through_the_rest_api(deployment: Deployment) -> None:
     trigger(deployment, NIGHTLY, "nightly-2")
     first, sync_states = wait_for_run(deployment, NIGHTLY, scheduled, watch="sync_catalog")
     assert_succeeded(deployment, first)
-    # the sync's last phase (the images) waited in the triggerer, and the task finished after it
-    assert_deferred_once(deployment, NIGHTLY, scheduled, "sync_catalog", sync_states)
+    # the sync's phases waited in the triggerer, one trigger per phase, and the task finished after the last
+    assert_deferred(deployment, NIGHTLY, scheduled, "sync_catalog", sync_states, once=False)
     # the whole catalog: categories, products, options, variations and images, each phase waited for
     summary = xcom(deployment, NIGHTLY, scheduled, "sync_catalog", key="sync_summary")
     assert summary["failed_count"] == 0, summary["failed"]
@@ -171,7 +172,7 @@ def test_example_dags_through_the_rest_api(deployment: Deployment) -> None:
     trigger(deployment, MANUAL, "manual-1", {"requests_json": json.dumps(request), "dry_run": False})
     manual, sensor_states = wait_for_run(deployment, MANUAL, "manual-1", watch="report")
     assert_succeeded(deployment, manual)
-    assert_deferred_once(deployment, MANUAL, "manual-1", "report", sensor_states)
+    assert_deferred(deployment, MANUAL, "manual-1", "report", sensor_states)
     assert len(xcom(deployment, MANUAL, "manual-1", "send_requests")) == 10  # 100 requests a ticket
     manual_report = xcom(deployment, MANUAL, "manual-1", "report")
     assert (manual_report["total"], manual_report["completed"]) == (1000, 1000)
