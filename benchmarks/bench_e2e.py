@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import requests
+from cryptography.fernet import Fernet
 
 from benchmarks.common import TOKEN, Figure, emulator_process, product_frame
 
@@ -37,6 +38,7 @@ def airflow_env(home: str, connection: str, feed: str, parallel: bool) -> dict[s
         AIRFLOW_HOME=home,
         AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),  # as a real deployment has
         AIRFLOW_CONN_ECWID_DEFAULT=connection,
         BENCH_FEED=feed,
         BENCH_PARALLEL="true" if parallel else "false",

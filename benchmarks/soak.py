@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from cryptography.fernet import Fernet
 
 from benchmarks.common import EmulatorProcess, emulator_process, product_frame
 
@@ -81,6 +82,7 @@ def soak_dag_run(rows: int) -> dict[str, Any]:
             AIRFLOW_HOME=str(Path(folder) / "airflow-home"),
             AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),  # as a real deployment has
             AIRFLOW_CONN_ECWID_DEFAULT=emulator.connection(max_retries=8, max_retry_wait=120),
             SOAK_FEED=path,
         )

@@ -1,4 +1,6 @@
-"""Test-wide settings: every run gets its own throw-away AIRFLOW_HOME, set before Airflow is imported."""
+"""Test-wide settings, set before Airflow is imported: every run gets its own throw-away AIRFLOW_HOME, and a Fernet
+key, as every real deployment has (connections' passwords are then encrypted in the metadata database, the path
+that broke on Airflow 2.11 with cryptography 51)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,25 @@ import os
 import tempfile
 from typing import TYPE_CHECKING
 
+from cryptography.fernet import Fernet
+
 _home = tempfile.mkdtemp(prefix="ecwid-tests-airflow-home-")
 os.environ["AIRFLOW_HOME"] = _home
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+#: The Airflow processes the tests start (tests/e2e, tests/deployment) are given the same key.
+FERNET_KEY = Fernet.generate_key().decode()
+os.environ["AIRFLOW__CORE__FERNET_KEY"] = FERNET_KEY
 
 pytest_plugins = ["airflow_provider_ecwid.testing.pytest_plugin"]
+
+if os.environ.get("ECWID_TESTS_NEED_INSTALLED_PACKAGE"):
+    # scripts/test --package: the tests must exercise the installed wheel, never a source folder on sys.path
+    import airflow_provider_ecwid
+
+    _where = os.path.dirname(airflow_provider_ecwid.__file__)
+    if "site-packages" not in _where.split(os.sep):
+        raise RuntimeError(f"the tests import airflow_provider_ecwid from {_where}, not from the installed wheel")
 
 
 import pytest  # noqa: E402

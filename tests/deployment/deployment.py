@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import requests
 
 from airflow_provider_ecwid.testing.server import DEFAULT_STORE_ID, DEFAULT_TOKEN, count_calls
+from tests.conftest import FERNET_KEY
 from tests.waiting import WaitTimedOut, wait_until
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -104,6 +105,7 @@ class Deployment:
             AIRFLOW_HOME=str(self.home),
             AIRFLOW__CORE__DAGS_FOLDER=str(EXAMPLES),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__FERNET_KEY=FERNET_KEY,
             AIRFLOW__CORE__EXECUTOR="LocalExecutor",
             AIRFLOW__CORE__PARALLELISM="4",
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{self.url}/execution/",

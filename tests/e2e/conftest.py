@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_ecwid.testing import EcwidEmulator
+from tests.conftest import FERNET_KEY
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
@@ -58,6 +59,7 @@ class AirflowHome:
             AIRFLOW_HOME=str(self.home),
             AIRFLOW__CORE__DAGS_FOLDER=str(self.dags),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__FERNET_KEY=FERNET_KEY,
             AIRFLOW_CONN_ECWID_DEFAULT=emulator.connection_json(**(conn_extra or {})),
         )
         env.update(extra)
@@ -148,6 +150,11 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
     home = tmp_path_factory.mktemp("airflow-home")
     dags = Path(__file__).parent / "dags"
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW__")}
-    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__FERNET_KEY=FERNET_KEY,
+    )
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, check=True, timeout=600)
     return AirflowHome(home, dags)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -10,7 +13,7 @@ import pandas as pd
 import pytest
 
 from airflow_provider_ecwid.testing import EcwidEmulator
-from tests.e2e.conftest import AirflowHome, RunRecord
+from tests.e2e.conftest import AIRFLOW, AirflowHome, RunRecord
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 
@@ -215,3 +218,37 @@ def test_manual_batch_runs_with_the_forms_defaults(examples: AirflowHome, ecwid_
     assert_dry_run(examples.latest_run("ecwid_manual_batch"), requests=1)  # the form's sample: one request
     assert ecwid_emulator.batches() == []
     assert ecwid_emulator.call_count() == 0
+
+
+def test_a_connection_saved_with_its_password_encrypted_runs_the_manual_dag(
+    examples: AirflowHome, ecwid_emulator: EcwidEmulator
+) -> None:
+    """What a real deployment does: a Fernet key is set, the connection is saved in the metadata database (its
+    token encrypted there) and an Ecwid task reads it back. Airflow 2.11 with cryptography 51 failed right here."""
+    token = ecwid_emulator.token()
+    env = examples.env(ecwid_emulator)
+    saved = subprocess.run(
+        [
+            *(AIRFLOW, "connections", "add", "ecwid_saved", "--conn-type", "ecwid"),
+            *("--conn-login", str(ecwid_emulator.store_id), "--conn-password", token),
+            *("--conn-extra", json.dumps({"base_url": ecwid_emulator.base_url})),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert saved.returncode == 0, output_of(saved)[-5000:]
+    with contextlib.closing(sqlite3.connect(examples.home / "airflow.db")) as database:
+        [(stored, encrypted)] = database.execute(
+            "SELECT password, is_encrypted FROM connection WHERE conn_id = 'ecwid_saved'"
+        ).fetchall()
+    assert encrypted
+    assert token not in stored
+
+    request = '[{"method": "POST", "path": "/products", "body": {"sku": "SAVED-1", "name": "Saved connection"}}]'
+    conf = {"requests_json": request, "dry_run": False, "ecwid_conn_id": "ecwid_saved"}
+    result = examples.dags_test_with_conf("ecwid_manual_batch", ecwid_emulator, conf)
+    assert result.returncode == 0, output_of(result)[-5000:]
+    assert [p["sku"] for p in ecwid_emulator.products()] == ["SAVED-1"]
+    assert token not in output_of(result)
