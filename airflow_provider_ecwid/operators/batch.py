@@ -10,17 +10,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context, conf
 
+from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE, check_chunk_size
-from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.waiting import TicketPoller
-from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.lineage import foreign_catalog_outlets, operator_lineage
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
-from airflow_provider_ecwid.results import check_results_path
-from airflow_provider_ecwid.submission import TICKETS_XCOM_KEY, Submission
-from airflow_provider_ecwid.ticket_wait import TicketWait, fail_without_retry, pull_expected
+from airflow_provider_ecwid.tasks.results import check_results_path
+from airflow_provider_ecwid.tasks.ticket_wait import TicketWait, fail_without_retry, pull_expected
+from airflow_provider_ecwid.tickets.report import BatchReport, check_fail_on
+from airflow_provider_ecwid.tickets.submission import TICKETS_XCOM_KEY, Submission
+from airflow_provider_ecwid.tickets.waiting import TicketPoller
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
     from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues

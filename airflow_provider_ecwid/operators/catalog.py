@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, Context
 
-from airflow_provider_ecwid.batch.report import check_fraction
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidWaitError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
-from airflow_provider_ecwid.ticket_wait import fail_without_retry
+from airflow_provider_ecwid.tasks.ticket_wait import fail_without_retry
+from airflow_provider_ecwid.tickets.report import check_fraction
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
-    from airflow_provider_ecwid.batch.catalog import CatalogIndex, CatalogSync, OnMissing
-    from airflow_provider_ecwid.catalog_lookup import LookupMode
+    from airflow_provider_ecwid.catalog.diff import CatalogIndex, CatalogSync, OnMissing
+    from airflow_provider_ecwid.catalog.lookup import LookupMode
 
 SYNC_XCOM_KEY = "sync_summary"
 
@@ -118,7 +118,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
     def _sync(self, context: Context) -> Any:
         self._start(context)
-        from airflow_provider_ecwid.batch.feed_shape import FeedShape
+        from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 
         if FeedShape(**self.shape_options).active:  # categories, variations or images: the phased sync
             from airflow_provider_ecwid.operators.whole_catalog import sync_whole_catalog
@@ -134,7 +134,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """Resume after the trigger fired: the whole-catalog sync's image phase, or the flat sync's batches."""
-        from airflow_provider_ecwid.batch.feed_shape import FeedShape
+        from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 
         if not FeedShape(**self.shape_options).active:
             return super().execute_complete(context, event)
@@ -145,7 +145,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
     def read_and_check_feed(self) -> CatalogSync:
         """Read the feed once (one download for a URL) and validate every row once, before any call."""
-        from airflow_provider_ecwid.batch.catalog import CatalogSync, read_feed
+        from airflow_provider_ecwid.catalog.diff import CatalogSync, read_feed
 
         sync = CatalogSync(
             read_feed(self._source(), self.sku_column),
@@ -161,7 +161,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
     def look_up_skus(self, sync: CatalogSync) -> CatalogIndex:
         """Map the store's SKUs to product ids, once the store's earlier batches have run."""
-        from airflow_provider_ecwid.catalog_lookup import build_index, wait_for_store_at_rest
+        from airflow_provider_ecwid.catalog.lookup import build_index, wait_for_store_at_rest
 
         client = self.hook.get_conn()
         try:

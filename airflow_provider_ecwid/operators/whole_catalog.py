@@ -15,11 +15,11 @@ from airflow_provider_ecwid.errors import EcwidSubmissionKilled, EcwidWaitError
 from airflow_provider_ecwid.operators.batch import as_bool
 
 if TYPE_CHECKING:
-    from airflow_provider_ecwid.batch.catalog import OnMissing
-    from airflow_provider_ecwid.batch.image_memory import ImageMemory
-    from airflow_provider_ecwid.catalog_phases import WholeCatalogSync
-    from airflow_provider_ecwid.catalog_progress import SyncProgress
-    from airflow_provider_ecwid.catalog_run import LazyMemory
+    from airflow_provider_ecwid.catalog.diff import OnMissing
+    from airflow_provider_ecwid.catalog.image_memory import ImageMemory
+    from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
+    from airflow_provider_ecwid.catalog.progress import SyncProgress
+    from airflow_provider_ecwid.catalog.run import LazyMemory
     from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 
 
@@ -78,9 +78,9 @@ def product_sync_options(
 
 def _check(operator: EcwidCatalogSyncOperator) -> WholeCatalogSync:
     """Read the feed once and validate all of it (rows, parents, options, paths, URLs) before any call."""
-    from airflow_provider_ecwid.batch.catalog import read_feed
-    from airflow_provider_ecwid.batch.feed_shape import FeedShape
-    from airflow_provider_ecwid.catalog_phases import WholeCatalogSync
+    from airflow_provider_ecwid.catalog.diff import read_feed
+    from airflow_provider_ecwid.catalog.feed_shape import FeedShape
+    from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
 
     shape = FeedShape(**operator.shape_options)
     source = operator._source()
@@ -112,8 +112,8 @@ def sync_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context) -> 
     is known and not sent again, and a chunk planned exactly as before within the hour gets its old ticket back
     from its deduplication key.
     """
-    from airflow_provider_ecwid.catalog_lookup import wait_for_store_at_rest
-    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY, SyncProgress, feed_digest
+    from airflow_provider_ecwid.catalog.lookup import wait_for_store_at_rest
+    from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, SyncProgress, feed_digest
 
     whole = _check(operator)
     client = operator.hook.get_conn()
@@ -146,8 +146,8 @@ def _replan_pending(progress: SyncProgress, store: Any) -> SyncProgress:
     A retry that finds a phase in flight plans it again, as a try after a kill: its chunks keep their tickets
     (the state store has them), and only the requests a kill or a cancel stopped (NOT_EXECUTED) are sent again.
     """
-    from airflow_provider_ecwid.phases import PhaseStateStore
-    from airflow_provider_ecwid.submission import KILLED_STATE_KEY
+    from airflow_provider_ecwid.catalog.phases import PhaseStateStore
+    from airflow_provider_ecwid.tickets.submission import KILLED_STATE_KEY
 
     pending = progress.pending
     if pending is not None and pending.tickets:
@@ -164,9 +164,9 @@ def resume_whole_catalog(operator: EcwidCatalogSyncOperator, context: Context, e
     The feed is the input: it is read and checked again here (the progress in XCom holds ids and SKU sets,
     not the feed). The store is not listed again: what the earlier phases read and created is in the progress.
     """
-    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY, SyncProgress, feed_digest
-    from airflow_provider_ecwid.catalog_run import settle_pending
-    from airflow_provider_ecwid.ticket_wait import check_event, final_statuses
+    from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, SyncProgress, feed_digest
+    from airflow_provider_ecwid.catalog.run import settle_pending
+    from airflow_provider_ecwid.tasks.ticket_wait import check_event, final_statuses
 
     ti = context["ti"]
     saved = ti.xcom_pull(task_ids=operator.task_id, key=PROGRESS_KEY, map_indexes=getattr(ti, "map_index", None))
@@ -197,10 +197,10 @@ def _drive(
     memory: LazyMemory | None = None,
 ) -> Any:
     """Run the phases from where the progress is; defer after each submission when the operator defers."""
-    from airflow_provider_ecwid.batch.waiting import TicketPoller
-    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY
-    from airflow_provider_ecwid.catalog_run import ClientReader, advance
-    from airflow_provider_ecwid.phases import PhaseRunner
+    from airflow_provider_ecwid.catalog.phases import PhaseRunner
+    from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
+    from airflow_provider_ecwid.catalog.run import ClientReader, advance
+    from airflow_provider_ecwid.tickets.waiting import TicketPoller
 
     client = operator.hook.get_conn()
     identity = operator._identity(context)
@@ -238,7 +238,7 @@ def _drive(
         )
         operator._waiter().defer(TicketPoller(progress.pending.tickets, client.get_batch))
     if store is not None:
-        from airflow_provider_ecwid.phases import forget
+        from airflow_provider_ecwid.catalog.phases import forget
 
         for key in [*progress.state_keys, PROGRESS_KEY]:
             forget(store, key)  # finished: a later try (after the verdict) starts over, under a new run key
@@ -247,7 +247,7 @@ def _drive(
 
 def _saver(context: Context) -> Callable[[SyncProgress], None]:
     """Keep the progress in Airflow 3.3's task state store (a retry resumes from it); elsewhere nothing."""
-    from airflow_provider_ecwid.catalog_progress import PROGRESS_KEY
+    from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
 
     store = context.get("task_state_store")
 
@@ -259,7 +259,7 @@ def _saver(context: Context) -> Callable[[SyncProgress], None]:
 
 
 def _lazy_memory(operator: EcwidCatalogSyncOperator, whole: WholeCatalogSync, store_id: str) -> LazyMemory:
-    from airflow_provider_ecwid.catalog_run import LazyMemory
+    from airflow_provider_ecwid.catalog.run import LazyMemory
 
     wanted = bool(whole.shape.image_column or whole.shape.gallery_column)
     refresh = as_bool(operator.refresh_images, "refresh_images")
@@ -267,7 +267,7 @@ def _lazy_memory(operator: EcwidCatalogSyncOperator, whole: WholeCatalogSync, st
 
 
 def _memory(operator: EcwidCatalogSyncOperator, store_id: str) -> ImageMemory:
-    from airflow_provider_ecwid.batch.image_memory import ImageMemory, memory_url
+    from airflow_provider_ecwid.catalog.image_memory import ImageMemory, memory_url
 
     url = memory_url(operator.image_memory_path or default_memory_folder(), store_id)
     return ImageMemory(url, store_id, open_memory).load()
