@@ -25,7 +25,7 @@ from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.sources import FrameSource, InputSource, ReadyRequestsSource, check_column_names
 from airflow_provider_ecwid.batch.values import MISSING, column_values
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused
-from airflow_provider_ecwid.tickets.report import check_fraction
+from airflow_provider_ecwid.tickets.verdict import check_fraction
 
 OnMissing = Literal["keep", "disable", "delete"]
 PRODUCT_ID_COLUMN = "_ecwid_product_id"

@@ -59,7 +59,7 @@ def plan_images(
     shape: FeedShape,
     *,
     product_ids: Mapping[str, int],
-    combination_ids: Mapping[str, int],
+    variation_ids: Mapping[str, int],
     new_products: set[str],
     memory: ImageMemory,
     refresh: bool = False,
@@ -72,7 +72,7 @@ def plan_images(
     :param variations: the variation rows (``sku``, ``_parent``, the image column).
     :param shape: the feed's column roles.
     :param product_ids: product SKU -> id.
-    :param combination_ids: variation SKU -> combination id.
+    :param variation_ids: variation SKU -> its id in the store.
     :param new_products: SKUs created by this sync: they have no image yet, whatever the memory says (a store
         emptied behind the memory's back), and no gallery to clear.
     :param memory: what was last sent.
@@ -97,15 +97,13 @@ def plan_images(
         for sku, parent, url in zip(
             variations["sku"], variations["_parent"], variations[shape.image_column], strict=True
         ):
-            combination_id, product_id = combination_ids.get(sku), product_ids.get(parent)
-            if is_empty(url) or combination_id is None or product_id is None:
+            variation_id, product_id = variation_ids.get(sku), product_ids.get(parent)
+            if is_empty(url) or variation_id is None or product_id is None:
                 continue
             wanted = fingerprint(text(url))
             if refresh or sku in (new_variations or ()) or memory.get(sku, "variation") != wanted:
                 group = ImageGroup(sku, "variation", wanted)
-                plan.add(
-                    group, "POST", _source(f"/products/{product_id}/combinations/{combination_id}/image", text(url))
-                )
+                plan.add(group, "POST", _source(f"/products/{product_id}/combinations/{variation_id}/image", text(url)))
                 plan.groups.append(group)
     return plan
 

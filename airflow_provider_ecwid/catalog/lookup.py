@@ -5,18 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Literal
 from urllib.parse import quote
 
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.models import ItemStatus
 from airflow_provider_ecwid.catalog.diff import CatalogIndex, lookup_costs
+from airflow_provider_ecwid.catalog.options import LookupMode, check_lookup
 from airflow_provider_ecwid.errors import EcwidError
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
 
 log = logging.getLogger(__name__)
-
-LookupMode = Literal["auto", "scan", "batch"]
 
 
 def _fields(index: CatalogIndex) -> str:
@@ -93,6 +91,7 @@ def build_index(
     extra_fields: Sequence[str] = (),
 ) -> CatalogIndex:
     """Build the SKU index the cheapest way (``auto``), or as told (the way used is in ``index.way``)."""
+    mode = check_lookup(mode)
     index = CatalogIndex(fields, extra_fields)
     if mode == "auto":
         answer = client.request("GET", "/products", params={"limit": 1, "responseFields": "total"})
@@ -113,10 +112,8 @@ def build_index(
         )
     if mode == "scan":
         scan_catalog(client, index)
-    elif mode == "batch":
-        batch_lookup(client, index, skus)
     else:
-        raise EcwidError(f"lookup must be 'auto', 'scan' or 'batch', got {mode!r}")
+        batch_lookup(client, index, skus)
     log.info("Found %s of the feed's SKUs in the store", f"{sum(1 for s in skus if s in index.products):,}")
     index.way = mode
     return index

@@ -10,12 +10,13 @@ plans the same requests within the hour gets the same tickets back instead of se
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.build import RequestBuilder
+from airflow_provider_ecwid.batch.chunks import EncodedChunk, request_targets
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.sources import ReadyRequestsSource
@@ -24,6 +25,21 @@ from airflow_provider_ecwid.tickets.submission import Submission
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
 
 log = logging.getLogger(__name__)
+
+
+#: The columns of a whole-catalog sync's results file, one row per request sent.
+OUTCOME_FIELDS = (
+    "phase",
+    "sku",
+    "method",
+    "path",
+    "status",
+    "http_status",
+    "error_code",
+    "error_message",
+    "id",
+    "ticket",
+)
 
 
 @dataclass
@@ -63,6 +79,28 @@ class PhaseResult:
             }
             for row in self.report.not_done
         ]
+
+    def outcomes(self, targets: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+        """
+        Every request's outcome, for a results file (see :data:`OUTCOME_FIELDS`).
+
+        :param targets: the phase's requests by id: ``[method, path]``.
+        """
+        rows = []
+        for row in self.report.rows():
+            method, path = targets.get(row["id"] or "", ("", ""))
+            rows.append(
+                {
+                    "phase": self.phase,
+                    "sku": sku_of(row["id"] or ""),
+                    "method": method,
+                    "path": path,
+                    **{name: row[name] for name in ("status", "http_status", "error_code", "error_message")},
+                    "id": row["id"],
+                    "ticket": row["ticket"],
+                }
+            )
+        return rows
 
 
 #: Request id prefixes of the phases' ready requests (a product's own requests carry its bare SKU).
@@ -141,6 +179,8 @@ class PhaseRunner:
     :param namespace: the sync's own key in the state store (see ``PhaseStateStore``).
     :param state_keys: where the keys written to the state store are noted.
     :param on_submission: told of each phase's ``Submission`` as it starts (the operator's ``on_kill`` stops it).
+    :param record_targets: note each request's method and path as it is sent (in ``targets``, per phase), for
+        a results file.
     """
 
     def __init__(
@@ -158,6 +198,7 @@ class PhaseRunner:
         namespace: str = "",
         state_keys: list[str] | None = None,
         on_submission: Callable[[Submission], None] | None = None,
+        record_targets: bool = False,
     ) -> None:
         self.client = client
         self.identity = identity
@@ -172,6 +213,9 @@ class PhaseRunner:
         self.state_keys = state_keys if state_keys is not None else []
         self.on_submission = on_submission
         self.submission: Submission | None = None
+        self.record_targets = record_targets
+        #: the last phase's requests by id: [method, path] (only when ``record_targets``)
+        self.targets: dict[str, list[str]] = {}
 
     def phase_store(self, phase: str) -> PhaseStateStore | None:
         """The state store as the phase's submission sees it (None without a state store)."""
@@ -195,8 +239,16 @@ class PhaseRunner:
         )
         if self.on_submission is not None:
             self.on_submission(self.submission)
-        tickets = self.submission.run(plan.chunks(), summary.chunks, summary.requests)
+        self.targets = {}
+        tickets = self.submission.run(self._noted(plan.chunks()), summary.chunks, summary.requests)
         return tickets, self.submission.expected
+
+    def _noted(self, chunks: Iterable[EncodedChunk]) -> Iterator[EncodedChunk]:
+        """The chunks as they go, their requests' methods and paths noted when a results file wants them."""
+        for chunk in chunks:
+            if self.record_targets:
+                self.targets.update({key: list(target) for key, target in request_targets(chunk.payload).items()})
+            yield chunk
 
     def wait(self, tickets: Sequence[str]) -> list[BatchStatus]:
         """Wait here until every ticket's batch ran."""

@@ -1,4 +1,4 @@
-"""The whole-catalog sync: categories -> products -> options -> combinations -> images, each phase in batches.
+"""The whole-catalog sync: categories -> products -> options -> variations -> images, each phase in batches.
 
 Named steps, each one readable on its own:
 
@@ -6,7 +6,7 @@ Named steps, each one readable on its own:
    column and reason).
 2. :meth:`WholeCatalogSync.plan_step` plans the next phase from the progress (``catalog_progress``): the
    store's categories are read once, before the first level; its products (with their options and
-   combinations when the feed has variations) once, when the products phase is planned. Later phases are
+   variations when the feed has variations) once, when the products phase is planned. Later phases are
    planned from the ids the earlier ones created, kept in the progress.
 3. :meth:`WholeCatalogSync.apply` keeps what a finished phase created and what it could not do. Between the
    two, ``catalog_run`` submits the phase and waits for it, in the worker or in the triggerer. Only what
@@ -33,12 +33,12 @@ from airflow_provider_ecwid.catalog.images import ImageGroup, plan_images, remem
 from airflow_provider_ecwid.catalog.lookup import LookupMode, build_index
 from airflow_provider_ecwid.catalog.phases import PhaseResult, ready_plan
 from airflow_provider_ecwid.catalog.progress import LISTED, PATH_JOIN, Pending, SyncProgress
-from airflow_provider_ecwid.catalog.variations import derive_options, options_shape, plan_combinations
+from airflow_provider_ecwid.catalog.variations import derive_options, options_shape, plan_variations
 from airflow_provider_ecwid.errors import EcwidValidationError
 
 log = logging.getLogger(__name__)
 
-COMBINATION_FIELDS = "combinations(id,sku,options,price,compareToPrice,costPrice,quantity,unlimited,weight)"
+VARIATION_FIELDS = "combinations(id,sku,options,price,compareToPrice,costPrice,quantity,unlimited,weight)"
 
 
 class WholeCatalogSync:
@@ -122,9 +122,9 @@ class WholeCatalogSync:
         self.index = self.look_up_products(client, lookup)
 
     def look_up_products(self, client: EcwidClient, lookup: LookupMode) -> CatalogIndex:
-        """Look the feed's products up once (with their options and combinations when the feed has variations)."""
+        """Look the feed's products up once (with their options and variations when the feed has them)."""
         fields = [name for name in self._product_frame().columns if name != "sku"]
-        extras = ["options", COMBINATION_FIELDS] if self.shape.parent_sku_column else []
+        extras = ["options", VARIATION_FIELDS] if self.shape.parent_sku_column else []
         skus = list(self.rows.products["sku"])
         # "auto" pages the catalog here: batched lookups are inner requests, and an unchanged feed should cost
         # reads only (a batch of lookups would also be a batch POST on every run)
@@ -193,7 +193,7 @@ class WholeCatalogSync:
                 progress.blocked[request.split(":", 1)[1]] = "its options could not be updated"
         elif step == "variations":
             created = {key.split(":", 1)[1]: value for key, value in result.created().items()}
-            progress.combination_ids.update(created)
+            progress.variation_ids.update(created)
             progress.new_variations = sorted(created)
         elif step == "images":
             remember_images(memory.load(), [ImageGroup(**group) for group in pending.groups], result.failed_ids())
@@ -280,7 +280,7 @@ class WholeCatalogSync:
         return Planned("products", plan, sent, self.parallel, skus=list(frame["sku"]))
 
     def _keep_store_facts(self, progress: SyncProgress) -> None:
-        """What later phases need of the store's listing: ids, stale options, the known products' combinations."""
+        """What later phases need of the store's listing: ids, stale options, the known products' variations."""
         feed_products = set(self.rows.products["sku"])
         known = {sku: entry[0] for sku, entry in self.index.products.items() if sku in feed_products}
         progress.product_ids = dict(known)
@@ -293,12 +293,12 @@ class WholeCatalogSync:
             and options_shape(self.index.extras.get(parent, {}).get("options")) != options_shape(options)
         )
         store = {sku: self.index.extras.get(sku, {}).get("combinations") or [] for sku in known}
-        progress.combination_ids = {
+        progress.variation_ids = {
             str(item.get("sku")): int(item["id"]) for items in store.values() for item in items if "id" in item
         }
         variations = self.rows.variations
         rows = variations.loc[variations["_parent"].isin(known)]
-        plan = plan_combinations(rows, self.shape, known, store, {})
+        plan = plan_variations(rows, self.shape, known, store, {})
         by_id = {product_id: sku for sku, product_id in known.items()}
         progress.variation_requests = {}
         for request in plan.requests:
@@ -319,7 +319,7 @@ class WholeCatalogSync:
         known = set(progress.product_ids) - set(progress.created_products)
         variations = self.rows.variations
         new_rows = variations.loc[~variations["_parent"].isin(known)]
-        plan = plan_combinations(new_rows, self.shape, progress.product_ids, {}, progress.blocked)
+        plan = plan_variations(new_rows, self.shape, progress.product_ids, {}, progress.blocked)
         progress.blocked.update(plan.skipped)
         requests = list(plan.requests)
         held = known & set(progress.blocked)  # known products whose options failed (or whose category did)
@@ -339,7 +339,7 @@ class WholeCatalogSync:
             self.rows.variations,
             self.shape,
             product_ids=progress.product_ids,
-            combination_ids=progress.combination_ids,
+            variation_ids=progress.variation_ids,
             new_products=set(progress.created_products),
             memory=memory.load(),
             refresh=memory.refresh,

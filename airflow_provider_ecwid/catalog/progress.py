@@ -2,8 +2,8 @@
 
 The progress holds ids and SKU sets only, never the feed (a resumed try reads the feed again) and never the
 store's listing: the store's categories are read once, before the first category level, and its products once,
-when the products phase is planned; what later phases need of them (product and combination ids, the parents
-whose options differ, the combination changes of known products) is kept here, small and JSON-serialisable.
+when the products phase is planned; what later phases need of them (product and variation ids, the parents
+whose options differ, the variation changes of known products) is kept here, small and JSON-serialisable.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Pending:
     :param expected: what each ticket holds (see ``batch.accounting``).
     :param skus: SKUs the phase was planned for (products: the rows sent; categories: the level's paths).
     :param groups: the image phase's groups (``ImageGroup`` as dicts), to remember once their requests completed.
+    :param targets: its requests by id: ``[method, path]`` (only when the sync writes a results file).
     """
 
     phase: str
@@ -46,6 +47,7 @@ class Pending:
     expected: dict[str, dict[str, Any]]
     skus: list[str] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
+    targets: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,8 +61,8 @@ class SyncProgress:
     :param product_ids: feed SKU -> product id (the store's, then those created).
     :param created_products: SKUs this sync created.
     :param options_stale: known products whose options differ from the feed's.
-    :param variation_requests: known product SKU -> its combination requests (planned with the store's listing).
-    :param combination_ids: variation SKU -> combination id.
+    :param variation_requests: known product SKU -> its variation requests (planned with the store's listing).
+    :param variation_ids: variation SKU -> its id in the store.
     :param new_variations: variation SKUs this sync created.
     :param blocked: SKU -> why it was not sent (a phase it needed failed).
     :param sent: requests sent per phase.
@@ -72,6 +74,8 @@ class SyncProgress:
         cleared task) gets a new one, so it never takes an earlier sync's chunk tickets for its own.
     :param state_keys: the task-state-store keys its phases wrote (deleted when the sync ends).
     :param feed_digest: a fingerprint of the checked feed; a resumed sync refuses a feed that changed under it.
+    :param outcomes: every request's outcome, phase by phase (only when the sync writes a results file; see
+        ``catalog.outcomes``).
     """
 
     step: str = "categories"
@@ -81,7 +85,7 @@ class SyncProgress:
     created_products: list[str] = field(default_factory=list)
     options_stale: list[str] = field(default_factory=list)
     variation_requests: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    combination_ids: dict[str, int] = field(default_factory=dict)
+    variation_ids: dict[str, int] = field(default_factory=dict)
     new_variations: list[str] = field(default_factory=list)
     blocked: dict[str, str] = field(default_factory=dict)
     sent: dict[str, int] = field(default_factory=dict)
@@ -92,6 +96,7 @@ class SyncProgress:
     run_key: str = field(default_factory=lambda: uuid.uuid4().hex)
     state_keys: list[str] = field(default_factory=list)
     feed_digest: str = ""
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,8 +1,11 @@
-"""Variations: each product's options derived from its variation rows, and the combination requests that differ.
+"""Variations: each product's options derived from its variation rows, and the variation requests that differ.
+
+Ecwid's API calls a variation a *combination* (``/products/{id}/combinations``, the ``combinations`` field);
+this package says *variation* everywhere and uses Ecwid's word only on the wire.
 
 Options keep the order of the option columns, and each option's choices the order in which the feed first
-names them. A combination is matched to the store's by SKU: a new SKU is created, a known one is updated with
-only the fields that differ, and (by option) a store combination whose SKU the feed no longer names is deleted.
+names them. A variation is matched to the store's by SKU: a new SKU is created, a known one is updated with
+only the fields that differ, and (by option) a store variation whose SKU the feed no longer names is deleted.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def options_shape(options: Any) -> list[tuple[str, str, list[str]]]:
 @dataclass
 class VariationPlan:
     """
-    The combination requests of one sync.
+    The variation requests of one sync.
 
     :param requests: ready batch requests (deletes first, then updates, then creates).
     :param skipped: variation SKUs not sent because their product has no id (its create failed).
@@ -69,29 +72,29 @@ class VariationPlan:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def _combination_values(variations: pd.DataFrame) -> dict[str, list[Any]]:
+def _variation_values(variations: pd.DataFrame) -> dict[str, list[Any]]:
     present = [name for name in VARIATION_FIELDS if name in variations.columns]
     return {name: column_values(variations[name], lambda *_: None)[0] for name in present}
 
 
-def plan_combinations(
+def plan_variations(
     variations: pd.DataFrame,
     shape: FeedShape,
     product_ids: Mapping[str, int],
-    store_combinations: Mapping[str, Sequence[Mapping[str, Any]]],
+    store_variations: Mapping[str, Sequence[Mapping[str, Any]]],
     blocked: Mapping[str, str],
 ) -> VariationPlan:
     """
-    The combination requests that make the store match the feed's variation rows.
+    The variation requests that make the store match the feed's variation rows.
 
     :param variations: the variation rows (``sku``, ``_parent``, option columns, fields).
     :param shape: the feed's column roles.
     :param product_ids: parent SKU -> product id (known or just created).
-    :param store_combinations: parent SKU -> the store's combinations of it (read with the catalog).
+    :param store_variations: parent SKU -> the store's variations of it (read with the catalog).
     :param blocked: parent SKU -> why its variations cannot be sent (its product or options failed).
     """
     plan = VariationPlan()
-    values = _combination_values(variations)
+    values = _variation_values(variations)
     columns = list(shape.option_columns)
     creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -111,11 +114,11 @@ def plan_combinations(
             for name, value in zip(columns, option_values, strict=True)
             if not is_empty(value)
         ]
-        known = {item.get("sku"): item for item in store_combinations.get(parent, ())}
+        known = {item.get("sku"): item for item in store_variations.get(parent, ())}
         request = _request(sku, product_id, body, known.get(sku))
         if request is not None:
             (creates if request["method"] == "POST" else updates).append(request)
-    deletes = _deletes(shape, product_ids, store_combinations, named, blocked)
+    deletes = _deletes(shape, product_ids, store_variations, named, blocked)
     plan.requests = deletes + updates + creates
     return plan
 
@@ -143,17 +146,17 @@ def _same(name: str, value: Any, current: Mapping[str, Any]) -> bool:
 def _deletes(
     shape: FeedShape,
     product_ids: Mapping[str, int],
-    store_combinations: Mapping[str, Sequence[Mapping[str, Any]]],
+    store_variations: Mapping[str, Sequence[Mapping[str, Any]]],
     named: Mapping[str, set[str]],
     blocked: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     if shape.on_missing_variations != "delete":
         return []
     deletes = []
-    for parent, combinations in store_combinations.items():
+    for parent, variations in store_variations.items():
         if parent in blocked or parent not in product_ids:
             continue
-        for item in combinations:
+        for item in variations:
             if item.get("sku") not in named.get(parent, set()):
                 deletes.append(
                     {

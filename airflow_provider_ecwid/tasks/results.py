@@ -2,47 +2,28 @@
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_ecwid.batch.models import BatchStatus
-from airflow_provider_ecwid.errors import EcwidConfigError
-from airflow_provider_ecwid.tickets.report import BatchReport, FailOn
+from airflow_provider_ecwid.tasks.storage import open_url
+from airflow_provider_ecwid.tickets.report import BatchReport
+from airflow_provider_ecwid.tickets.results import BATCH_FIELDS, write_rows
+from airflow_provider_ecwid.tickets.verdict import FailOn
 
-RESULT_FORMATS = (".csv", ".jsonl", ".ndjson")
 
-
-def check_results_path(path: str | None) -> None:
-    if path and not path.lower().endswith(RESULT_FORMATS):
-        raise EcwidConfigError(f"results_path must end in .csv or .jsonl (.ndjson), got {path!r}")
+def write_outcomes(rows: Iterable[Mapping[str, Any]], fields: Sequence[str], path: str, log: Any) -> None:
+    """Write outcome rows to a local path or an ObjectStoragePath URL, as CSV or JSON Lines (by its suffix)."""
+    with open_url(path, "w") as handle:
+        written = write_rows(handle, rows, fields, as_csv=path.lower().endswith(".csv"))
+    log.info("Wrote the outcome of %d row(s) to %s", written, path)
 
 
 def write_results(report: BatchReport, path: str, log: Any) -> None:
-    """Write every row's outcome to a local path or an ObjectStoragePath URL, as CSV or JSON Lines."""
-    if "://" in path:
-        from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-        handle = ObjectStoragePath(path).open("w")
-    else:
-        handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed below
-    written = 0
-    with handle:
-        if path.lower().endswith(".csv"):
-            fields = ["ticket", "id", "status", "http_status", "error_code", "error_message", "entity_id"]
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            for row in report.rows():
-                writer.writerow(row)
-                written += 1
-        else:
-            for row in report.rows():
-                handle.write(json.dumps(row) + "\n")
-                written += 1
-    log.info("Wrote the outcome of %d row(s) to %s", written, path)
+    """Write every row of a batch report (see :data:`~airflow_provider_ecwid.tickets.results.BATCH_FIELDS`)."""
+    write_outcomes(report.rows(), BATCH_FIELDS, path, log)
 
 
 def finish(

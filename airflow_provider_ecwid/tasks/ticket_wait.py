@@ -22,7 +22,7 @@ from airflow_provider_ecwid.batch.models import BatchState, BatchStatus
 from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
 from airflow_provider_ecwid.tasks.results import finish
 from airflow_provider_ecwid.tickets.accounting import EXPECTED_XCOM_KEY
-from airflow_provider_ecwid.tickets.report import FailOn
+from airflow_provider_ecwid.tickets.verdict import FailOn
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
 from airflow_provider_ecwid.triggers.batch import NOT_RETRYABLE_REASON, EcwidBatchTrigger
 

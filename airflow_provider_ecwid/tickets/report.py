@@ -7,32 +7,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import Any, Literal
+from typing import Any
 
 from airflow_provider_ecwid.batch.models import BatchStatus, ItemStatus
-from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.tickets.accounting import discrepancy
+from airflow_provider_ecwid.tickets.verdict import FailOn, judge
 
-FailOn = Literal["any_failed", "never"] | float
 XCOM_ROW_CAP = 100
-
-
-def check_fail_on(fail_on: Any) -> FailOn:
-    """Accept "any_failed", "never" or a fraction 0..1 of rows allowed to be not done."""
-    if fail_on in ("any_failed", "never"):
-        return fail_on  # type: ignore[no-any-return]
-    if isinstance(fail_on, int | float) and not isinstance(fail_on, bool) and 0 <= fail_on <= 1:
-        return float(fail_on)
-    raise EcwidConfigError(f"fail_on must be 'any_failed', 'never' or a fraction from 0 to 1, got {fail_on!r}")
-
-
-def check_fraction(value: Any, name: str) -> float | None:
-    """A fraction from 0 to 1, or None; anything else is a configuration error naming ``name``."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise EcwidConfigError(f"{name} must be a fraction from 0 to 1, or None; got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -171,15 +152,7 @@ class BatchReport:
             shown = "; ".join(self.discrepancies[:5])
             more = f" (and {len(self.discrepancies) - 5} more ticket(s))" if len(self.discrepancies) > 5 else ""
             return f"the answers do not account for every request sent: {shown}{more}"
-        not_done = len(self.not_done)
-        if fail_on == "never" or not not_done:
-            return None
-        if fail_on == "any_failed":
-            return f"{not_done:,} of {self.total:,} rows did not complete"
-        share = not_done / self.total if self.total else 0.0
-        if share > float(fail_on):
-            return f"{not_done:,} of {self.total:,} rows did not complete ({share:.1%} > the allowed {fail_on:.1%})"
-        return None
+        return judge(fail_on, len(self.not_done), self.total)
 
     def failure_table(self, limit: int = 20) -> str:
         """A readable table of the first rows that did not complete."""

@@ -79,3 +79,9 @@ def test_a_sku_with_blanks_around_it_is_refused_before_anything_is_sent(emulator
         run_sync(data)
     assert (err.value.problems[0].row, err.value.problems[0].column) == (1, "sku")
     assert emulator_conn.call_count(method="POST", endpoint="/batch") == 0
+
+
+def test_a_bad_lookup_is_refused_when_the_operator_is_made(emulator_conn: EcwidEmulator) -> None:
+    with pytest.raises(EcwidConfigError, match="lookup must be 'auto', 'scan' or 'batch'"):
+        EcwidCatalogSyncOperator(task_id="sync", data=feed(3), lookup="everything")  # type: ignore[arg-type]
+    assert emulator_conn.stats()["http_total"] == 0  # refused before the first call, like the other arguments

@@ -8,9 +8,9 @@ from typing import IO, Any
 import fsspec
 import pytest
 
-import airflow_provider_ecwid.operators.batch as batch_operator
 from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
+from airflow_provider_ecwid.tasks import storage
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
 from tests.integration.helpers import fails_without_retry, wait_for_batches
@@ -29,13 +29,13 @@ def run_sync(data: object, run_id: str = "run-1", **options: Any) -> dict[str, A
 def opens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every path or URL the sync opens, in order."""
     seen: list[str] = []
-    real = batch_operator.open_input
+    real = storage.open_input
 
     def counting(url: str) -> IO[bytes]:
         seen.append(url)
         return real(url)
 
-    monkeypatch.setattr(batch_operator, "open_input", counting)
+    monkeypatch.setattr(storage, "open_input", counting)
     return seen
 
 
@@ -60,7 +60,7 @@ def test_an_object_storage_feed_is_downloaded_once(
         stream: IO[bytes] = fsspec.open(url, "rb").open()
         return stream
 
-    monkeypatch.setattr(batch_operator, "open_input", open_url)
+    monkeypatch.setattr(storage, "open_input", open_url)
     memory = fsspec.filesystem("memory")
     memory.pipe("/feeds/nightly.csv", CSV.encode())
     reads: list[str] = []

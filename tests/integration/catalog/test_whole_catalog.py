@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from airflow_provider_ecwid.catalog.phases import OUTCOME_FIELDS
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
 from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
@@ -498,3 +501,48 @@ async def test_a_feed_that_changes_while_a_phase_waits_fails_the_resume(
     with pytest.raises(Exception, match="feed changed while the sync waited"):
         operator.execute_complete(make_context(ti), events[0].payload)
     assert emulator_conn.call_count(method="POST", endpoint="/batch") == posts  # nothing planned on the new feed
+
+
+def read_outcomes(path: Path) -> list[dict[str, Any]]:
+    """A results file's rows (CSV values are text: the HTTP status too)."""
+    with path.open(encoding="utf-8") as handle:
+        if path.suffix == ".csv":
+            return [dict(row) for row in csv.DictReader(handle)]
+        return [json.loads(line) for line in handle]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_results_path_gets_every_requests_outcome_on_the_whole_catalog_path(
+    emulator_conn: EcwidEmulator, tmp_path: Path, suffix: str
+) -> None:
+    rows = [dict(row) for row in ROWS]
+    rows[1]["price"] = -1.0  # the store refuses TEE (400)
+    results = tmp_path / f"outcomes{suffix}"
+    summary = sync(feed(rows), tmp_path, fail_on="never", results_path=str(results))
+    outcomes = read_outcomes(results)
+    assert len(outcomes) == sum(summary["sent"].values())  # every request sent, every phase
+    assert tuple(outcomes[0]) == OUTCOME_FIELDS  # phase, SKU, method, path, status, ..., Ecwid's message
+    assert {row["phase"] for row in outcomes} == {"categories-1", "categories-2", "categories-3", "products", "images"}
+    (tee,) = [row for row in outcomes if row["sku"] == "TEE"]
+    assert (tee["phase"], tee["method"], tee["path"], tee["status"]) == ("products", "POST", "/products", "FAILED")
+    assert str(tee["http_status"]) == "400"
+    assert tee["error_message"]  # Ecwid's own words
+    (bike,) = [row for row in outcomes if row["sku"] == "BIKE" and row["phase"] == "products"]
+    assert (bike["method"], bike["path"], bike["status"]) == ("POST", "/products", "COMPLETED")
+    gallery = [row for row in outcomes if row["id"].startswith("gallery-image:BIKE:")]
+    assert [row["method"] for row in gallery] == ["POST", "POST"]
+    assert all(row["path"].startswith("/products/") and "/gallery?externalUrl=" in row["path"] for row in gallery)
+
+
+async def test_a_deferrable_sync_writes_the_outcomes_of_every_phase_it_deferred(
+    emulator_conn: EcwidEmulator, tmp_path: Path
+) -> None:
+    results = tmp_path / "outcomes.jsonl"
+    ti = FakeTaskInstance()
+    operator = sync_operator(feed(), tmp_path, deferrable=True, results_path=str(results))
+    summary, phases = await run_deferring(operator, ti)
+    outcomes = read_outcomes(results)
+    assert len(outcomes) == sum(summary["sent"].values()) == 5 + 3 + 3 + 6
+    assert [row["phase"] for row in outcomes if row["phase"] in phases][:1] == ["categories-1"]
+    assert {row["phase"] for row in outcomes} == set(phases)
+    assert {row["status"] for row in outcomes} == {"COMPLETED"}

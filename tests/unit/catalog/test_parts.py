@@ -12,7 +12,7 @@ from airflow_provider_ecwid.catalog.categories import CategoryTree
 from airflow_provider_ecwid.catalog.feed_shape import FeedShape, split_rows, url_problem
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory, fingerprint
 from airflow_provider_ecwid.catalog.images import plan_images
-from airflow_provider_ecwid.catalog.variations import derive_options, plan_combinations
+from airflow_provider_ecwid.catalog.variations import derive_options, plan_variations
 from airflow_provider_ecwid.errors import EcwidConfigError
 
 SHAPE = FeedShape(parent_sku_column="parent", option_columns=("Size", "Color"), image_column="image")
@@ -91,7 +91,7 @@ def test_options_keep_column_order_and_first_seen_choices() -> None:
     ]
 
 
-def test_combinations_send_only_what_differs() -> None:
+def test_variations_send_only_what_differs() -> None:
     rows = frame(
         [
             {"sku": "T"},
@@ -117,16 +117,16 @@ def test_combinations_send_only_what_differs() -> None:
             {"id": 9, "sku": "T-OLD", "options": []},
         ]
     }
-    plan = plan_combinations(split.variations, SHAPE, {"T": 1}, store, {})
+    plan = plan_variations(split.variations, SHAPE, {"T": 1}, store, {})
     assert plan.requests == [
         {"id": "variation:T-2", "method": "PUT", "path": "/products/1/combinations/8", "body": {"price": 6.0}}
     ]
     deleting = FeedShape(**{**SHAPE.__dict__, "on_missing_variations": "delete"})
-    assert [r["method"] for r in plan_combinations(split.variations, deleting, {"T": 1}, store, {}).requests] == [
+    assert [r["method"] for r in plan_variations(split.variations, deleting, {"T": 1}, store, {}).requests] == [
         "DELETE",
         "PUT",
     ]
-    blocked = plan_combinations(split.variations, SHAPE, {"T": 1}, store, {"T": "its options failed"})
+    blocked = plan_variations(split.variations, SHAPE, {"T": 1}, store, {"T": "its options failed"})
     assert (blocked.requests, blocked.skipped) == ([], {"T-1": "its options failed", "T-2": "its options failed"})
 
 
@@ -189,7 +189,7 @@ def test_images_sent_only_when_their_url_changed_and_galleries_replaced() -> Non
         products.iloc[0:0].assign(_parent=[]),
         shape,
         product_ids={"A": 10, "B": 11},
-        combination_ids={},
+        variation_ids={},
         new_products=set(),
         memory=memory,
     )
@@ -204,7 +204,7 @@ def test_images_sent_only_when_their_url_changed_and_galleries_replaced() -> Non
         products.iloc[0:0].assign(_parent=[]),
         shape,
         product_ids={"A": 10, "B": 11},
-        combination_ids={},
+        variation_ids={},
         new_products={"A"},
         memory=memory,
         refresh=True,

@@ -8,7 +8,8 @@ import pytest
 
 from airflow_provider_ecwid.batch.models import BatchState, BatchStatus, ItemResult, ItemStatus
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidNotFoundError, EcwidUnknownTicketError, EcwidWaitError
-from airflow_provider_ecwid.tickets.report import BatchReport, check_fail_on
+from airflow_provider_ecwid.tickets.report import BatchReport
+from airflow_provider_ecwid.tickets.verdict import check_fail_on
 from airflow_provider_ecwid.tickets.waiting import TicketPoller
 
 
