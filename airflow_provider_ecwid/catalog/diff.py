@@ -1,6 +1,6 @@
 """Idempotent catalog sync by SKU: which feed rows are new, changed or unchanged, and what to do with the rest.
 
-Ecwid has no upsert by SKU. The sync first maps SKU -> product id (see ``catalog_lookup``), then sends POST
+Ecwid has no upsert by SKU. The sync first maps SKU -> product id (see ``catalog.lookup``), then sends POST
 for new SKUs, PUT for known SKUs whose values differ from the store's, nothing for unchanged ones, and, if
 asked, disables or deletes store products whose SKU is not in the feed. All of it goes out as one batch
 plan, so chunking, deduplication keys and resuming work exactly as for any other submission.

@@ -226,7 +226,7 @@ class PhaseRunner:
     def submit(
         self, phase: str, plan: BatchPlan, summary: PlanSummary, *, parallel: bool
     ) -> tuple[list[str], dict[str, dict[str, Any]]]:
-        """Send a plan's batches as one phase; return the tickets and what each holds (see ``batch.accounting``)."""
+        """Send a plan's batches as one phase; return the tickets and what each holds (see ``tickets.accounting``)."""
         log.info("Phase %s: %s request(s) in %s batch(es)", phase, f"{summary.requests:,}", f"{summary.chunks:,}")
         self.submission = Submission(
             self.client,

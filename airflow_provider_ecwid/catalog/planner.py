@@ -4,12 +4,12 @@ Named steps, each one readable on its own:
 
 1. :meth:`WholeCatalogSync.check` validates the whole feed before any call (every problem with its row,
    column and reason).
-2. :meth:`WholeCatalogSync.plan_step` plans the next phase from the progress (``catalog_progress``): the
+2. :meth:`WholeCatalogSync.plan_step` plans the next phase from the progress (``catalog.progress``): the
    store's categories are read once, before the first level; its products (with their options and
    variations when the feed has variations) once, when the products phase is planned. Later phases are
    planned from the ids the earlier ones created, kept in the progress.
 3. :meth:`WholeCatalogSync.apply` keeps what a finished phase created and what it could not do. Between the
-   two, ``catalog_run`` submits the phase and waits for it, in the worker or in the triggerer. Only what
+   two, ``catalog.run.CatalogRun`` submits the phase and waits for it, in the worker or in the triggerer. Only what
    differs is sent, so a second run of the same feed sends no inner request at all.
 """
 
@@ -45,7 +45,7 @@ class WholeCatalogSync:
     """
     Plans and runs a whole-catalog sync of one feed.
 
-    :param frame: the feed, read once, its SKU column named ``sku`` (see ``batch.catalog.read_feed``).
+    :param frame: the feed, read once, its SKU column named ``sku`` (see ``catalog.diff.read_feed``).
     :param shape: which columns carry categories, variations and images.
     :param product_sync: options of the product phase, as CatalogSync takes them (``feed_sku_column``,
         ``body_columns``, ``enabled_default``, ``on_missing``, ``max_missing_share``, ``null_values``).

@@ -36,7 +36,7 @@ class Pending:
 
     :param phase: its name (``categories-2``, ``products``...).
     :param tickets: its tickets.
-    :param expected: what each ticket holds (see ``batch.accounting``).
+    :param expected: what each ticket holds (see ``tickets.accounting``).
     :param skus: SKUs the phase was planned for (products: the rows sent; categories: the level's paths).
     :param groups: the image phase's groups (``ImageGroup`` as dicts), to remember once their requests completed.
     :param targets: its requests by id: ``[method, path]`` (only when the sync writes a results file).
