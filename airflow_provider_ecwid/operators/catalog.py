@@ -62,7 +62,9 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place.
     :param refresh_images: send every image again, whatever the image memory says.
     :param kwargs: everything EcwidBatchOperator takes except ``path``, ``method``, ``method_column``,
-        ``body`` and ``id_column``.
+        ``body`` and ``id_column``. ``fail_on`` judges the sync's requests as the batch operator's;
+        ``results_path`` gets every request's outcome (in the whole-catalog sync: phase, SKU, method, path,
+        status and Ecwid's message, every phase).
     """
 
     template_fields: Sequence[str] = (
