@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from airflow_provider_ecwid.api.client import EcwidClient
@@ -162,6 +162,7 @@ def ready_plan(requests: Sequence[dict[str, Any]], chunk_size: int) -> tuple[Bat
     return plan, plan.validate()
 
 
+@dataclass
 class PhaseRunner:
     """
     Submits the phases of one task try and waits for them in the worker.
@@ -183,39 +184,23 @@ class PhaseRunner:
         a results file.
     """
 
-    def __init__(
-        self,
-        client: EcwidClient,
-        *,
-        identity: str,
-        group_id: str,
-        ti: Any,
-        chunk_size: int,
-        poll_interval: float,
-        progress_timeout: float | None,
-        sleep: Callable[[float], None],
-        state_store: Any = None,
-        namespace: str = "",
-        state_keys: list[str] | None = None,
-        on_submission: Callable[[Submission], None] | None = None,
-        record_targets: bool = False,
-    ) -> None:
-        self.client = client
-        self.identity = identity
-        self.group_id = group_id
-        self.ti = ti
-        self.chunk_size = chunk_size
-        self.poll_interval = poll_interval
-        self.progress_timeout = progress_timeout
-        self.sleep = sleep
-        self.state_store = state_store
-        self.namespace = namespace
-        self.state_keys = state_keys if state_keys is not None else []
-        self.on_submission = on_submission
-        self.submission: Submission | None = None
-        self.record_targets = record_targets
-        #: the last phase's requests by id: [method, path] (only when ``record_targets``)
-        self.targets: dict[str, list[str]] = {}
+    client: EcwidClient
+    _: KW_ONLY
+    identity: str
+    group_id: str
+    ti: Any
+    chunk_size: int
+    poll_interval: float
+    progress_timeout: float | None
+    sleep: Callable[[float], None]
+    state_store: Any = None
+    namespace: str = ""
+    state_keys: list[str] = field(default_factory=list)
+    on_submission: Callable[[Submission], None] | None = None
+    record_targets: bool = False
+    submission: Submission | None = field(default=None, init=False)
+    #: the last phase's requests by id: [method, path] (only when ``record_targets``)
+    targets: dict[str, list[str]] = field(default_factory=dict, init=False)
 
     def phase_store(self, phase: str) -> PhaseStateStore | None:
         """The state store as the phase's submission sees it (None without a state store)."""
