@@ -39,7 +39,7 @@ _LAZY = {
     "EcwidCatalogSyncOperator": "airflow_provider_ecwid.operators.catalog",
     "EcwidBatchSensor": "airflow_provider_ecwid.sensors.batch",
     "EcwidBatchTrigger": "airflow_provider_ecwid.triggers.batch",
-    "EcwidClient": "airflow_provider_ecwid.client",
+    "EcwidClient": "airflow_provider_ecwid.api.client",
 }
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 Import Airflow names from ``airflow.providers.common.compat.sdk`` first; this module holds only the rest:
 
-- :class:`AirflowRescheduleException` (``airflow.sdk.exceptions`` on Airflow 3, ``airflow.exceptions`` on 2).
+- :data:`OUTLET_ASSETS_RUN_IN_DAGS_TEST`: whether ``airflow dags test`` runs a task with an outlet Asset no DAG
+  processor registered yet (the example DAGs read it).
 - :func:`carry_pandas3_dataframes_in_xcom`: Airflow's XCom serializer knows a DataFrame by its class path.
   pandas 2 names it ``pandas.core.frame.DataFrame``, pandas 3 ``pandas.DataFrame``; Airflow 3.3 registers its
   pandas serializer under both names, Airflow 2.11 to 3.2 only under the first, so a task that returns a pandas 3
@@ -21,12 +22,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-try:  # Airflow 3
-    from airflow.sdk.exceptions import AirflowRescheduleException
-except ImportError:  # Airflow 2
-    from airflow.exceptions import AirflowRescheduleException
-
-__all__ = ["OUTLET_ASSETS_RUN_IN_DAGS_TEST", "AirflowRescheduleException", "carry_pandas3_dataframes_in_xcom"]
+__all__ = ["OUTLET_ASSETS_RUN_IN_DAGS_TEST", "carry_pandas3_dataframes_in_xcom"]
 
 
 def _airflow_version() -> tuple[int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from airflow_provider_ecwid.connection import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_ecwid.api.connection import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 
 INTEGRATION = "Ecwid"
 

@@ -1,6 +1,6 @@
 """6. What a submission's bookkeeping costs: 1,000,000 requests in 2,000 batches, the real Submission code.
 
-The plan's chunks are posted by :class:`~airflow_provider_ecwid.submission.Submission` with the real client
+The plan's chunks are posted by :class:`~airflow_provider_ecwid.tickets.submission.Submission` with the real client
 to the emulator in its own process (no rate limit). The task instance and the task state store are stand-ins
 that do what Airflow does before it writes (serialize the value to JSON) and time it; the round trip to the
 metadata database or the API server per call is not included, so the number of calls is printed beside it.
@@ -15,11 +15,11 @@ import time
 import uuid
 from typing import Any
 
+from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.plan import BatchPlan
 from airflow_provider_ecwid.batch.sources import make_source
-from airflow_provider_ecwid.client import EcwidClient
-from airflow_provider_ecwid.submission import Submission
+from airflow_provider_ecwid.tickets.submission import Submission
 from benchmarks.common import STORE, TOKEN, Figure, emulator_process, product_frame
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))  # fewer for a quick look

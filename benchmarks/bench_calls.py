@@ -15,9 +15,9 @@ import tempfile
 import time
 from typing import Any
 
-from airflow_provider_ecwid.batch.waiting import TicketPoller
-from airflow_provider_ecwid.client import EcwidClient
+from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
+from airflow_provider_ecwid.tickets.waiting import TicketPoller
 from benchmarks.common import TOKEN, Figure, emulator_process, product_frame
 from tests.integration.fakes import FakeTaskInstance, make_context
 

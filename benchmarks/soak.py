@@ -108,7 +108,7 @@ def soak_dag_run(rows: int) -> dict[str, Any]:
 @contextmanager
 def _killed_after(posts: int, kill: Any) -> Iterator[None]:
     """Call ``kill()`` (the task's on_kill) right after the ``posts``-th batch POST of this process."""
-    from airflow_provider_ecwid.client import EcwidClient
+    from airflow_provider_ecwid.api.client import EcwidClient
 
     original = EcwidClient.create_batch
     made = [0]

@@ -1,1 +1,1 @@
-"""The pure core of the provider: batch models, building, chunking and status parsing. No Airflow here."""
+"""Rows -> checked requests -> encoded chunks: sources, building (by row and by Arrow column), the plan. No Airflow."""

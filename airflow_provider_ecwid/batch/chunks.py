@@ -42,6 +42,20 @@ def request_ids(payload: bytes) -> list[str | None]:
     return [item.id for item in _read_ids(payload)]
 
 
+class _Target(msgspec.Struct):
+    id: str | None = None
+    method: str = ""
+    path: str = ""
+
+
+_read_targets = msgspec.json.Decoder(list[_Target]).decode
+
+
+def request_targets(payload: bytes) -> dict[str, tuple[str, str]]:
+    """Each request of an encoded batch by id: its method and path (what a results file names; no bodies)."""
+    return {item.id: (item.method, item.path) for item in _read_targets(payload) if item.id is not None}
+
+
 @dataclass(frozen=True)
 class EncodedChunk:
     """

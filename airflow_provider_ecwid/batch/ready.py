@@ -2,7 +2,7 @@
 
 :func:`ready_requests` is the one check of a request that someone else put together: the operator's list or file
 of ready requests, the catalog sync's phases, and a direct caller of :meth:`EcwidClient.create_batch
-<airflow_provider_ecwid.client.EcwidClient.create_batch>` all go through it, and every problem is named with
+<airflow_provider_ecwid.api.client.EcwidClient.create_batch>` all go through it, and every problem is named with
 its row and field. Paths and methods are judged by :mod:`~.paths` only.
 """
 

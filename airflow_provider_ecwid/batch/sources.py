@@ -20,7 +20,6 @@ from airflow_provider_ecwid.batch.ready import is_ready_request
 from airflow_provider_ecwid.batch.values import text_problem
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError, EcwidInputError
 
-Slicer = Callable[[int], Iterator[tuple[int, pd.DataFrame]]]
 #: The name of a registered file format: csv, parquet, jsonl.
 FileFormat = str
 
@@ -143,25 +142,6 @@ class ReadyRequestsSource(InputSource):
     def slices(self, rows: int) -> Iterator[tuple[int, Sequence[dict[str, Any]]]]:
         for start in range(0, len(self.items), rows):
             yield start, self.items[start : start + rows]
-
-
-class DerivedSource(InputSource):
-    """
-    Rows computed from another source, e.g. the catalog sync's new and changed products.
-
-    :param name: what the rows are, for messages.
-    :param slicer: makes the slices of DataFrames, given the rows per slice.
-    """
-
-    def __init__(self, name: str, slicer: Slicer) -> None:
-        self.name = name
-        self.slicer = slicer
-
-    def describe(self) -> str:
-        return self.name
-
-    def slices(self, rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
-        yield from self.slicer(rows)
 
 
 class FileSource(InputSource):

@@ -10,8 +10,8 @@ from typing import Any, cast
 from airflow import __version__ as AIRFLOW_VERSION
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_ecwid.client import EcwidClient
-from airflow_provider_ecwid.connection import (
+from airflow_provider_ecwid.api.client import EcwidClient
+from airflow_provider_ecwid.api.connection import (
     CONNECTION_FIELDS,
     HOOK_FIELD_BEHAVIOUR,
     EcwidConnectionSettings,
@@ -98,7 +98,7 @@ class EcwidHook(BaseHook):
 
         Airflow 2.11 to 3.1 read this (3.0 and 3.1 through stand-ins for the WTForms classes, so FAB need not be
         installed); Airflow 3.2+ reads ``conn-fields`` from the provider info instead. Both come from
-        :data:`~airflow_provider_ecwid.connection.CONNECTION_FIELDS`. Whole numbers get an ``IntegerField``;
+        :data:`~airflow_provider_ecwid.api.connection.CONNECTION_FIELDS`. Whole numbers get an ``IntegerField``;
         seconds, which may have a fraction, a ``StringField`` (WTForms' FloatField is not one Airflow allows).
         """
         from wtforms import IntegerField, StringField

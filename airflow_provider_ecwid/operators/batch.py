@@ -6,21 +6,23 @@ import time
 import uuid
 from collections.abc import Sequence
 from functools import cached_property
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context, conf
 
+from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE, check_chunk_size
-from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.waiting import TicketPoller
-from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.lineage import foreign_catalog_outlets, operator_lineage
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
-from airflow_provider_ecwid.results import check_results_path
-from airflow_provider_ecwid.submission import TICKETS_XCOM_KEY, Submission
-from airflow_provider_ecwid.ticket_wait import TicketWait, fail_without_retry, pull_expected
+from airflow_provider_ecwid.tasks import storage
+from airflow_provider_ecwid.tasks.ticket_wait import TicketWait, fail_without_retry, pull_expected
+from airflow_provider_ecwid.tickets.report import BatchReport
+from airflow_provider_ecwid.tickets.results import check_results_path
+from airflow_provider_ecwid.tickets.submission import TICKETS_XCOM_KEY, Submission
+from airflow_provider_ecwid.tickets.verdict import check_fail_on
+from airflow_provider_ecwid.tickets.waiting import TicketPoller
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
     from airflow_provider_ecwid.batch.build import BodyBuilder, NullValues
@@ -38,15 +40,6 @@ def as_bool(value: Any, name: str) -> bool:
     if text in ("false", "0", "no", "off", ""):
         return False
     raise EcwidConfigError(f"{name} must be true or false, got {value!r}")
-
-
-def open_input(url: str) -> IO[bytes]:
-    """Open a local path, a ``file://`` URL or any ObjectStoragePath URL for reading bytes."""
-    if "://" not in url or url.startswith("file://"):
-        return open(url.removeprefix("file://"), "rb")
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-    return ObjectStoragePath(url).open("rb")  # type: ignore[no-any-return]
 
 
 class EcwidBatchOperator(BaseOperator):
@@ -198,7 +191,9 @@ class EcwidBatchOperator(BaseOperator):
         """The input, as the source registry recognises it (a DataFrame, rows, ready requests or a file)."""
         from airflow_provider_ecwid.batch.sources import make_source
 
-        source = make_source(self.data, opener=open_input, file_format=self.file_format, read_options=self.read_options)
+        source = make_source(
+            self.data, opener=storage.open_input, file_format=self.file_format, read_options=self.read_options
+        )
         self.log.info("Reading %s", source.describe())
         return source
 

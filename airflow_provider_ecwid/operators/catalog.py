@@ -1,20 +1,27 @@
-"""EcwidCatalogSyncOperator: an idempotent product import by SKU."""
+"""EcwidCatalogSyncOperator: an idempotent product import by SKU; with categories, variations or images, the
+whole-catalog sync (``airflow_provider_ecwid.catalog``), to which it hands plain values and the task's pieces."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, Context
 
-from airflow_provider_ecwid.batch.report import check_fraction
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidWaitError
-from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
-from airflow_provider_ecwid.ticket_wait import fail_without_retry
+from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
+from airflow_provider_ecwid.catalog.options import check_lookup
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
+from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, as_bool
+from airflow_provider_ecwid.tasks.ticket_wait import check_event, fail_without_retry, final_statuses
+from airflow_provider_ecwid.tickets.verdict import check_fraction
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
-    from airflow_provider_ecwid.batch.catalog import CatalogIndex, CatalogSync, OnMissing
-    from airflow_provider_ecwid.catalog_lookup import LookupMode
+    from airflow_provider_ecwid.catalog.diff import CatalogIndex, CatalogSync, OnMissing
+    from airflow_provider_ecwid.catalog.options import LookupMode
+    from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
+    from airflow_provider_ecwid.catalog.progress import SyncProgress
+    from airflow_provider_ecwid.catalog.run import CatalogRun, LazyMemory
 
 SYNC_XCOM_KEY = "sync_summary"
 
@@ -55,7 +62,9 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place.
     :param refresh_images: send every image again, whatever the image memory says.
     :param kwargs: everything EcwidBatchOperator takes except ``path``, ``method``, ``method_column``,
-        ``body`` and ``id_column``.
+        ``body`` and ``id_column``. ``fail_on`` judges the sync's requests as the batch operator's;
+        ``results_path`` gets every request's outcome (in the whole-catalog sync: phase, SKU, method, path,
+        status and Ecwid's message, every phase).
     """
 
     template_fields: Sequence[str] = (
@@ -97,7 +106,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         self.enabled_default = enabled_default
         self.on_missing = on_missing
         self.max_missing_share = check_fraction(max_missing_share, "max_missing_share")
-        self.lookup = lookup
+        self.lookup = check_lookup(lookup)  # refused here, before the first call
         self.shape_options: dict[str, Any] = {
             "category_column": category_column,
             "category_separator": category_separator,
@@ -118,12 +127,10 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
     def _sync(self, context: Context) -> Any:
         self._start(context)
-        from airflow_provider_ecwid.batch.feed_shape import FeedShape
+        from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 
         if FeedShape(**self.shape_options).active:  # categories, variations or images: the phased sync
-            from airflow_provider_ecwid.operators.whole_catalog import sync_whole_catalog
-
-            return sync_whole_catalog(self, context)
+            return self._sync_whole_catalog(context)
         sync = self.read_and_check_feed()
         index = self.look_up_skus(sync)
         plan, sent, summary = sync.plan(index, self.chunk_size)
@@ -133,41 +140,187 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         return self._send(plan, sent, context)
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
-        """Resume after the trigger fired: the whole-catalog sync's image phase, or the flat sync's batches."""
-        from airflow_provider_ecwid.batch.feed_shape import FeedShape
+        """
+        Resume after the trigger fired: a whole-catalog sync records the phase it waited for and runs the next
+        ones (every phase that sends something defers); a flat sync reports its batches.
+        """
+        from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 
         if not FeedShape(**self.shape_options).active:
             return super().execute_complete(context, event)
-        from airflow_provider_ecwid.operators.whole_catalog import resume_whole_catalog
-
         with fail_without_retry():
-            return resume_whole_catalog(self, context, event)
+            return self._resume_whole_catalog(context, event)
 
     def read_and_check_feed(self) -> CatalogSync:
         """Read the feed once (one download for a URL) and validate every row once, before any call."""
-        from airflow_provider_ecwid.batch.catalog import CatalogSync, read_feed
+        from airflow_provider_ecwid.catalog.diff import CatalogSync, read_feed
 
-        sync = CatalogSync(
-            read_feed(self._source(), self.sku_column),
-            feed_sku_column=self.sku_column,
-            body_columns=self.body_columns,
-            enabled_default=self.enabled_default,
-            on_missing=self.on_missing,
-            max_missing_share=self.max_missing_share,
-            null_values=self.null_values,
-        )
+        sync = CatalogSync(read_feed(self._source(), self.sku_column), **self._product_options())
         sync.check_feed(self.chunk_size)
         return sync
 
     def look_up_skus(self, sync: CatalogSync) -> CatalogIndex:
         """Map the store's SKUs to product ids, once the store's earlier batches have run."""
-        from airflow_provider_ecwid.catalog_lookup import build_index, wait_for_store_at_rest
+        from airflow_provider_ecwid.catalog.lookup import build_index
 
         client = self.hook.get_conn()
+        self._wait_for_store_at_rest(client)
+        return build_index(
+            client, sync.compared_fields, sync.skus, self.lookup, need_complete=self.on_missing != "keep"
+        )
+
+    def _product_options(self) -> dict[str, Any]:
+        """The product diff's options (``catalog.diff.CatalogSync``), the flat sync's and the phased one's alike."""
+        return {
+            "feed_sku_column": self.sku_column,
+            "body_columns": list(self.body_columns) if self.body_columns is not None else None,
+            "enabled_default": self.enabled_default,
+            "on_missing": self.on_missing,
+            "max_missing_share": self.max_missing_share,
+            "null_values": self.null_values,
+        }
+
+    def _wait_for_store_at_rest(self, client: Any) -> None:
+        from airflow_provider_ecwid.catalog.lookup import wait_for_store_at_rest
+
         try:
             wait_for_store_at_rest(client, poll_interval=self.poll_interval, progress_timeout=self.progress_timeout)
         except EcwidWaitError as err:
             raise AirflowException(f"The store's earlier batches did not finish: {err}") from err
-        return build_index(
-            client, sync.compared_fields, sync.skus, self.lookup, need_complete=self.on_missing != "keep"
+
+    # -- the whole-catalog sync: the task's side of catalog.run.CatalogRun ------------------------------------
+
+    def _sync_whole_catalog(self, context: Context) -> Any:
+        """
+        Read and check the feed, wait for the store's earlier batches, then run the phases; report at the end.
+
+        On Airflow 3.3 a retried try finds the last try's progress in the task state store and resumes at the
+        phase (and chunk) it reached. Elsewhere (2.11 to 3.2) a retry starts over: it reads the store again, so
+        what the last try created is known and not sent again, and a chunk planned exactly as before within the
+        hour gets its old ticket back from its deduplication key.
+        """
+        run = self._catalog_run(context, self._read_whole_catalog())
+        self._wait_for_store_at_rest(run.client)
+        if self.is_dry_run:
+            preview = run.preview()
+            self.log.info("Dry run: nothing was sent to Ecwid. %s", preview)
+            return preview
+        run.start()
+        return self._drive(context, run)
+
+    def _resume_whole_catalog(self, context: Context, event: Any) -> Any:
+        """
+        After a phase's wait in the triggerer: record its answers, then run the next phases (deferring again).
+
+        The feed is read and checked again (the progress in XCom holds ids and SKU sets, not the feed); the
+        store is not listed again: what the earlier phases read and created is in the progress.
+        """
+        from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, SyncProgress
+
+        ti = context["ti"]
+        saved = ti.xcom_pull(task_ids=self.task_id, key=PROGRESS_KEY, map_indexes=getattr(ti, "map_index", None))
+        if not isinstance(saved, dict) or not saved.get("pending"):
+            raise AirflowException("The whole-catalog sync resumed without its pending phase in XCom; failing")
+        progress = SyncProgress.from_json(saved)
+        assert progress.pending is not None
+        check_event(event, progress.pending.tickets)
+        run = self._catalog_run(context, self._read_whole_catalog(), progress)
+        if run.feed_changed():
+            raise AirflowException(
+                f"The feed changed while the sync waited for its {progress.pending.phase} phase: the phases still "
+                "to run would be planned against what the earlier ones read. Run the task again: it starts over."
+            )
+        run.resume(final_statuses(run.client, progress.pending.tickets))
+        return self._drive(context, run)
+
+    def _read_whole_catalog(self) -> WholeCatalogSync:
+        from airflow_provider_ecwid.catalog.feed_shape import FeedShape
+        from airflow_provider_ecwid.catalog.run import read_checked
+
+        return read_checked(
+            self._source(),
+            FeedShape(**self.shape_options),
+            product_sync=self._product_options(),
+            chunk_size=self.chunk_size,
+            allow_parallel_mode=self.allow_parallel_mode,
         )
+
+    def _catalog_run(
+        self, context: Context, whole: WholeCatalogSync, progress: SyncProgress | None = None
+    ) -> CatalogRun:
+        """The run, from the task's pieces: its identity, state store, XCom, kill-aware sleep and settings."""
+        from airflow_provider_ecwid.catalog.run import CatalogRun, RunSettings
+
+        client = self.hook.get_conn()
+        identity = self._identity(context)
+        self.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
+        settings = RunSettings(
+            identity=identity,
+            group_id=self.group_id,
+            lookup=self.lookup,
+            chunk_size=self.chunk_size,
+            poll_interval=self.poll_interval,
+            progress_timeout=self.progress_timeout,
+            deferrable=self.deferrable,
+            fail_on=self.fail_on,
+            record_outcomes=bool(self.results_path),
+        )
+        return CatalogRun(
+            whole,
+            client,
+            settings,
+            outbox=context["ti"],
+            memory=self._image_memory(whole, client.store_id),
+            state=context.get("task_state_store"),
+            sleep=self._sleep_unless_killed,
+            on_submission=lambda submission: setattr(self, "submission", submission),  # on_kill stops it
+            progress=progress,
+        )
+
+    def _image_memory(self, whole: WholeCatalogSync, store_id: str) -> LazyMemory:
+        from airflow_provider_ecwid.catalog.image_memory import ImageMemory, memory_url
+        from airflow_provider_ecwid.catalog.run import LazyMemory
+        from airflow_provider_ecwid.tasks.storage import default_memory_folder, open_url
+
+        url = memory_url(self.image_memory_path or default_memory_folder(), store_id)
+        return LazyMemory(
+            wanted=bool(whole.shape.image_column or whole.shape.gallery_column),
+            refresh=as_bool(self.refresh_images, "refresh_images"),
+            opener=lambda: ImageMemory(url, store_id, open_url).load(),
+        )
+
+    def _drive(self, context: Context, run: CatalogRun) -> Any:
+        """Advance the run; defer with the phase's tickets when it waits in the triggerer; conclude when done."""
+        from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
+        from airflow_provider_ecwid.tickets.waiting import TicketPoller
+
+        try:
+            done = run.advance()
+        except (EcwidWaitError, EcwidSubmissionKilled) as err:  # killed: the next try sends what the kill cancelled
+            raise AirflowException(str(err)) from err
+        if not done:
+            pending = run.progress.pending
+            assert pending is not None
+            context["ti"].xcom_push(key=PROGRESS_KEY, value=run.progress.to_json())
+            self.log.info(
+                "Phase %s: %d ticket(s) submitted; the wait goes to the triggerer", pending.phase, len(pending.tickets)
+            )
+            self._waiter().defer(TicketPoller(pending.tickets, run.client.get_batch))
+        return self._conclude(context, run)
+
+    def _conclude(self, context: Context, run: CatalogRun) -> dict[str, Any]:
+        """Push and log the summary, write the results file if asked; fail as ``fail_on`` says."""
+        summary = run.finish()
+        context["ti"].xcom_push(key=SYNC_XCOM_KEY, value=summary)
+        self.log.info(
+            "Whole-catalog sync: sent %s; %d request(s) did not complete", summary["sent"], summary["failed_count"]
+        )
+        if self.results_path:
+            from airflow_provider_ecwid.catalog.phases import OUTCOME_FIELDS
+            from airflow_provider_ecwid.tasks.results import write_outcomes
+
+            write_outcomes(run.progress.outcomes, OUTCOME_FIELDS, self.results_path, self.log)
+        verdict = run.verdict(summary)
+        if verdict is not None:
+            raise AirflowException(verdict)
+        return summary

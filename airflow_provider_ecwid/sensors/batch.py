@@ -15,12 +15,13 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_ecwid.batch.models import BatchStatus
-from airflow_provider_ecwid.batch.report import BatchReport, check_fail_on
-from airflow_provider_ecwid.batch.waiting import NewestTicketProbe, TicketPoller
 from airflow_provider_ecwid.errors import EcwidWaitError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
-from airflow_provider_ecwid.results import check_results_path
-from airflow_provider_ecwid.ticket_wait import TicketWait, fail_without_retry, normalize_tickets, pull_expected
+from airflow_provider_ecwid.tasks.ticket_wait import TicketWait, fail_without_retry, normalize_tickets, pull_expected
+from airflow_provider_ecwid.tickets.report import BatchReport
+from airflow_provider_ecwid.tickets.results import check_results_path
+from airflow_provider_ecwid.tickets.verdict import check_fail_on
+from airflow_provider_ecwid.tickets.waiting import NewestTicketProbe, TicketPoller
 
 #: Airflow 3.3's task state store: the newest ticket's progress, between the pokes of a reschedule-mode sensor.
 PROBE_STATE_KEY = "ecwid_newest_ticket_progress"

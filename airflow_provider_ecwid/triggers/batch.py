@@ -8,10 +8,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_ecwid.batch.waiting import TicketPoller, poll_until_done
-from airflow_provider_ecwid.client import EcwidClient
-from airflow_provider_ecwid.connection import settings_from_connection
+from airflow_provider_ecwid.api.client import EcwidClient
+from airflow_provider_ecwid.api.connection import settings_from_connection
 from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidError, EcwidWaitError
+from airflow_provider_ecwid.tickets.waiting import TicketPoller, poll_until_done
 
 #: The error event's reason when another try cannot help (e.g. Ecwid answered 403): the task fails without retries.
 NOT_RETRYABLE_REASON = "not_retryable"

@@ -98,3 +98,13 @@ def fails_without_retry(error: type[E] | tuple[type[E], ...], match: str | None 
     refused.caught = cause
     if match is not None:
         assert re.search(match, str(refused.value)), f"{match!r} not in {refused.value}"
+
+
+def reschedule_exception() -> type[Exception]:
+    """Airflow's AirflowRescheduleException: the Task SDK's on Airflow 3, core's on 2.11."""
+    try:
+        from airflow.sdk.exceptions import AirflowRescheduleException
+    except ImportError:
+        from airflow.exceptions import AirflowRescheduleException
+    found: type[Exception] = AirflowRescheduleException
+    return found

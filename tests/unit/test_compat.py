@@ -23,9 +23,3 @@ def test_the_registration_is_idempotent() -> None:
     serde = compat._registry()
     assert serde is not None
     assert serde._serializers[compat.PANDAS3_NAME] is serde._serializers[compat.PANDAS2_NAME]
-
-
-def test_reschedule_exception_is_airflows_own() -> None:
-    from airflow_provider_ecwid.compat import AirflowRescheduleException
-
-    assert AirflowRescheduleException.__module__ in {"airflow.exceptions", "airflow.sdk.exceptions"}

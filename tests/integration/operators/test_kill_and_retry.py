@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_ecwid.client import EcwidClient
+from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, make_context

@@ -19,7 +19,7 @@ from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
 from airflow_provider_ecwid.testing import EcwidEmulator
 from airflow_provider_ecwid.triggers.batch import EcwidBatchTrigger
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, TaskLogs, make_context
-from tests.integration.helpers import wait_for_batches
+from tests.integration.helpers import reschedule_exception, wait_for_batches
 from tests.waiting import wait_until
 
 
@@ -71,10 +71,8 @@ def test_status_calls_grow_with_time_not_with_tickets(emulator_conn: EcwidEmulat
 @pytest.mark.ecwid_emulator(processing_time=0.05)
 @pytest.mark.usefixtures("airflow_2_metadata_db")
 def test_reschedule_mode_frees_the_slot_until_done(emulator_conn: EcwidEmulator) -> None:
-    from airflow_provider_ecwid.compat import AirflowRescheduleException
-
     tickets = submit(products(10), chunk_size=5)  # about half a second of work
-    with pytest.raises(AirflowRescheduleException):
+    with pytest.raises(reschedule_exception()):
         sensor(tickets, deferrable=False, mode="reschedule", poke_interval=5).execute(make_context())
     wait_for_batches(emulator_conn)
     # Airflow runs a fresh instance at the rescheduled time
@@ -90,14 +88,14 @@ def status_calls_of(emulator: EcwidEmulator, wait: Callable[[], dict[str, Any]])
 
 def reschedule_until_done(tickets: list[str], state_store: FakeStateStore | None, interval: float) -> dict[str, Any]:
     """What Airflow does in reschedule mode: a new sensor instance for every poke, until one returns."""
-    from airflow_provider_ecwid.compat import AirflowRescheduleException
+    rescheduled = reschedule_exception()
 
     def one_try() -> dict[str, Any] | None:
         try:
             waiting = sensor(tickets, deferrable=False, mode="reschedule", poke_interval=interval)
             report: dict[str, Any] = waiting.execute(make_context(state_store=state_store))
             return report
-        except AirflowRescheduleException:
+        except rescheduled:
             return None
 
     report = wait_until(one_try, what="a reschedule-mode try to return the report", timeout=60, interval=interval)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import requests_mock as rm
 
+from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch import paths, ready
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import EncodedChunk
@@ -21,7 +22,6 @@ from airflow_provider_ecwid.batch.problems import ProblemLog
 from airflow_provider_ecwid.batch.ready import checked_batch, ready_requests
 from airflow_provider_ecwid.batch.sources import make_source
 from airflow_provider_ecwid.batch.wire import encode
-from airflow_provider_ecwid.client import EcwidClient
 from airflow_provider_ecwid.errors import EcwidConfigError
 
 BASE = "https://app.ecwid.com/api/v3/1002"

@@ -11,8 +11,8 @@ import requests_mock as rm
 from airflow.models.connection import Connection
 
 from airflow_provider_ecwid import get_provider_info
-from airflow_provider_ecwid.client import DEFAULT_BASE_URL
-from airflow_provider_ecwid.connection import settings_from_connection
+from airflow_provider_ecwid.api.client import DEFAULT_BASE_URL
+from airflow_provider_ecwid.api.connection import settings_from_connection
 from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook, check_airflow_can_decrypt
 

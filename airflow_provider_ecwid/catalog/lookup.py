@@ -1,0 +1,122 @@
+"""Mapping SKU -> product id with as few calls as possible: page the catalog, or look SKUs up in batches."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from airflow_provider_ecwid.api.client import EcwidClient
+from airflow_provider_ecwid.batch.models import ItemStatus
+from airflow_provider_ecwid.catalog.diff import CatalogIndex, lookup_costs
+from airflow_provider_ecwid.catalog.options import LookupMode, check_lookup
+from airflow_provider_ecwid.errors import EcwidError
+from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
+
+log = logging.getLogger(__name__)
+
+
+def _fields(index: CatalogIndex) -> str:
+    return index.response_fields
+
+
+def scan_catalog(client: EcwidClient, index: CatalogIndex) -> None:
+    """Page through the whole catalog, 100 products a call, with only the compared fields."""
+    before = index.calls
+    for product in client.iter_products(responseFields=f"total,count,items({_fields(index)})"):
+        index.add(product)
+    index.calls = before + max(1, -(-len(index.products) // 100))
+    index.complete = True
+    index.catalog_size = len(index.products)
+
+
+def wait_for_store_at_rest(client: EcwidClient, *, poll_interval: float, progress_timeout: float | None) -> int:
+    """
+    Wait until the batches the store has not finished yet have run; return how many there were.
+
+    A sync must read the catalog after every batch queued before it has run: a retried try whose earlier try's
+    batches are still queued would otherwise plan the same creates again. Batches of one store run first-in,
+    first-out, so the sync's own batches would wait for these anyway.
+
+    :param client: the store's client.
+    :param poll_interval: seconds between status calls.
+    :param progress_timeout: seconds without a newly completed request before giving up.
+    """
+    unfinished = [item["ticket"] for state in ("IN_PROGRESS", "QUEUED") for item in client.list_batches(state)]
+    if not unfinished:
+        return 0
+    log.info(
+        "The store has %d unfinished batch(es) (an earlier try's or another task's): waiting for them before "
+        "reading the catalog, so that nothing they create is planned again",
+        len(unfinished),
+    )
+    poller = TicketPoller([str(ticket) for ticket in unfinished], client.get_batch)
+    wait_for_tickets(poller, poll_interval=poll_interval, deadline=None, progress_timeout=progress_timeout)
+    return len(unfinished)
+
+
+def batch_lookup(client: EcwidClient, index: CatalogIndex, skus: Sequence[str], *, poll_interval: float = 2.0) -> None:
+    """Look each SKU up with ``GET /products?sku=`` inside batches of 500 run in parallel mode."""
+    tickets = []
+    for start in range(0, len(skus), 500):
+        requests = [
+            {
+                "id": str(position),
+                "method": "GET",
+                "path": f"/products?sku={quote(sku, safe='')}&responseFields=items({_fields(index)})",
+            }
+            for position, sku in enumerate(skus[start : start + 500], start)
+        ]
+        tickets.append(client.create_batch(requests, allow_parallel_mode=True, stop_on_first_failure=False))
+    poller = TicketPoller(tickets, client.get_batch)
+    statuses = wait_for_tickets(poller, poll_interval=poll_interval, deadline=time.time() + 3600, progress_timeout=600)
+    for status in statuses:
+        for item in status.responses:
+            if item.status is not ItemStatus.COMPLETED or not isinstance(item.body, dict):
+                raise EcwidError(f"SKU lookup {item.id} failed: {item.http_status_code} {item.error_message}")
+            for product in item.body.get("items") or []:
+                index.add(product)
+    index.calls += len(tickets) + poller.calls
+    index.complete = False
+
+
+def build_index(
+    client: EcwidClient,
+    fields: Sequence[str],
+    skus: Sequence[str],
+    mode: LookupMode,
+    *,
+    need_complete: bool,
+    extra_fields: Sequence[str] = (),
+) -> CatalogIndex:
+    """Build the SKU index the cheapest way (``auto``), or as told (the way used is in ``index.way``)."""
+    mode = check_lookup(mode)
+    index = CatalogIndex(fields, extra_fields)
+    if mode == "auto":
+        answer = client.request("GET", "/products", params={"limit": 1, "responseFields": "total"})
+        index.calls += 1
+        catalog_size = int(answer.get("total", 0)) if isinstance(answer, dict) else 0
+        index.catalog_size = catalog_size
+        scan_cost, batch_cost = lookup_costs(catalog_size, len(skus))
+        mode = "scan" if need_complete or scan_cost <= batch_cost else "batch"
+        log.info(
+            "SKU lookup: the catalog has %s product(s), the feed %s SKU(s); paging costs about %s call(s), "
+            "batched lookups about %s: using %s%s",
+            f"{catalog_size:,}",
+            f"{len(skus):,}",
+            f"{scan_cost:,}",
+            f"{batch_cost:,}",
+            mode,
+            " (on_missing needs the whole catalog)" if need_complete else "",
+        )
+    if mode == "scan":
+        scan_catalog(client, index)
+    else:
+        batch_lookup(client, index, skus)
+    log.info("Found %s of the feed's SKUs in the store", f"{sum(1 for s in skus if s in index.products):,}")
+    index.way = mode
+    return index
+
+
+__all__ = ["LookupMode", "batch_lookup", "build_index", "scan_catalog"]

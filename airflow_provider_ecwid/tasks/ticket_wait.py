@@ -1,0 +1,207 @@
+"""What the operator and the sensor share once the tickets are known: one way to wait, defer, resume and report.
+
+:class:`TicketWait` is a small collaborator each of them holds (as Databricks' operators share their execute,
+defer and ``execute_complete`` code): it waits in the worker with :func:`~airflow_provider_ecwid.tickets.waiting.
+wait_for_tickets`, or hands the same poller's position to :class:`~airflow_provider_ecwid.triggers.batch.
+EcwidBatchTrigger`, and turns the final statuses into the task's report and verdict.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
+
+from airflow_provider_ecwid.api.client import EcwidClient
+from airflow_provider_ecwid.batch.models import BatchState, BatchStatus
+from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
+from airflow_provider_ecwid.tasks.results import finish
+from airflow_provider_ecwid.tickets.accounting import EXPECTED_XCOM_KEY
+from airflow_provider_ecwid.tickets.verdict import FailOn
+from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
+from airflow_provider_ecwid.triggers.batch import NOT_RETRYABLE_REASON, EcwidBatchTrigger
+
+
+@contextmanager
+def fail_without_retry() -> Iterator[None]:
+    """Turn the failures another try cannot fix (see ``errors.NOT_RETRYABLE``) into AirflowFailException."""
+    try:
+        yield
+    except NOT_RETRYABLE as err:
+        raise AirflowFailException(f"{type(err).__name__}: {err}") from err
+
+
+@dataclass
+class TicketWait:
+    """
+    How one task waits on its tickets and reports them.
+
+    :param task: the operator or sensor that waits (it defers, and its logger reports).
+    :param conn_id: the ``ecwid`` connection the trigger reads.
+    :param poll_interval: seconds between polls.
+    :param timeout: seconds the whole wait may take (None: no limit).
+    :param progress_timeout: seconds without a newly completed request before failing (None: no limit).
+    :param fail_on: which rows that did not complete fail the task.
+    :param results_path: where to write every row's outcome, or None.
+    :param group_id: the submission's group, for ``cancel_on_kill``.
+    :param cancel_on_kill: cancel the group's not-yet-run requests when the deferred task is killed.
+    """
+
+    task: BaseOperator
+    conn_id: str
+    poll_interval: float
+    timeout: float | None
+    progress_timeout: float | None
+    fail_on: FailOn
+    results_path: str | None
+    group_id: str | None = None
+    cancel_on_kill: bool = False
+
+    def in_worker(
+        self, poller: TicketPoller, expected: Mapping[str, Any] | None, sleep: Callable[[float], None] = time.sleep
+    ) -> dict[str, Any]:
+        """Wait here, polling between sleeps, then report."""
+        deadline = time.time() + self.timeout if self.timeout is not None else None
+        try:
+            statuses = wait_for_tickets(
+                poller,
+                poll_interval=self.poll_interval,
+                deadline=deadline,
+                progress_timeout=self.progress_timeout,
+                sleep=sleep,
+            )
+        except (EcwidWaitError, EcwidSubmissionKilled) as err:
+            raise AirflowException(str(err)) from err
+        return self.report(statuses, expected)
+
+    def defer(self, poller: TicketPoller) -> NoReturn:
+        """Hand the rest of the wait, from the poller's position, to the triggerer."""
+        self.task.defer(
+            trigger=make_trigger(
+                conn_id=self.conn_id,
+                tickets=list(poller.tickets),
+                poll_interval=self.poll_interval,
+                timeout=self.timeout,
+                progress_timeout=self.progress_timeout,
+                group_id=self.group_id,
+                cancel_on_kill=self.cancel_on_kill,
+                poller_state=poller.state(),
+            ),
+            method_name="execute_complete",
+        )
+        raise AssertionError("defer() returns only by raising TaskDeferred")  # pragma: no cover
+
+    def resume(
+        self, client: EcwidClient, event: Any, tickets: Sequence[str], expected: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """After the trigger fired: fail closed on a bad event, else read the final answers and report."""
+        check_event(event, tickets)
+        return self.report(final_statuses(client, tickets), expected)
+
+    def report(self, statuses: Sequence[BatchStatus], expected: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The task's report; raises when ``fail_on`` says the task failed."""
+        return finish(
+            statuses, fail_on=self.fail_on, results_path=self.results_path, log=self.task.log, expected=expected
+        )
+
+
+def normalize_tickets(value: Any) -> list[str]:
+    """
+    Accept what a task hands over: a list of tickets, one ticket, a list rendered as text by a template, the
+    outputs of a mapped operator (a sequence of ticket lists, flattened in map order) or a report.
+    """
+    if value is None:
+        raise EcwidConfigError("tickets is None: pass the batch operator's output or a list of tickets")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("["):
+            return [text] if text else []
+        value = ast.literal_eval(text)
+    if isinstance(value, dict):
+        if value.get("dry_run") is True:
+            return []  # a dry run sent nothing
+        if "tickets" not in value:
+            raise EcwidConfigError("tickets is a dict without a 'tickets' entry")
+        value = [item["ticket"] if isinstance(item, dict) else item for item in value["tickets"]]
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise EcwidConfigError(f"tickets must be a list of ticket strings, got {type(value).__name__}")
+    tickets: list[str] = []
+    for item in value:
+        if isinstance(item, str | int) and not isinstance(item, bool):
+            tickets.append(str(item))
+        else:
+            tickets.extend(normalize_tickets(item))  # a mapped task's output: one list per map index
+    return tickets
+
+
+def final_statuses(client: EcwidClient, tickets: Sequence[str]) -> list[BatchStatus]:
+    """Read every ticket once more for the row results; fail closed if one is not finished."""
+    statuses = [client.get_batch(ticket) for ticket in tickets]
+    unfinished = [status.ticket for status in statuses if status.state is not BatchState.COMPLETED]
+    if unfinished:
+        raise AirflowException(f"Ecwid reports ticket(s) {unfinished[:5]} as not finished after the wait ended")
+    return statuses
+
+
+def make_trigger(
+    *,
+    conn_id: str,
+    tickets: list[str],
+    poll_interval: float,
+    timeout: float | None,
+    progress_timeout: float | None,
+    group_id: str | None,
+    cancel_on_kill: bool,
+    poller_state: dict[str, Any] | None = None,
+) -> EcwidBatchTrigger:
+    """A trigger whose deadlines are wall-clock epochs computed here, on the worker, before deferring."""
+    state = poller_state or {}
+    return EcwidBatchTrigger(
+        conn_id=conn_id,
+        tickets=tickets,
+        poll_interval=poll_interval,
+        deadline=time.time() + timeout if timeout is not None else None,
+        progress_timeout=progress_timeout,
+        next_index=int(state.get("next_index", 0)),
+        last_progress_at=state.get("last_progress_at") or time.time(),
+        progress_mark=int(state.get("progress_mark", -1)),
+        done_requests=int(state.get("done_requests", 0)),
+        group_id=group_id,
+        cancel_on_kill=cancel_on_kill,
+    )
+
+
+def pull_expected(ti: Any, task_id: str, map_index: int | None) -> dict[str, Any] | None:
+    """
+    The expectations an EcwidBatchOperator task pushed for its tickets (None when there are none).
+
+    :param ti: the running task instance.
+    :param task_id: the submitting task.
+    :param map_index: its map index; None for every map index of a mapped task (their expectations merged).
+    """
+    found = ti.xcom_pull(task_ids=task_id, key=EXPECTED_XCOM_KEY, map_indexes=map_index)
+    pieces = found if isinstance(found, list) else [found]
+    merged: dict[str, Any] = {}
+    for piece in pieces:
+        if isinstance(piece, Mapping):
+            merged.update(piece)
+    return merged or None
+
+
+def check_event(event: Any, tickets: Sequence[str]) -> None:
+    """Fail closed on a missing, malformed, failed or foreign trigger event."""
+    if not isinstance(event, dict) or "status" not in event:
+        raise AirflowException(f"The Ecwid batch trigger ended without a usable event ({event!r:.200}); failing")
+    if event["status"] == "error":
+        if event.get("reason") == NOT_RETRYABLE_REASON:
+            raise AirflowFailException(f"Waiting for Ecwid batches failed: {event.get('message', 'no message')}")
+        raise AirflowException(f"Waiting for Ecwid batches failed: {event.get('message', 'no message')}")
+    if event["status"] != "success":
+        raise AirflowException(f"The Ecwid batch trigger sent an unknown status {event['status']!r}; failing")
+    if list(event.get("tickets", [])) != list(tickets):
+        raise AirflowException("The Ecwid batch trigger reported on other tickets than this task's; failing")

@@ -1,0 +1,1 @@
+"""Chunks -> tickets -> a verdict: submitting, waiting, accounting for every request, the report and ``fail_on``."""
