@@ -23,35 +23,18 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import Param, dag, task
+from ecwid_sample_feed import CATALOG_COLUMNS, shaped_feed  # beside this file: Airflow puts the DAG folder on sys.path
 
 from airflow_provider_ecwid.compat import OUTLET_ASSETS_RUN_IN_DAGS_TEST
 from airflow_provider_ecwid.lineage import ecwid_catalog_asset
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 
 log = logging.getLogger(__name__)
-DATA = Path(__file__).parent / "data"
 CATALOG = ecwid_catalog_asset(os.environ.get("ECWID_STORE_ID", "1002"))  # the store of connection ecwid_default
-FEED_TO_ECWID = {
-    "product_code": "sku",
-    "parent_code": "parent_sku",
-    "title": "name",
-    "category": "category",
-    "price": "price",
-    "list_price": "compareToPrice",
-    "stock": "quantity",
-    "weight_kg": "weight",
-    "description": "description",
-    "Size": "Size",
-    "Color": "Color",
-    "Material": "Material",
-    "image_url": "image",
-    "gallery_urls": "gallery",
-}
 
 
 @dag(
@@ -72,21 +55,12 @@ def ecwid_nightly_catalog_import() -> None:
     def shape_feed(params: dict[str, Any] | None = None) -> Any:
         """Feed columns -> Ecwid product fields; 'yes'/'no' -> enabled (a DataFrame); absent columns stay empty."""
         assert params is not None
-        import pandas as pd  # in the task: DAG files are parsed often and should import little
-
-        feed = pd.read_csv(DATA / params["feed"], dtype={"product_code": str, "parent_code": str})
-        products = feed.reindex(columns=list(FEED_TO_ECWID)).rename(columns=FEED_TO_ECWID)
-        products["enabled"] = feed["active"].str.lower().eq("yes")
-        return products
+        return shaped_feed(params["feed"])
 
     sync = EcwidCatalogSyncOperator(
         task_id="sync_catalog",
         data=shape_feed(),
-        category_column="category",  # "Apparel > Tops > Shirts": created level by level when missing
-        parent_sku_column="parent_sku",  # a row naming a parent is a variation of that product
-        option_columns=["Size", "Color", "Material"],
-        image_column="image",
-        gallery_column="gallery",  # URLs joined by "|"
+        **CATALOG_COLUMNS,  # category paths, parent SKUs, option columns, image and gallery (ecwid_sample_feed.py)
         poll_interval=2,  # seconds between status reads while a phase's batches run
         deferrable=True,  # every phase waits in the triggerer, not in a worker slot (Airflow's default: False)
         fail_on="never",  # the next task decides, with the whole summary in hand

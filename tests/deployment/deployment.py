@@ -1,6 +1,10 @@
 """A real Airflow deployment for tests: the emulator, then Airflow's API server, scheduler, DAG processor and
-triggerer (LocalExecutor, SQLite) in a temporary AIRFLOW_HOME with the example DAGs, each process in a process
-group of its own, logging to a file of its own, and all stopped by process group when the session ends.
+triggerer in a temporary AIRFLOW_HOME with the example DAGs, each process in a process group of its own, logging
+to a file of its own, and all stopped by process group when the session ends.
+
+Two configurations: ``local`` (LocalExecutor, SQLite) and ``celery`` (CeleryExecutor with two ``airflow celery
+worker`` processes, Redis as the broker, PostgreSQL as the metadata database and Celery's result backend; see
+``services.py``).
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ import requests
 
 from airflow_provider_ecwid.testing.server import DEFAULT_STORE_ID, DEFAULT_TOKEN, count_calls
 from tests.conftest import FERNET_KEY
+from tests.deployment.services import Postgres, Redis
 from tests.waiting import WaitTimedOut, wait_until
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+#: The Celery configuration's workers (each an ``airflow celery worker`` with a name and log server of its own).
+CELERY_WORKERS = ("celery-worker-1", "celery-worker-2")
 USER = "admin"
 #: 1,000 products x 10 ms of emulated processing: the nightly import's sensor finds work pending and defers
 PROCESSING_TIME = 0.01
@@ -57,6 +64,15 @@ class Deployment:
     password: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     token: str | None = None
+    executor: str = "local"
+    postgres: Postgres | None = None
+    redis: Redis | None = None
+    #: more stores (id -> token) for the emulator, each with a connection ``ecwid_store_<id>``
+    extra_stores: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return COMPONENTS + (CELERY_WORKERS if self.executor == "celery" else ())
 
     # -- where things are ------------------------------------------------------------------------------------
 
@@ -81,7 +97,8 @@ class Deployment:
 
     def where_to_look(self) -> str:
         """The line a failure message ends with: every component's log, and the task logs' folder."""
-        names = ["emulator", "db-migrate", *COMPONENTS]
+        services = ["postgres", "redis"] if self.executor == "celery" else []
+        names = ["emulator", *services, "db-migrate", *self.components]
         files = ", ".join(str(self.log_of(name)) for name in names)
         return f"component logs: {files}; task logs under {self.home / 'logs'}"
 
@@ -106,7 +123,6 @@ class Deployment:
             AIRFLOW__CORE__DAGS_FOLDER=str(EXAMPLES),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
             AIRFLOW__CORE__FERNET_KEY=FERNET_KEY,
-            AIRFLOW__CORE__EXECUTOR="LocalExecutor",
             AIRFLOW__CORE__PARALLELISM="4",
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{self.url}/execution/",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:admin",
@@ -127,15 +143,32 @@ class Deployment:
             AIRFLOW_CONN_ECWID_DEFAULT=self.connection_json(),
             AIRFLOW_CONN_ECWID_OTHER_STORE=self.connection_json(OTHER_STORE_ID, OTHER_TOKEN),
         )
+        for store_id, token in self.extra_stores.items():
+            env[f"AIRFLOW_CONN_ECWID_STORE_{store_id}"] = self.connection_json(store_id, token)
+        env.update(self.executor_env())
         return env
+
+    def executor_env(self) -> dict[str, str]:
+        """The executor's settings: LocalExecutor on SQLite, or Celery on Redis with PostgreSQL."""
+        if self.executor == "local":
+            return {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor"}
+        assert self.postgres is not None, "start() creates the services first"
+        assert self.redis is not None, "start() creates the services first"
+        return {
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.postgres.sqlalchemy_url(),
+            "AIRFLOW__CELERY__BROKER_URL": self.redis.url(0),
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.postgres.sqlalchemy_url(),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+        }
 
     # -- processes -------------------------------------------------------------------------------------------
 
-    def spawn(self, name: str, args: list[str]) -> None:
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         """Start one process in a new process group (so that stopping it stops its children too)."""
         log = open(self.log_of(name), "wb")  # noqa: SIM115 - kept open for the process's life
         self.processes[name] = subprocess.Popen(
-            args, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root
+            args, env=env or self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root
         )
         log.close()
 
@@ -147,8 +180,8 @@ class Deployment:
                 )
 
     def stop(self) -> None:
-        """SIGTERM every process group, then SIGKILL what is left after 20 seconds."""
-        for process in self.processes.values():
+        """SIGTERM every process group, the last started first, then SIGKILL what is left after 20 seconds."""
+        for process in reversed(self.processes.values()):
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGTERM)
@@ -159,25 +192,23 @@ class Deployment:
             with contextlib.suppress(ProcessLookupError):  # the group's children too, even when the leader is gone
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if self.postgres is not None:
+            self.postgres.remove()
 
     def start(self) -> None:
         self.logs.mkdir(parents=True)
         self.home.mkdir(parents=True)
         (self.home / "passwords.json").write_text(json.dumps({USER: self.password}))
-        self.spawn(
-            "emulator",
-            [
-                sys.executable,
-                "-m",
-                "airflow_provider_ecwid.testing.emulator",
-                "--port",
-                str(self.emulator_port),
-                "--processing-time",
-                str(PROCESSING_TIME),
-                "--store",
-                f"{OTHER_STORE_ID}:{OTHER_TOKEN}",
-            ],
-        )
+        stores = [f"{OTHER_STORE_ID}:{OTHER_TOKEN}", *(f"{sid}:{token}" for sid, token in self.extra_stores.items())]
+        emulator = [sys.executable, "-m", "airflow_provider_ecwid.testing.emulator", "--port", str(self.emulator_port)]
+        emulator += [
+            "--processing-time",
+            str(PROCESSING_TIME),
+            *(arg for store in stores for arg in ("--store", store)),
+        ]
+        if self.executor == "celery":
+            self.start_services()  # first: every Airflow process's settings name them
+        self.spawn("emulator", emulator)
         migrate = subprocess.run(
             [AIRFLOW, "db", "migrate"], env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300
         )
@@ -187,9 +218,23 @@ class Deployment:
         for name in COMPONENTS:
             extra = ["--port", str(self.api_port), "--host", "127.0.0.1"] if name == "api-server" else []
             self.spawn(name, [AIRFLOW, name, *extra])
+        if self.executor == "celery":
+            for number, name in enumerate(CELERY_WORKERS, start=1):
+                # each worker serves its task logs on a port of its own
+                env = {**self.env(), "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
+                self.spawn(name, [AIRFLOW, "celery", "worker", "--celery-hostname", f"worker{number}@%h"], env)
         self.wait_for("the emulator", lambda: _get_ok(f"{self.emulator_url}/_emulator/stats"), timeout=60)
         self.wait_for("the API server", lambda: _get_ok(f"{self.url}/api/v2/monitor/health"), timeout=120)
         self.token = self.login()
+
+    def start_services(self) -> None:
+        """PostgreSQL and Redis for the Celery configuration, ready before Airflow's database is migrated."""
+        self.postgres = Postgres.create(free_port())
+        self.redis = Redis(free_port())
+        self.spawn("postgres", self.postgres.command(), env=dict(os.environ))
+        self.spawn("redis", self.redis.command(), env=dict(os.environ))
+        self.wait_for("PostgreSQL", self.postgres.accepts_connections, timeout=60)
+        self.wait_for("Redis", self.redis.accepts_connections, timeout=30)
 
     # -- talking to it ---------------------------------------------------------------------------------------
 
@@ -237,8 +282,14 @@ class Deployment:
         """The emulator's call counter (see ``count_calls``)."""
         return count_calls(self.emulator("/stats"), **filters)
 
-    def products(self, store_id: int = DEFAULT_STORE_ID) -> list[dict[str, Any]]:
-        return list(self.emulator(f"/stores/{store_id}/products"))
+    def products(self, store_id: int | None = None) -> list[dict[str, Any]]:
+        return list(self.emulator(f"/stores/{store_id or DEFAULT_STORE_ID}/products"))
+
+    def categories(self, store_id: int | None = None) -> list[dict[str, Any]]:
+        return list(self.emulator(f"/stores/{store_id or DEFAULT_STORE_ID}/categories"))
+
+    def images(self, store_id: int | None = None) -> list[dict[str, Any]]:
+        return list(self.emulator(f"/stores/{store_id or DEFAULT_STORE_ID}/images"))
 
 
 def _get_ok(url: str) -> bool:
@@ -248,9 +299,18 @@ def _get_ok(url: str) -> bool:
         return False
 
 
-def start_deployment(root: Path) -> Deployment:
+def start_deployment(root: Path, executor: str = "local", extra_stores: dict[int, str] | None = None) -> Deployment:
+    """Start a deployment of the ``executor`` configuration (``local`` or ``celery``) in ``root``.
+
+    :param extra_stores: more emulator stores (id -> token), each with a connection ``ecwid_store_<id>``.
+    """
     deployment = Deployment(
-        root=root, api_port=free_port(), emulator_port=free_port(), password=secrets.token_urlsafe(12)
+        root=root,
+        api_port=free_port(),
+        emulator_port=free_port(),
+        password=secrets.token_urlsafe(12),
+        executor=executor,
+        extra_stores=extra_stores or {},
     )
     try:
         deployment.start()

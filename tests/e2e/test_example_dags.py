@@ -6,13 +6,13 @@ import contextlib
 import json
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
 
 from airflow_provider_ecwid.testing import EcwidEmulator
+from tests.catalog_checks import assert_store_matches, expected_catalog
 from tests.e2e.conftest import AIRFLOW, AirflowHome, RunRecord
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
@@ -25,55 +25,6 @@ def examples(airflow_home: AirflowHome) -> AirflowHome:
 
 def output_of(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout + result.stderr
-
-
-def expected_catalog(feed: str) -> pd.DataFrame:
-    return pd.read_csv(EXAMPLES / "data" / feed, dtype={"product_code": str, "parent_code": str})
-
-
-def category_paths(emulator: EcwidEmulator) -> dict[int, str]:
-    categories = {c["id"]: c for c in emulator.categories()}
-
-    def path(category_id: int) -> str:
-        parent = categories[category_id].get("parentId")
-        name = str(categories[category_id]["name"])
-        return f"{path(parent)} > {name}" if parent else name
-
-    return {category_id: path(category_id) for category_id in categories}
-
-
-def assert_store_matches(emulator: EcwidEmulator, feed: pd.DataFrame) -> None:
-    """Products, their category paths, variations (price, stock, choices) and images, as the feed says."""
-    if "parent_code" not in feed:
-        feed = feed.assign(parent_code=None)
-    products = feed[feed["parent_code"].isna()]
-    variations = feed[feed["parent_code"].notna()]
-    stored = {p["sku"]: p for p in emulator.products()}
-    assert set(stored) == set(products["product_code"])
-    paths = category_paths(emulator)
-    # itertuples' fields: pandas-stubs types them as any scalar (Period, Interval...), which pd.isna does not take
-    row: Any
-    for row in products.itertuples():
-        product = stored[row.product_code]
-        assert product["name"] == row.title
-        assert product["price"] == row.price
-        assert product["quantity"] == row.stock
-        assert product["enabled"] is (row.active == "yes")
-        assert [paths[c] for c in product["categoryIds"]] == [row.category]
-    combinations = {c["sku"]: c for p in stored.values() for c in p.get("combinations", [])}
-    assert set(combinations) == set(variations["product_code"])
-    for row in variations.itertuples():
-        combination = combinations[row.product_code]
-        assert (combination["price"], combination["quantity"]) == (row.price, row.stock)
-        chosen = {option["name"]: option["value"] for option in combination["options"]}
-        assert chosen == {
-            name: getattr(row, name) for name in ("Size", "Color", "Material") if pd.notna(getattr(row, name))
-        }
-    if "image_url" in feed:
-        images = {(i["sku"], i["kind"], i["position"]): i["url"] for i in emulator.images()}
-        for row in feed.itertuples():
-            kind = "variation" if pd.notna(row.parent_code) else "main"
-            assert images.get((row.product_code, kind, 0)) == (row.image_url if pd.notna(row.image_url) else None)
 
 
 def assert_dry_run(run: RunRecord, requests: int) -> None:
@@ -90,9 +41,18 @@ def test_example_dags_import_without_errors() -> None:
     except ImportError:  # older Airflow
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]  # the same class, where Airflow < 3.1 has it
 
-    bag = DagBag(dag_folder=str(EXAMPLES))
+    sys.path.insert(0, str(EXAMPLES))  # as Airflow does for its DAG folder: the examples share ecwid_sample_feed.py
+    try:
+        bag = DagBag(dag_folder=str(EXAMPLES))
+    finally:
+        sys.path.remove(str(EXAMPLES))
     assert bag.import_errors == {}
-    assert {"ecwid_nightly_catalog_import", "ecwid_manual_batch", "ecwid_catalog_changed"} <= set(bag.dag_ids)
+    assert {
+        "ecwid_nightly_catalog_import",
+        "ecwid_manual_batch",
+        "ecwid_catalog_changed",
+        "ecwid_multi_store_sync",
+    } <= set(bag.dag_ids)
     nightly = bag.dags["ecwid_nightly_catalog_import"]
     assert nightly is not None
     assert nightly.doc_md
@@ -252,3 +212,27 @@ def test_a_connection_saved_with_its_password_encrypted_runs_the_manual_dag(
     assert result.returncode == 0, output_of(result)[-5000:]
     assert [p["sku"] for p in ecwid_emulator.products()] == ["SAVED-1"]
     assert token not in output_of(result)
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.001, stores={1002: ["secret_demo"], 2002: ["secret_other"]})
+def test_multi_store_sync_fills_every_store_and_two_tasks_share_one(
+    examples: AirflowHome, ecwid_emulator: EcwidEmulator
+) -> None:
+    """The fan-out example: the Variable names two stores, each gets the whole feed; the two accessory tasks write
+    their halves into the first store at once."""
+    result = examples.dags_test(
+        "ecwid_multi_store_sync",
+        ecwid_emulator,
+        AIRFLOW_VAR_ECWID_STORE_CONNECTIONS='["ecwid_default", "ecwid_other"]',
+        AIRFLOW_CONN_ECWID_OTHER=ecwid_emulator.connection_json(2002),
+    )
+    assert result.returncode == 0, output_of(result)[-5000:]
+    states = examples.latest_run("ecwid_multi_store_sync").task_states()
+    assert {task for task, state in states.items() if state != "success"} == set(), states
+    assert {"sync_store[0]", "sync_store[1]", "sync_accessories[0]", "sync_accessories[1]"} <= set(states)
+    expected = expected_catalog("catalog.csv")
+    assert_store_matches(ecwid_emulator, expected, store_id=2002)
+    accessories = [p for p in ecwid_emulator.products(1002) if p["sku"].startswith("ACC-")]
+    assert len(accessories) == 120
+    assert_store_matches(ecwid_emulator, expected, store_id=1002, ignore_sku_prefix="ACC-")
+    assert ecwid_emulator.call_count(status=429) == 0

@@ -1,0 +1,26 @@
+"""The Celery configuration: its own deployment, started once for this folder and stopped when its tests end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.deployment.deployment import Deployment, start_deployment
+
+#: The fan-out example's stores (id -> token), each with a connection ecwid_store_<id>
+FAN_OUT_STORES = {3003: "secret_store_3003", 4004: "secret_store_4004"}
+
+
+@pytest.fixture(scope="package")
+def celery_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """PostgreSQL, Redis, the emulator, then Airflow's API server, scheduler, DAG processor, triggerer and two
+    Celery workers; stopped by process group when the folder's tests are done, also after a failure."""
+    started = time.monotonic()
+    running = start_deployment(tmp_path_factory.mktemp("celery"), executor="celery", extra_stores=FAN_OUT_STORES)
+    print(f"Celery deployment up in {time.monotonic() - started:.1f} s: {running.url} ({running.root})")  # noqa: T201
+    try:
+        yield running
+    finally:
+        running.stop()
