@@ -37,9 +37,12 @@ def task_state(deployment: Deployment, dag_id: str, run_id: str, task_id: str) -
 
 
 def wait_for_run(
-    deployment: Deployment, dag_id: str, run_id: str, watch: str | None = None
+    deployment: Deployment, dag_id: str, run_id: str, watch: str | None = None, timeout: float = RUN_TIMEOUT
 ) -> tuple[dict[str, Any], list[str | None]]:
-    """Wait until the run finishes; return it and the states seen of task ``watch`` (in order, without repeats)."""
+    """Wait until the run finishes; return it and the states seen of task ``watch`` (in order, without repeats).
+
+    :param timeout: seconds for the run to finish (a queued run's wait counts).
+    """
     seen: list[str | None] = []
 
     def finished() -> dict[str, Any] | None:
@@ -50,7 +53,7 @@ def wait_for_run(
         run = deployment.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
         return run if run["state"] in FINISHED else None
 
-    run = deployment.wait_for(f"run {run_id} of {dag_id}", finished, timeout=RUN_TIMEOUT, every=0.3)
+    run = deployment.wait_for(f"run {run_id} of {dag_id}", finished, timeout=timeout, every=0.3)
     return run, seen
 
 

@@ -57,3 +57,37 @@ def test_example_dags_on_celery_with_postgres_and_redis(celery_deployment: Deplo
 
     assert deployment.calls(status=429) == 0
     print(f"Celery scenario: {time.monotonic() - started:.1f} s")  # noqa: T201
+
+
+#: How many nightly runs the race check makes (the issue's proof: 20 on this 2-core machine, workers busy).
+RACE_RUNS = 20
+
+
+def test_no_try_is_lost_to_the_deferral_race(celery_deployment: Deployment) -> None:
+    """Twenty nightly runs that each send a little (the feed alternates between the sample and its changed copy),
+    so each phase's batches finish quickly, the race that lost tries before: a deferred task's exit against its
+    trigger's early event ("state changed externally"). The fan-out's syncs run at the same time, keeping the
+    workers busy. Every run must succeed with every task in its first try."""
+    deployment = celery_deployment
+    started = time.monotonic()
+    wait_for_dags(deployment, {NIGHTLY, FAN_OUT})
+    for dag_id in (NIGHTLY, FAN_OUT):
+        deployment.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    feeds = ("catalog_changed.csv", "catalog.csv")
+    run_ids = [f"race-{number:02d}" for number in range(RACE_RUNS)]
+    for number, run_id in enumerate(run_ids):
+        trigger(deployment, NIGHTLY, run_id, {"feed": feeds[number % 2]})
+    trigger(deployment, FAN_OUT, "fan-out-busy", {"accessories_conn_id": f"ecwid_store_{min(FAN_OUT_STORES)}"})
+
+    lost: dict[str, list[str]] = {}
+    for run_id in run_ids:
+        run, _ = wait_for_run(deployment, NIGHTLY, run_id, timeout=300)
+        tries = deployment.api("GET", f"/dags/{NIGHTLY}/dagRuns/{run_id}/taskInstances/sync_catalog/tries")
+        states = [attempt["state"] for attempt in tries["task_instances"]]
+        if run["state"] != "success" or states != ["success"]:
+            lost[run_id] = states
+    busy, _ = wait_for_run(deployment, FAN_OUT, "fan-out-busy")
+    assert_succeeded(deployment, busy)
+    print(f"race check: {RACE_RUNS} runs in {time.monotonic() - started:.1f} s, {len(lost)} with a lost try")  # noqa: T201
+    assert lost == {}, f"runs whose sync did not succeed in its first try: {lost}\n{deployment.where_to_look()}"
+    assert deployment.calls(status=429) == 0
