@@ -7,7 +7,6 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any, cast
 
-from airflow import __version__ as AIRFLOW_VERSION
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_ecwid.api.client import EcwidClient
@@ -19,32 +18,31 @@ from airflow_provider_ecwid.api.connection import (
 )
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError
 
-#: Airflow 2.11 sets an attribute on cryptography's MultiFernet, which cryptography 51 no longer allows; with a
-#: Fernet key set, no connection with a password can then be read. Airflow's own constraints file for 2.11 pins a
-#: cryptography that works (so does constraints/airflow-2.11.txt); the provider cannot state that condition in its
-#: metadata (no marker can name the installed Airflow), so it names it here, where a user meets it.
+#: Airflow 2.11 to 3.1 set an attribute on cryptography's MultiFernet, which cryptography 51 no longer allows; with
+#: a Fernet key set, no connection with a password can then be read (Airflow 3.2 wraps the Fernet and runs with 51).
+#: Airflow's own constraints files pin a cryptography that works (so do this repository's); the provider cannot state
+#: that condition in its metadata (no marker can name the installed Airflow), so it names it where a user meets it.
 FERNET_BREAKAGE = (
     "Airflow could not decrypt the connection {conn_id!r}: this Airflow cannot use the installed cryptography "
-    "(Airflow 2.11 needs cryptography<51). Install Airflow with its constraints file for your Airflow and Python "
-    "version, as Airflow's installation guide says (or pip install 'cryptography<51'), then restart."
+    "(Airflow 2.11 to 3.1 need cryptography<51). Install Airflow with its constraints file for your Airflow and "
+    "Python version, as Airflow's installation guide says (or pip install 'cryptography<51'), then restart."
 )
 
 
-def check_airflow_can_decrypt(conn_id: str, airflow_version: str | None = None) -> None:
+def check_airflow_can_decrypt(conn_id: str) -> None:
     """
-    Fail with the known cause where Airflow 2 cannot decrypt connections at all.
+    Fail with the known cause where Airflow cannot build its Fernet, so cannot decrypt any connection.
 
-    Airflow 2.11's ``get_connection`` logs that failure and goes on to say only that the connection "isn't
-    defined"; this check asks Airflow's Fernet first and names the cause and the fix instead.
+    Airflow's ``get_connection`` logs that failure and goes on to say only that the connection "isn't defined";
+    this check asks Airflow's Fernet first and names the cause and the fix instead.
 
     :param conn_id: the connection being read, for the message.
-    :param airflow_version: the Airflow version to judge (default: the running one; Airflow 3 has no such problem).
     :raises EcwidConfigError: when Airflow's Fernet cannot be built with the installed cryptography.
     """
-    if int((airflow_version or AIRFLOW_VERSION).split(".")[0]) >= 3:
+    try:
+        from airflow.models.crypto import get_fernet
+    except ImportError:  # an Airflow without core's crypto module: nothing to check
         return
-    from airflow.models.crypto import get_fernet
-
     try:
         get_fernet()
     except AttributeError as error:

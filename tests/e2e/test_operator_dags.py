@@ -20,8 +20,9 @@ def succeeded(result: subprocess.CompletedProcess[str], run: RunRecord) -> bool:
     return result.returncode == 0 and set(states.values()) == {"success"}
 
 
-# 50 requests x 0.15 s: the batches still run when the sensor first looks, so that it has to wait (and defer)
-@pytest.mark.ecwid_emulator(processing_time=0.15)
+# 50 requests x 0.3 s: the batches still run when the sensor first looks, so that it has to wait (and defer),
+# also on a loaded machine where the sensor task starts seconds late (0.15 s was too short once under load)
+@pytest.mark.ecwid_emulator(processing_time=0.3)
 @pytest.mark.parametrize("deferrable", ["false", "true"])
 def test_mapped_operator_then_sensor(airflow_home: AirflowHome, ecwid_emulator: EcwidEmulator, deferrable: str) -> None:
     result = airflow_home.dags_test(
