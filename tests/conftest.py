@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet
@@ -45,11 +46,20 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def emulator_conn(ecwid_emulator: EcwidEmulator, monkeypatch: pytest.MonkeyPatch) -> EcwidEmulator:
-    """Point the connection ``ecwid_default`` at the test's emulator (fast retries, no client rate limit)."""
+def emulator_conn(ecwid_emulator: EcwidEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> EcwidEmulator:
+    """
+    Point the connection ``ecwid_default`` at the test's emulator (fast retries, no client rate limit).
+
+    Its shared rate budget lives in the test's own SQLite file, so no test shares a budget or a 429 pause with
+    another, and nothing is left in the machine's temp directory.
+    """
     monkeypatch.setenv(
         "AIRFLOW_CONN_ECWID_DEFAULT",
-        ecwid_emulator.connection_json(rate_limit_per_minute=100_000, max_retry_wait=5),
+        ecwid_emulator.connection_json(
+            rate_limit_per_minute=100_000,
+            max_retry_wait=5,
+            rate_limit_storage=f"sqlite:///{tmp_path / 'rate-budget.sqlite'}",
+        ),
     )
     return ecwid_emulator
 

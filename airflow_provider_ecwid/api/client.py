@@ -1,8 +1,10 @@
 """EcwidClient: the one place that talks HTTP to Ecwid. No Airflow import.
 
 It holds one ``requests.Session`` with the Bearer token, applies connect/read time-outs to every call,
-keeps under a per-minute budget with a token bucket, and retries what :mod:`retries` says is worth
-retrying. 400, 402, 403, 404, 409, 415, 422 and every other 4xx fail at once with a typed error.
+keeps under a per-minute budget with a token bucket (and, given a :class:`~.ratelimit.SharedBudget`, under the
+budget that every client of the token shares, which a 429 pauses for all of them), and retries what
+:mod:`retries` says is worth retrying.
+400, 402, 403, 404, 409, 415, 422 and every other 4xx fail at once with a typed error.
 
 Everything the server says passes through one :class:`TokenScrubber` before the client looks at it: a
 server or proxy that repeats the Authorization header (in an error body, an HTML error page, a failed
@@ -25,7 +27,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from airflow_provider_ecwid import __version__
-from airflow_provider_ecwid.api.ratelimit import TokenBucket
+from airflow_provider_ecwid.api.ratelimit import SharedBudget, TokenBucket
 from airflow_provider_ecwid.api.retries import (
     RetryableAnswer,
     RetryPolicy,
@@ -175,6 +177,8 @@ class EcwidClient:
     :param max_retry_wait: the most seconds spent waiting between attempts of one call, in total; 429 and 449
         (an import in progress) are retried until it is spent.
     :param session: a ``requests.Session`` to use instead of a new one.
+    :param shared_budget: the token's budget shared with every other client of it (None: this client's own
+        token bucket only); the client closes it.
     :param sleep: the function that waits, for retries and the rate limit (injectable for tests).
     """
 
@@ -189,6 +193,7 @@ class EcwidClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         session: requests.Session | None = None,
+        shared_budget: SharedBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store_id = str(store_id).strip()
@@ -210,6 +215,7 @@ class EcwidClient:
         self.timeout = (min(10.0, float(timeout)), float(timeout))
         self.retry_policy = RetryPolicy(int(max_retries), float(max_retry_wait), sleep)
         self.rate_limiter = TokenBucket(rate_limit_per_minute, sleep=sleep)
+        self.shared_budget = shared_budget
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token.strip()}"
         self.scrub = TokenScrubber(token.strip())
@@ -240,8 +246,10 @@ class EcwidClient:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session and the shared budget's storage."""
         self.session.close()
+        if self.shared_budget is not None:
+            self.shared_budget.close()
 
     # -- the generic call ----------------------------------------------------------------------------
 
@@ -278,6 +286,8 @@ class EcwidClient:
 
     def _send_once(self, method: str, path: str, shown_path: str, query: dict[str, Any], data: bytes | None) -> Any:
         self.rate_limiter.acquire()
+        if self.shared_budget is not None:
+            self.shared_budget.acquire()
         headers = {"Content-Type": "application/json"} if data is not None else None
         started = time.monotonic()
         response = self.session.request(
@@ -301,7 +311,10 @@ class EcwidClient:
             return self._decode(response.status_code, content, method, shown_path)
         error = self._api_error(response, content, method, shown_path)
         if is_retryable(response.status_code):
-            raise RetryableAnswer(error, retry_after_of(response.status_code, response.headers.get("Retry-After")))
+            retry_after = retry_after_of(response.status_code, response.headers.get("Retry-After"))
+            if retry_after is not None and self.shared_budget is not None:  # a 429: every client of the token waits
+                self.shared_budget.pause(retry_after)
+            raise RetryableAnswer(error, retry_after)
         raise error
 
     def _decode(self, status: int, content: bytes, method: str, shown_path: str) -> Any:

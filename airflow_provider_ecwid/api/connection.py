@@ -1,7 +1,8 @@
 """How an Airflow Connection of type ``ecwid`` maps to an EcwidClient's settings. No Airflow import.
 
 Fields: login = store id, password = secret token, extras ``base_url``, ``timeout``, ``rate_limit_per_minute``,
-``max_retries``, ``max_retry_wait``. Kept here so that the hook, the trigger and provider_info share it.
+``max_retries``, ``max_retry_wait``, ``rate_limit_storage``. Kept here so that the hook, the trigger and
+provider_info share it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from airflow_provider_ecwid.api.client import (
     DEFAULT_TIMEOUT,
     EcwidClient,
 )
+from airflow_provider_ecwid.api.ratelimit import budget_key
+from airflow_provider_ecwid.api.ratestorage import STORAGE_SCHEMES, open_shared_budget
 from airflow_provider_ecwid.errors import EcwidConfigError
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,13 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
         "label": "Rate limit (requests per minute)",
         "description": "The client's own budget; Ecwid allows 600 a minute per token.",
         "schema": {"type": ["integer", "null"], "default": DEFAULT_RATE_LIMIT_PER_MINUTE},
+    },
+    "rate_limit_storage": {
+        "label": "Rate limit storage",
+        "description": "Where every task, trigger and worker using this token shares the rate limit: empty for a "
+        "SQLite file in this machine's temp directory (one machine), or sqlite:///path, redis://host:6379/0 or "
+        "postgresql://user@host/db (many machines).",
+        "schema": {"type": ["string", "null"]},
     },
     "max_retries": {
         "label": "Max retries",
@@ -95,6 +105,7 @@ class EcwidConnectionSettings:
     :param rate_limit_per_minute: the client's own request budget.
     :param max_retries: retries of 5xx, time-outs and connection errors (0 disables every retry).
     :param max_retry_wait: the most seconds of waiting between attempts of one call (bounds 429 and 449).
+    :param rate_limit_storage: where the token's budget is shared (None: a SQLite file in the temp directory).
     """
 
     conn_id: str
@@ -105,12 +116,14 @@ class EcwidConnectionSettings:
     rate_limit_per_minute: float = DEFAULT_RATE_LIMIT_PER_MINUTE
     max_retries: int = DEFAULT_MAX_RETRIES
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
+    rate_limit_storage: str | None = None
 
     def __repr__(self) -> str:
         return f"EcwidConnectionSettings(conn_id={self.conn_id!r}, store_id={self.store_id!r}, token=***)"
 
     def make_client(self) -> EcwidClient:
-        """Build a client from these settings."""
+        """Build a client from these settings, sharing the token's budget with every other client of it."""
+        key = budget_key(self.store_id, self.token, self.base_url.rstrip("/"))
         return EcwidClient(
             self.store_id,
             self.token,
@@ -119,6 +132,7 @@ class EcwidConnectionSettings:
             rate_limit_per_minute=self.rate_limit_per_minute,
             max_retries=self.max_retries,
             max_retry_wait=self.max_retry_wait,
+            shared_budget=open_shared_budget(self.rate_limit_storage, key, self.rate_limit_per_minute),
         )
 
 
@@ -135,6 +149,16 @@ def _number(conn_id: str, extra: Mapping[str, Any], name: str, default: float, k
     if number < 0:
         raise EcwidConfigError(f"Connection {conn_id!r}: extra field {name!r} must not be negative")
     return number
+
+
+def _storage(conn_id: str, extra: Mapping[str, Any]) -> str | None:
+    value = str(extra.get("rate_limit_storage") or "").strip()
+    if value and value.split(":", 1)[0].lower() not in STORAGE_SCHEMES:  # the URL may hold a password: not shown
+        raise EcwidConfigError(
+            f"Connection {conn_id!r}: extra field 'rate_limit_storage' must be empty or a sqlite:///, redis:// or "
+            "postgresql:// URL"
+        )
+    return value or None
 
 
 def _plain_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,6 +209,7 @@ def settings_from_connection(
             )
         base_url = host.strip()
     return EcwidConnectionSettings(
+        rate_limit_storage=_storage(conn_id, extra),
         conn_id=conn_id,
         store_id=store_id,
         token=token,

@@ -1,10 +1,23 @@
-"""A thread-safe token bucket that keeps one client under its per-minute request budget."""
+"""The request budget: a thread-safe token bucket per client, and one budget per token shared by every process.
+
+:class:`TokenBucket` keeps one client under ``rate_limit_per_minute`` with bursts, as it always has.
+:class:`SharedBudget` holds the same budget for every client of a token at once (the tasks in any worker, a
+deferred task's stints, the trigger, the sensor, the UI's Test button) in pyrate-limiter's shared buckets, and
+carries a 429's ``Retry-After`` to all of them. :mod:`.ratestorage` opens the storage the connection names.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+from pyrate_limiter import AbstractBucket, Limiter, Rate, SingleBucketFactory
+
+log = logging.getLogger(__name__)
 
 
 class TokenBucket:
@@ -56,3 +69,121 @@ class TokenBucket:
         if delay > 0:
             self._sleep(delay)
         return delay
+
+
+#: How often a shared bucket drops the calls that left its longest window (pyrate-limiter's own default interval).
+LEAK_INTERVAL = 10.0
+
+
+class PauseStore(Protocol):
+    """Where the clients of one token agree until when nobody calls: a wall-clock epoch, in seconds."""
+
+    def until(self) -> float:
+        """The moment the pause ends (0 or a past moment: no pause)."""
+
+    def extend(self, until: float) -> None:
+        """Pause every client until ``until``, unless a longer pause is already set."""
+
+    def close(self) -> None:
+        """Release the storage's connection."""
+
+
+def budget_key(store_id: str, token: str, base_url: str) -> str:
+    """
+    The name of a token's shared budget: the store id and a hash of the base URL and token, never the token.
+
+    The same token on another API (an emulator on another port) gets its own budget, so tests do not share one.
+    The result is a plain identifier (letters, digits, ``_``), usable as a table, file or Redis key name.
+    """
+    digest = hashlib.sha256(f"{base_url}\n{token}".encode()).hexdigest()[:24]
+    return f"ecwid_{store_id}_{digest}"
+
+
+def budget_rates(per_minute: float) -> list[Rate]:
+    """
+    The token bucket's promise as pyrate-limiter's sliding-window rates: bursts of at most a tenth of the budget,
+    and never more than the budget in any rolling minute (so 500 a minute stays under Ecwid's 600 together).
+
+    :param per_minute: the budget in calls per minute (> 0).
+    """
+    if per_minute <= 0:
+        raise ValueError(f"per_minute must be positive, got {per_minute}")
+    limit = max(1, int(per_minute))
+    window_ms = int(60_000 * limit / per_minute)
+    burst = max(1, limit // 10)
+    if burst >= limit:
+        return [Rate(limit, window_ms)]
+    # floor, so the burst window's density is not below the minute's (pyrate-limiter's rule for a rate list)
+    return [Rate(burst, window_ms * burst // limit), Rate(limit, window_ms)]
+
+
+class SharedBudget:
+    """
+    One token's rate budget, shared through storage by every process and thread that calls with the token.
+
+    :meth:`acquire` first waits out a pause that a 429 set (through :meth:`pause`, by any client of the token),
+    then takes a place in pyrate-limiter's bucket, blocking while the budget is spent.
+
+    :param bucket: a pyrate-limiter bucket on shared storage (SQLite, Redis or PostgreSQL).
+    :param pauses: the token's shared pause, in the same storage.
+    :param key: the budget's name (from :func:`budget_key`; never the token).
+    :param sleep: the function that waits out a pause (injectable for tests).
+    :param clock: a wall clock in epoch seconds, the same on every process (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        bucket: AbstractBucket,
+        pauses: PauseStore,
+        key: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bucket = bucket
+        self.pauses = pauses
+        self.key = key
+        self._sleep = sleep
+        self._clock = clock
+        # no background leak thread per client: acquire() leaks now and then itself
+        self._limiter = Limiter(SingleBucketFactory(bucket, schedule_leak=False))
+        self._leaked_at = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"SharedBudget(key={self.key!r}, bucket={type(self.bucket).__name__})"
+
+    def acquire(self) -> float:
+        """Block until a call may go out; return the seconds waited (a pause included)."""
+        waited = self.wait_for_pause()
+        started = time.monotonic()
+        self._limiter.try_acquire(self.key)
+        self._leak_now_and_then()
+        return waited + time.monotonic() - started
+
+    def wait_for_pause(self) -> float:
+        """Wait until a pause set by any client of the token has passed; return the seconds waited."""
+        left = self.pauses.until() - self._clock()
+        if left <= 0:
+            return 0.0
+        log.info("Ecwid rate limit: another client of this token was answered 429; pausing %.1f s", left)
+        self._sleep(left)
+        return left
+
+    def pause(self, seconds: float) -> None:
+        """Ask every client of the token to call nothing for ``seconds`` (a 429's Retry-After)."""
+        if seconds > 0:
+            self.pauses.extend(self._clock() + seconds)
+
+    def _leak_now_and_then(self) -> None:
+        if time.monotonic() - self._leaked_at < LEAK_INTERVAL:
+            return
+        self._leaked_at = time.monotonic()
+        try:
+            self.bucket.leak(self.bucket.now())
+        except Exception as err:  # a busy database: the next leak catches up, the budget stays exact meanwhile
+            log.debug("Could not trim the shared rate budget %s: %s", self.key, type(err).__name__)
+
+    def close(self) -> None:
+        """Release the storage's connections."""
+        self._limiter.close()
+        self.pauses.close()

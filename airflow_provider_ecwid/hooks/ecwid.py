@@ -65,8 +65,9 @@ class EcwidHook(BaseHook):
     Interact with one Ecwid store through its REST API.
 
     The connection holds the store id (login), the ``secret_...`` token (password) and optional extras
-    ``base_url``, ``timeout``, ``rate_limit_per_minute``, ``max_retries`` and ``max_retry_wait``. The client
-    is built once per hook and reused.
+    ``base_url``, ``timeout``, ``rate_limit_per_minute``, ``max_retries``, ``max_retry_wait`` and
+    ``rate_limit_storage`` (where every client of the token shares its budget). The client is built once per hook
+    and reused.
 
     :param ecwid_conn_id: the Airflow connection id of type ``ecwid``.
     """

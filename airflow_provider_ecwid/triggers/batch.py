@@ -92,7 +92,8 @@ class EcwidBatchTrigger(BaseTrigger):
         settings = settings_from_connection(
             self.conn_id, login=conn.login, password=conn.password, host=conn.host, extra=conn.extra_dejson
         )
-        return settings.make_client()
+        # opening the shared rate budget touches its storage (a SQLite file, Redis, PostgreSQL): off the event loop
+        return await asyncio.to_thread(settings.make_client)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:

@@ -108,9 +108,14 @@ class Deployment:
                 "conn_type": "ecwid",
                 "login": str(store_id),
                 "password": token,
-                "extra": {"base_url": f"{self.emulator_url}/api/v3", "max_retry_wait": 5},
+                "extra": {"base_url": f"{self.emulator_url}/api/v3", "max_retry_wait": 5, **self.budget_storage()},
             }
         )
+
+    def budget_storage(self) -> dict[str, str]:
+        """Where the connections share their rate budget: Redis in the Celery configuration (as on many hosts),
+        the default per-host SQLite file in the local one."""
+        return {"rate_limit_storage": self.redis.url(1)} if self.redis is not None else {}
 
     def env(self) -> dict[str, str]:
         env = {

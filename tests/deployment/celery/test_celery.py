@@ -19,6 +19,16 @@ from tests.deployment.deployment import Deployment
 
 pytestmark = pytest.mark.deployment
 
+
+def redis_keys(deployment: Deployment) -> list[str]:
+    """The keys in the Redis database that the connections' rate_limit_storage names."""
+    import redis
+
+    assert deployment.redis is not None
+    client = redis.Redis.from_url(deployment.redis.url(1), decode_responses=True)
+    return [str(key) for key in client.keys("*")]
+
+
 NIGHTLY, MANUAL, FAN_OUT = "ecwid_nightly_catalog_import", "ecwid_manual_batch", "ecwid_multi_store_sync"
 
 
@@ -56,6 +66,10 @@ def test_example_dags_on_celery_with_postgres_and_redis(celery_deployment: Deplo
     assert "CELERY-1" in {product["sku"] for product in deployment.products()}
 
     assert deployment.calls(status=429) == 0
+    # every process drew on the budgets kept in Redis: one per store token, named without the token
+    budgets = redis_keys(deployment)
+    assert any(f"ecwid_{store_id}_" in key for key in budgets for store_id in (1002, *FAN_OUT_STORES)), budgets
+    assert not any("secret" in key for key in budgets), budgets
     print(f"Celery scenario: {time.monotonic() - started:.1f} s")  # noqa: T201
 
 

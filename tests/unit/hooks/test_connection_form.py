@@ -19,13 +19,14 @@ from packaging.version import Version
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 
 AIRFLOW_3 = Version(airflow_version) >= Version("3.0")
-EXTRA_FIELDS = ("base_url", "timeout", "rate_limit_per_minute", "max_retries", "max_retry_wait")
+EXTRA_FIELDS = ("base_url", "timeout", "rate_limit_per_minute", "max_retries", "max_retry_wait", "rate_limit_storage")
 LABELS = {
     "base_url": "API base URL",
     "timeout": "Request time-out (seconds)",
     "rate_limit_per_minute": "Rate limit (requests per minute)",
     "max_retries": "Max retries",
     "max_retry_wait": "Max retry wait (seconds)",
+    "rate_limit_storage": "Rate limit storage",
 }
 
 

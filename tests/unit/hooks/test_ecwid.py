@@ -200,6 +200,7 @@ def test_provider_info_describes_the_connection_type() -> None:
         "rate_limit_per_minute",
         "max_retries",
         "max_retry_wait",
+        "rate_limit_storage",
     }
     # the same form both ways: provider info (read by Airflow >= 3.2, kebab-case) and the hook (Airflow < 3.2)
     behaviour = conn_type["ui-field-behaviour"]
@@ -224,7 +225,14 @@ def test_providers_manager_discovers_the_provider_and_its_hook() -> None:
     form_fields = {name for name in manager.connection_form_widgets if name.startswith("extra__ecwid__")}
     assert form_fields == {
         f"extra__ecwid__{name}"
-        for name in ("base_url", "timeout", "rate_limit_per_minute", "max_retries", "max_retry_wait")
+        for name in (
+            "base_url",
+            "timeout",
+            "rate_limit_per_minute",
+            "max_retries",
+            "max_retry_wait",
+            "rate_limit_storage",
+        )
     }
 
 

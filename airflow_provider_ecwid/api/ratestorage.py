@@ -1,0 +1,199 @@
+"""Opens a token's shared rate budget in the storage a connection names. No Airflow import.
+
+``rate_limit_storage`` is a URL:
+
+- empty: a SQLite file in this machine's temporary directory, shared by every process of the user on the host;
+- ``sqlite:///absolute/path/file.sqlite``: that SQLite file (on a local disk: SQLite's locking is unsafe on NFS);
+- ``redis://...`` (or ``rediss://``): a Redis server, shared by every host (the ``redis`` extra);
+- ``postgresql://...``: a PostgreSQL database, shared by every host (the ``postgres`` extra).
+
+The buckets are pyrate-limiter's; next to each lives the token's pause (the end of a 429's ``Retry-After``).
+Every name in the storage is the budget's key: the store id and a hash, never the token.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pyrate_limiter import PostgresBucket, Rate, RedisBucket, SQLiteBucket
+
+from airflow_provider_ecwid.api.ratelimit import SharedBudget, budget_rates
+from airflow_provider_ecwid.errors import EcwidConfigError
+
+#: The URL schemes ``rate_limit_storage`` accepts.
+STORAGE_SCHEMES = ("sqlite", "redis", "rediss", "postgresql", "postgres")
+
+#: Seconds a process waits for another's lock on the SQLite file before giving up.
+SQLITE_BUSY_TIMEOUT = 30.0
+
+
+def default_sqlite_path() -> Path:
+    """
+    The SQLite file shared by default: ``<temp dir>/airflow-provider-ecwid-<uid>/rate-budget.sqlite``.
+
+    The temporary directory, not AIRFLOW_HOME: it is on a local disk of every machine and always writable, while
+    AIRFLOW_HOME is often on a network share (where SQLite's and the file lock's locking is not safe) or read-only
+    in a container image. The user id keeps two users of one host from sharing (or blocking) one file.
+    """
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"airflow-provider-ecwid-{uid}" / "rate-budget.sqlite"
+
+
+def open_shared_budget(storage: str | None, key: str, per_minute: float, **timing: Any) -> SharedBudget:
+    """
+    The shared budget named ``key`` with ``per_minute`` calls a minute, in ``storage`` (see the module).
+
+    ``timing`` goes to :class:`~.ratelimit.SharedBudget` (``sleep`` and ``clock``, for tests).
+
+    :raises EcwidConfigError: for a URL of another kind, or when the storage's client library is missing.
+    """
+    rates = budget_rates(per_minute)
+    url = (storage or "").strip()
+    scheme = urlsplit(url).scheme.lower() if url else "sqlite"
+    if scheme == "sqlite":
+        return _sqlite(url, key, rates, timing)
+    if scheme in ("redis", "rediss"):
+        return _redis(url, key, rates, timing)
+    if scheme in ("postgresql", "postgres"):
+        return _postgres(url, key, rates, timing)
+    raise EcwidConfigError(
+        f"rate_limit_storage must be empty or a sqlite:///, redis:// or postgresql:// URL, not a {scheme!r} URL"
+    )
+
+
+def _sqlite(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> SharedBudget:
+    parts = urlsplit(url)
+    if url and (parts.netloc or not parts.path.strip("/")):
+        raise EcwidConfigError("rate_limit_storage: write a SQLite file as sqlite:///absolute/path/to/file.sqlite")
+    path = Path(parts.path) if url else default_sqlite_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    bucket = SQLiteBucket.init_from_file(rates, table=key, db_path=str(path), use_file_lock=True)
+    return SharedBudget(bucket, SQLitePauses(path, key), key, **timing)
+
+
+def _missing(extra: str, err: ImportError) -> EcwidConfigError:
+    return EcwidConfigError(
+        f"rate_limit_storage names {extra.title()}, whose client library is not installed ({err.name}): "
+        f"pip install 'airflow-provider-ecwid[{extra}]'"
+    )
+
+
+def _redis(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> SharedBudget:
+    try:
+        from redis import Redis
+    except ImportError as err:
+        raise _missing("redis", err) from None
+    client = Redis.from_url(url)
+    bucket = RedisBucket.init(rates, client, key)
+    assert isinstance(bucket, RedisBucket)  # a sync client gives a bucket, not an awaitable
+    return SharedBudget(bucket, RedisPauses(client, key), key, **timing)
+
+
+def _postgres(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> SharedBudget:
+    try:
+        from psycopg_pool import ConnectionPool
+    except ImportError as err:
+        raise _missing("postgres", err) from None
+    pool = ConnectionPool(url, min_size=1, max_size=2, open=True)
+    bucket = PostgresBucket(pool, key, rates)
+    return SharedBudget(bucket, PostgresPauses(pool, key), key, **timing)
+
+
+class SQLitePauses:
+    """
+    The token's pause in the bucket's SQLite file: one row per budget key.
+
+    :param path: the SQLite file.
+    :param key: the budget's key.
+    """
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.key = key
+        self._conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
+        self._conn.execute("CREATE TABLE IF NOT EXISTS ecwid_pause (key TEXT PRIMARY KEY, until REAL NOT NULL)")
+
+    def until(self) -> float:
+        row = self._conn.execute("SELECT until FROM ecwid_pause WHERE key = ?", (self.key,)).fetchone()
+        return float(row[0]) if row else 0.0
+
+    def extend(self, until: float) -> None:
+        self._conn.execute(
+            "INSERT INTO ecwid_pause (key, until) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET until = max(until, excluded.until)",
+            (self.key, until),
+        )
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+#: Sets the pause only when it ends later than the one already set, and lets Redis forget it once it has passed.
+_REDIS_EXTEND = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+"""
+
+
+class RedisPauses:
+    """
+    The token's pause in Redis, under ``<key>:paused_until``.
+
+    :param client: a sync ``redis.Redis``.
+    :param key: the budget's key.
+    """
+
+    def __init__(self, client: Any, key: str) -> None:
+        self._client = client
+        self.key = f"{key}:paused_until"
+
+    def until(self) -> float:
+        value = self._client.get(self.key)
+        return float(value) if value else 0.0
+
+    def extend(self, until: float) -> None:
+        keep_ms = max(1, int((until - time.time()) * 1000) + 60_000)
+        self._client.eval(_REDIS_EXTEND, 1, self.key, repr(until), keep_ms)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class PostgresPauses:
+    """
+    The token's pause in PostgreSQL: one row per budget key in ``ecwid_rate_pause``.
+
+    :param pool: a psycopg ``ConnectionPool``.
+    :param key: the budget's key.
+    """
+
+    def __init__(self, pool: Any, key: str) -> None:
+        self._pool = pool
+        self.key = key
+        with pool.connection() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS ecwid_rate_pause (key TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL)"
+            )
+
+    def until(self) -> float:
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT until FROM ecwid_rate_pause WHERE key = %s", (self.key,)).fetchone()
+        return float(row[0]) if row else 0.0
+
+    def extend(self, until: float) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO ecwid_rate_pause (key, until) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET until = GREATEST(ecwid_rate_pause.until, EXCLUDED.until)",
+                (self.key, until),
+            )
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,167 @@
+"""The token's shared budget: two processes on one SQLite bucket, a 429 pausing every client, keys without tokens."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests_mock as rm
+
+from airflow_provider_ecwid.api.client import EcwidClient
+from airflow_provider_ecwid.api.connection import settings_from_connection
+from airflow_provider_ecwid.api.ratelimit import budget_key, budget_rates
+from airflow_provider_ecwid.api.ratestorage import default_sqlite_path, open_shared_budget
+from airflow_provider_ecwid.errors import EcwidConfigError
+
+TOKEN = "secret_SHAREDBUDGETTOKEN0123456789"
+BASE = "https://app.ecwid.com/api/v3"
+
+
+def _take(storage: str, key: str, per_minute: float, seconds: float, start_at: float, out: Any) -> None:
+    """One process: take places in the shared budget for ``seconds``, report the moments they were granted."""
+    budget = open_shared_budget(storage, key, per_minute)
+    time.sleep(max(0.0, start_at - time.time()))
+    granted = []
+    while time.time() < start_at + seconds:
+        budget.acquire()
+        granted.append(time.time())
+    budget.close()
+    out.put(granted)
+
+
+def test_two_processes_share_one_sqlite_bucket(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'budget.sqlite'}"
+    key = budget_key("1002", TOKEN, BASE)
+    per_minute, seconds = 600.0, 3.0  # ten a second, bursts of 60 in any 6 s
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    start_at = time.time() + 2.0  # both processes have opened the bucket by then
+    workers = [context.Process(target=_take, args=(storage, key, per_minute, seconds, start_at, out)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    deadline = start_at + seconds
+    got = [[moment for moment in out.get(timeout=60) if moment <= deadline] for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    # two buckets of their own would have let 2 x 60 through in these 3 s; one shared bucket lets 60 through
+    assert len(got) == 2
+    total = sum(len(granted) for granted in got)
+    assert total <= 60  # the burst of one 6-second window
+    assert total >= 50
+
+
+def test_a_429_pauses_every_client_of_the_token(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'budget.sqlite'}"
+    key = budget_key("1002", TOKEN, BASE)
+    waited: list[float] = []
+    now = [time.time()]
+
+    def first_sleeps(seconds: float) -> None:  # the first client's time moves on as it waits
+        waited.append(seconds)
+        now[0] += seconds
+
+    first_budget = open_shared_budget(storage, key, 6000, sleep=first_sleeps, clock=lambda: now[0])
+    first = EcwidClient(1002, TOKEN, shared_budget=first_budget, sleep=first_sleeps)
+    second_budget = open_shared_budget(storage, key, 6000, sleep=waited.append)
+    second = EcwidClient(1002, TOKEN, shared_budget=second_budget, sleep=waited.append)
+    with rm.Mocker() as http:
+        http.get(f"{BASE}/1002/profile", [{"status_code": 429, "headers": {"Retry-After": "30"}}, {"json": {}}])
+        first.get_profile()  # answered 429, waited (by its own retry, not again for the pause) and succeeded
+        assert waited == [30.0]
+        http.get(f"{BASE}/1002/profile", json={"second": True})
+        assert second.get_profile() == {"second": True}
+    # the second client, which never saw the 429, waited out the rest of the same Retry-After before calling
+    assert len(waited) == 2
+    assert 29.0 < waited[1] <= 30.0
+    first.close()
+    second.close()
+
+
+def test_a_pause_is_only_for_the_token_that_was_answered_429(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'budget.sqlite'}"
+    answered = open_shared_budget(storage, budget_key("1002", TOKEN, BASE), 6000)
+    other = open_shared_budget(storage, budget_key("1002", TOKEN + "X", BASE), 6000)
+    answered.pause(30)
+    assert other.wait_for_pause() == 0.0
+    assert answered.pauses.until() > time.time() + 29
+    answered.close()
+    other.close()
+
+
+def test_the_token_appears_in_no_key_file_name_or_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    storage_file = tmp_path / "budget.sqlite"
+    settings = settings_from_connection(
+        "ecwid_test",
+        login="1002",
+        password=TOKEN,
+        extra={"base_url": BASE, "rate_limit_storage": f"sqlite:///{storage_file}"},
+    )
+    client = settings.make_client()
+    assert client.shared_budget is not None
+    key = client.shared_budget.key
+    with rm.Mocker() as http:
+        http.get(f"{BASE}/1002/profile", [{"status_code": 429, "headers": {"Retry-After": "0.01"}}, {"json": {}}])
+        client.get_profile()
+    client.close()
+    secret = TOKEN.removeprefix("secret_")
+    assert secret not in key
+    assert key.startswith("ecwid_1002_")
+    assert all(secret not in path.name for path in tmp_path.rglob("*"))
+    contents = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    assert key.encode() in contents  # the key is stored (the bucket's table, the pause's row)...
+    assert secret.encode() not in contents  # ...and the token is not
+    assert secret not in caplog.text
+    assert secret not in repr(settings)
+    assert secret not in repr(client.shared_budget)
+
+
+def test_the_key_depends_on_store_token_and_api() -> None:
+    keys = {
+        budget_key("1002", TOKEN, BASE),
+        budget_key("1003", TOKEN, BASE),
+        budget_key("1002", TOKEN + "X", BASE),
+        budget_key("1002", TOKEN, "http://127.0.0.1:8089/api/v3"),
+    }
+    assert len(keys) == 4
+    assert budget_key("1002", TOKEN, BASE) == budget_key("1002", TOKEN, BASE)
+
+
+def test_rates_keep_the_budget_and_its_bursts() -> None:
+    short, minute = budget_rates(500)
+    assert (minute.limit, minute.interval) == (500, 60_000)
+    assert (short.limit, short.interval) == (50, 6_000)  # bursts of a tenth, as the token bucket
+    (only,) = budget_rates(0.5)  # one call in two minutes: no room for a burst
+    assert (only.limit, only.interval) == (1, 120_000)
+    with pytest.raises(ValueError, match="positive"):
+        budget_rates(0)
+
+
+def test_the_default_storage_is_a_per_user_file_in_the_temp_dir() -> None:
+    import tempfile
+
+    path = default_sqlite_path()
+    assert path.is_relative_to(tempfile.gettempdir())
+    assert path.name == "rate-budget.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [("memcached://host", "must be empty or"), ("sqlite://", "sqlite:///absolute"), ("sqlite://host/x", "absolute")],
+)
+def test_a_storage_url_of_another_kind_is_refused(storage: str, message: str) -> None:
+    with pytest.raises(EcwidConfigError, match=message):
+        settings_from_connection(
+            "ecwid_test", login="1002", password=TOKEN, extra={"rate_limit_storage": storage}
+        ).make_client()
+
+
+def test_postgres_without_its_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # as where the postgres extra is not installed
+    with pytest.raises(EcwidConfigError, match=r"airflow-provider-ecwid\[postgres\]"):
+        open_shared_budget("postgresql://user:pw@127.0.0.1:1/db", "ecwid_1_x", 500)
