@@ -80,6 +80,7 @@ class TicketPoller:
     answers: dict[str, BatchStatus] = field(default_factory=dict)
     calls: int = 0
     done: bool = False
+    out_of_order: int = 0  # how many times a polled ticket finished before an earlier one
     _rate_from: tuple[float, int] | None = None  # the polled ticket's (time, completed requests) to rate it from
     _eta: float | None = None
 
@@ -158,7 +159,11 @@ class TicketPoller:
                 len(unfinished),
                 self.tickets[unfinished[0]],
             )
-            self.next_index, self.oldest_done, self.waiting_on = unfinished[0], -1, unfinished[-1]
+            # the last unfinished is the newest when the list is in order by parts (mapped outputs); should it
+            # finish first again, the list may run backwards (a listing newest first): try the other end next
+            self.out_of_order += 1
+            newest = unfinished[-1] if self.out_of_order % 2 else unfinished[0]
+            self.next_index, self.oldest_done, self.waiting_on = unfinished[0], -1, newest
             self.last_progress_at = self.clock()
             return False
         self.done, self.next_index = True, len(self.tickets)

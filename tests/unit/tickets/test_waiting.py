@@ -218,6 +218,17 @@ def test_tickets_out_of_submission_order_are_all_waited_for() -> None:
     assert set(store.answers_read.values()) == {1}
 
 
+def test_tickets_listed_newest_first_cost_a_few_reads_each_not_a_read_per_round() -> None:
+    store = Store(40, seconds=1.0)
+    backwards = list(reversed(store.tickets))  # e.g. a store's listing of its unfinished batches, newest first
+    poller = TicketPoller(backwards, store.get, clock=store.clock)
+    for seconds in poll_until_done(poller, poll_interval=1.0, deadline=None, progress_timeout=None):
+        store.sleep(seconds)
+    assert [status.ticket for status in poller.statuses()] == backwards
+    assert set(store.answers_read.values()) == {1}
+    assert sum(store.reads.values()) <= 3 * 40 + store.now + 2
+
+
 def test_the_position_survives_a_round_trip_and_junk_is_ignored() -> None:
     store = Store(10, seconds=10.0)
     poller = store.poller()
