@@ -91,7 +91,8 @@ class TicketPoller:
 
     def poll(self) -> bool:
         """Read the polled ticket; True when every ticket finished (and, in the worker, every answer is read)."""
-        if self.done:
+        if self.done or not self.tickets:
+            self.done = True
             return True
         now = self.clock()
         if self.last_progress_at is None:

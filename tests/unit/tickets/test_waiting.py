@@ -187,6 +187,12 @@ def test_the_polled_ticket_is_polled_when_it_should_finish() -> None:
     assert poller.poll()
 
 
+def test_no_tickets_is_done_without_a_call() -> None:
+    store = Store(0, seconds=1.0)
+    assert store.wait(store.poller(), interval=1.0, progress_timeout=60) == []
+    assert not store.reads
+
+
 def test_unknown_batch_state_is_not_finished() -> None:
     poller = TicketPoller(["t"], lambda ticket: BatchStatus(ticket, BatchState.UNKNOWN, "PAUSED", 3, 0))
     assert poller.poll() is False
