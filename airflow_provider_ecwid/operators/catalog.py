@@ -13,7 +13,7 @@ from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
 from airflow_provider_ecwid.catalog.options import check_lookup
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, as_bool
-from airflow_provider_ecwid.tasks.ticket_wait import check_event, fail_without_retry, final_statuses
+from airflow_provider_ecwid.tasks.ticket_wait import check_event, fail_without_retry
 from airflow_provider_ecwid.tickets.verdict import check_fraction
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
@@ -213,7 +213,9 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         After a phase's wait in the triggerer: record its answers, then run the next phases (deferring again).
 
         The feed is read and checked again (the progress in XCom holds ids and SKU sets, not the feed); the
-        store is not listed again: what the earlier phases read and created is in the progress.
+        store is not listed again: what the earlier phases read and created is in the progress. The trigger saw
+        only the phase's newest ticket complete: each ticket's answer is read here, once, and what the next
+        phases need from it (the ids created) goes into the progress.
         """
         from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, SyncProgress
 
@@ -230,7 +232,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
                 f"The feed changed while the sync waited for its {progress.pending.phase} phase: the phases still "
                 "to run would be planned against what the earlier ones read. Run the task again: it starts over."
             )
-        run.resume(final_statuses(run.client, progress.pending.tickets))
+        run.resume(self._waiter().collect_or_defer(run.client, progress.pending.tickets))  # each answer read once
         return self._drive(context, run)
 
     def _read_whole_catalog(self) -> WholeCatalogSync:

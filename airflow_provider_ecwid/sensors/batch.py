@@ -21,20 +21,22 @@ from airflow_provider_ecwid.tasks.ticket_wait import TicketWait, fail_without_re
 from airflow_provider_ecwid.tickets.report import BatchReport
 from airflow_provider_ecwid.tickets.results import check_results_path
 from airflow_provider_ecwid.tickets.verdict import check_fail_on
-from airflow_provider_ecwid.tickets.waiting import NewestTicketProbe, TicketPoller
+from airflow_provider_ecwid.tickets.waiting import TicketPoller
 
-#: Airflow 3.3's task state store: the newest ticket's progress, between the pokes of a reschedule-mode sensor.
-PROBE_STATE_KEY = "ecwid_newest_ticket_progress"
+#: Airflow 3.3's task state store: the poller's position (``TicketPoller.state``), between the pokes of a
+#: reschedule-mode sensor.
+WAIT_STATE_KEY = "ecwid_ticket_wait"
 
 
 class EcwidBatchSensor(BaseSensorOperator):
     """
     Wait until Ecwid has run every batch of ``tickets``; return a report of every row's outcome.
 
-    Batches of one store run in order, so only the oldest unfinished ticket is polled (in ``mode="reschedule"``,
-    where Airflow makes a new sensor for every poke, only the newest one, and every ticket once it finished: the
-    status calls stay those of poke mode; progress is then the newest ticket's, kept between pokes in Airflow
-    3.3's task state store, and on older Airflow only ``timeout`` bounds the wait). Waiting fails closed:
+    Batches of one store run in order, so only the newest unfinished ticket is polled, and every ticket's answer
+    is read once, when it finished (see ``tickets.waiting``); progress is judged on where the store is, reading
+    the oldest unfinished ticket when the newest shows no change for a while. In ``mode="reschedule"``, where
+    Airflow makes a new sensor for every poke, the poller's position is kept between pokes in Airflow 3.3's task
+    state store (on older Airflow only ``timeout`` bounds that wait). Waiting fails closed:
     an unknown ticket, a time-out, no progress for ``progress_timeout``, or an unusable trigger event fail the
     task. Rows that did not complete fail the task according to ``fail_on``.
 
@@ -102,48 +104,35 @@ class EcwidBatchSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         with fail_without_retry():
-            # reschedule mode: a new instance every poke, so nothing kept in memory survives
-            statuses = self._probe_newest(context) if self.reschedule else self._poll_oldest(context)
+            statuses = self._poll(context)
         if statuses is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._waiter().report(statuses, self._expected))
 
-    def _poll_oldest(self, context: Context) -> list[BatchStatus] | None:
-        """Poke and deferrable modes: one poller, kept in memory from poke to poke, polls the oldest ticket."""
+    def _poll(self, context: Context) -> list[BatchStatus] | None:
+        """
+        One poll of the newest unfinished ticket (every answer read once, when it completed). Poke and deferrable
+        modes keep the poller in memory from poke to poke; in reschedule mode Airflow makes a new sensor for every
+        poke, so the poller's position goes to Airflow 3.3's task state store, and progress_timeout holds across
+        pokes (without a state store only the sensor's timeout bounds the wait).
+        """
+        store = context.get("task_state_store") if self.reschedule else None
         if self._poller is None:
             check_results_path(self.results_path)
             self._poller = TicketPoller(self._ticket_list(), self.hook.get_conn().get_batch)
-            self._expected = self._pull_expected(context)
+            if store is not None:
+                self._poller.restore(store.get(WAIT_STATE_KEY))
+        progress_timeout = None if self.reschedule and store is None else self.progress_timeout
         try:
             if self._poller.poll():
+                self._expected = self._pull_expected(context)
                 return self._poller.statuses()
-            self._poller.check_deadlines(None, self.progress_timeout)
+            self._poller.check_deadlines(None, progress_timeout)
         except EcwidWaitError as err:
             raise AirflowException(str(err)) from err
-        return None
-
-    def _probe_newest(self, context: Context) -> list[BatchStatus] | None:
-        """
-        Reschedule mode: read the newest ticket only, and every ticket once when it finished. The newest
-        ticket's progress is kept in Airflow 3.3's task state store, so progress_timeout holds across pokes.
-        """
-        check_results_path(self.results_path)
-        store = context.get("task_state_store")
-        probe = NewestTicketProbe(self._ticket_list(), self.hook.get_conn().get_batch)
         if store is not None:
-            probe.restore(store.get(PROBE_STATE_KEY))
-        try:
-            statuses = probe.poll()
-            if statuses is None:
-                probe.check_progress(self.progress_timeout if store is not None else None)
-        except EcwidWaitError as err:
-            raise AirflowException(str(err)) from err
-        if statuses is None:
-            if store is not None:
-                store.set(PROBE_STATE_KEY, probe.state())
-            return None
-        self._expected = self._pull_expected(context)
-        return statuses
+            store.set(WAIT_STATE_KEY, self._poller.state())
+        return None
 
     def _pull_expected(self, context: Context) -> dict[str, Any] | None:
         expected = pull_expected(context["ti"], self.submitted_by, None) if self.submitted_by else None

@@ -3,7 +3,8 @@
 :class:`TicketWait` is a small collaborator each of them holds (as Databricks' operators share their execute,
 defer and ``execute_complete`` code): it waits in the worker with :func:`~airflow_provider_ecwid.tickets.waiting.
 wait_for_tickets`, or hands the same poller's position to :class:`~airflow_provider_ecwid.triggers.batch.
-EcwidBatchTrigger`, and turns the final statuses into the task's report and verdict.
+EcwidBatchTrigger`, which waits on the newest ticket only; after the trigger fired, :func:`collect_or_defer` reads
+each ticket's answer once and turns them into the task's report and verdict.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any, NoReturn
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
 
 from airflow_provider_ecwid.api.client import EcwidClient
-from airflow_provider_ecwid.batch.models import BatchState, BatchStatus
+from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
 from airflow_provider_ecwid.tasks.results import finish
 from airflow_provider_ecwid.tickets.accounting import EXPECTED_XCOM_KEY
 from airflow_provider_ecwid.tickets.verdict import FailOn
-from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
+from airflow_provider_ecwid.tickets.waiting import TicketPoller, checked_state, wait_for_tickets
 from airflow_provider_ecwid.triggers.batch import NOT_RETRYABLE_REASON, EcwidBatchTrigger
 
 
@@ -99,9 +100,24 @@ class TicketWait:
     def resume(
         self, client: EcwidClient, event: Any, tickets: Sequence[str], expected: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        """After the trigger fired: fail closed on a bad event, else read the final answers and report."""
+        """After the trigger fired: fail closed on a bad event, else read each answer once and report."""
         check_event(event, tickets)
-        return self.report(final_statuses(client, tickets), expected)
+        return self.report(self.collect_or_defer(client, tickets), expected)
+
+    def collect_or_defer(self, client: EcwidClient, tickets: Sequence[str]) -> list[BatchStatus]:
+        """
+        After the trigger saw the newest ticket complete: read every ticket's answer, once each. Should an earlier
+        one not be finished (tickets not in submission order), defer again to wait for it (with a new deadline).
+        """
+        poller = TicketPoller(list(tickets), client.get_batch)
+        try:
+            collected = poller.collect()
+        except EcwidWaitError as err:  # a ticket Ecwid does not know (any more)
+            raise AirflowException(str(err)) from err
+        if not collected:
+            self.defer(poller)
+        self.task.log.info("Read the answers of %d ticket(s) in %d status call(s)", len(tickets), poller.calls)
+        return poller.statuses()
 
     def report(self, statuses: Sequence[BatchStatus], expected: Mapping[str, Any] | None) -> dict[str, Any]:
         """The task's report; raises when ``fail_on`` says the task failed."""
@@ -139,15 +155,6 @@ def normalize_tickets(value: Any) -> list[str]:
     return tickets
 
 
-def final_statuses(client: EcwidClient, tickets: Sequence[str]) -> list[BatchStatus]:
-    """Read every ticket once more for the row results; fail closed if one is not finished."""
-    statuses = [client.get_batch(ticket) for ticket in tickets]
-    unfinished = [status.ticket for status in statuses if status.state is not BatchState.COMPLETED]
-    if unfinished:
-        raise AirflowException(f"Ecwid reports ticket(s) {unfinished[:5]} as not finished after the wait ended")
-    return statuses
-
-
 def make_trigger(
     *,
     conn_id: str,
@@ -160,19 +167,17 @@ def make_trigger(
     poller_state: dict[str, Any] | None = None,
 ) -> EcwidBatchTrigger:
     """A trigger whose deadlines are wall-clock epochs computed here, on the worker, before deferring."""
-    state = poller_state or {}
+    state = checked_state(poller_state, len(tickets))  # a few numbers, whatever the tickets
+    state["last_progress_at"] = state["last_progress_at"] or time.time()
     return EcwidBatchTrigger(
         conn_id=conn_id,
         tickets=tickets,
         poll_interval=poll_interval,
         deadline=time.time() + timeout if timeout is not None else None,
         progress_timeout=progress_timeout,
-        next_index=int(state.get("next_index", 0)),
-        last_progress_at=state.get("last_progress_at") or time.time(),
-        progress_mark=int(state.get("progress_mark", -1)),
-        done_requests=int(state.get("done_requests", 0)),
         group_id=group_id,
         cancel_on_kill=cancel_on_kill,
+        **state,
     )
 
 

@@ -19,7 +19,8 @@ NOT_RETRYABLE_REASON = "not_retryable"
 
 class EcwidBatchTrigger(BaseTrigger):
     """
-    Poll the oldest unfinished ticket until every ticket completed; yield one event.
+    Poll the newest unfinished ticket until it completed (then, first-in first-out, every ticket has); yield one
+    event. The answers are not read here: the resumed task reads each ticket once, and the event stays small.
 
     Events: ``{"status": "success", "tickets": [...]}`` or ``{"status": "error", "reason": ..., "message": ...,
     "tickets": [...]}`` with reason ``timeout``, ``progress_timeout``, ``unknown_ticket``, ``not_retryable`` (e.g. a
@@ -28,15 +29,19 @@ class EcwidBatchTrigger(BaseTrigger):
 
     :param conn_id: the ``ecwid`` connection id.
     :param tickets: the tickets, in submission order.
-    :param poll_interval: seconds between polls (the last ticket may be polled sooner, when it should finish).
+    :param poll_interval: seconds between polls (sooner when the polled ticket runs and should finish sooner).
     :param deadline: wall-clock epoch after which waiting fails (None: no limit).
     :param progress_timeout: seconds without a newly completed request after which waiting fails.
-    :param next_index: the first ticket not known to be finished.
+    :param next_index: the first ticket not known to be finished (see ``TicketPoller.state``).
+    :param oldest_done: its completed requests when last read (-1: not read).
+    :param waiting_on: the ticket polled (None: the newest).
     :param last_progress_at: wall-clock epoch of the last progress.
-    :param progress_mark: completed requests counted at that moment.
-    :param done_requests: the requests of the tickets before ``next_index``.
+    :param last_probe_at: when the oldest unfinished ticket was last read (None: not yet).
     :param group_id: the submission's group, cancelled by :meth:`on_kill` when ``cancel_on_kill``.
     :param cancel_on_kill: cancel the group's not-yet-run requests when a user kills the task.
+    :param progress_mark: ignored: what a trigger saved by an earlier version holds (the wait goes on from
+        ``next_index``).
+    :param done_requests: ignored, as ``progress_mark``.
     """
 
     def __init__(
@@ -48,22 +53,29 @@ class EcwidBatchTrigger(BaseTrigger):
         deadline: float | None = None,
         progress_timeout: float | None = None,
         next_index: int = 0,
+        oldest_done: int = -1,
+        waiting_on: int | None = None,
         last_progress_at: float | None = None,
-        progress_mark: int = -1,
-        done_requests: int = 0,
+        last_probe_at: float | None = None,
         group_id: str | None = None,
         cancel_on_kill: bool = False,
+        progress_mark: int | None = None,
+        done_requests: int | None = None,
     ) -> None:
         super().__init__()
+        del progress_mark, done_requests  # an earlier version's progress counters: next_index is enough
         self.conn_id = conn_id
         self.tickets = list(tickets)
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
         self.progress_timeout = progress_timeout
-        self.next_index = next_index
-        self.last_progress_at = last_progress_at
-        self.progress_mark = progress_mark
-        self.done_requests = done_requests
+        self.poller_state: dict[str, Any] = {
+            "next_index": next_index,
+            "oldest_done": oldest_done,
+            "waiting_on": waiting_on,
+            "last_progress_at": last_progress_at,
+            "last_probe_at": last_probe_at,
+        }
         self.group_id = group_id
         self.cancel_on_kill = cancel_on_kill
 
@@ -76,10 +88,7 @@ class EcwidBatchTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
                 "progress_timeout": self.progress_timeout,
-                "next_index": self.next_index,
-                "last_progress_at": self.last_progress_at,
-                "progress_mark": self.progress_mark,
-                "done_requests": self.done_requests,
+                **self.poller_state,
                 "group_id": self.group_id,
                 "cancel_on_kill": self.cancel_on_kill,
             },
@@ -101,14 +110,7 @@ class EcwidBatchTrigger(BaseTrigger):
         except Exception as err:
             yield self._error("api_error", f"cannot read connection {self.conn_id!r}: {err}")
             return
-        poller = TicketPoller(
-            self.tickets,
-            client.get_batch,
-            next_index=self.next_index,
-            last_progress_at=self.last_progress_at,
-            progress_mark=self.progress_mark,
-            done_requests=self.done_requests,
-        )
+        poller = TicketPoller(self.tickets, client.get_batch, read_answers=False).restore(self.poller_state)
         waits = poll_until_done(
             poller, poll_interval=self.poll_interval, deadline=self.deadline, progress_timeout=self.progress_timeout
         )
@@ -126,7 +128,11 @@ class EcwidBatchTrigger(BaseTrigger):
             return
         finally:
             await asyncio.to_thread(client.close)
-        self.log.info("All %d Ecwid ticket(s) finished after %d status call(s)", len(self.tickets), poller.calls)
+        self.log.info(
+            "The newest of %d Ecwid ticket(s) finished after %d status call(s); the task reads the answers",
+            len(self.tickets),
+            poller.calls,
+        )
         yield TriggerEvent({"status": "success", "tickets": self.tickets, "status_calls": poller.calls})
 
     def _error(self, reason: str, message: str) -> TriggerEvent:
