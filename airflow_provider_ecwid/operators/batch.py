@@ -17,7 +17,7 @@ from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.lineage import foreign_catalog_outlets, operator_lineage
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
 from airflow_provider_ecwid.tasks import storage
-from airflow_provider_ecwid.tasks.ticket_wait import TicketWait, fail_without_retry, pull_expected
+from airflow_provider_ecwid.tasks.ticket_wait import DEFER_GRACE, TicketWait, fail_without_retry, pull_expected
 from airflow_provider_ecwid.tickets.report import BatchReport
 from airflow_provider_ecwid.tickets.results import check_results_path
 from airflow_provider_ecwid.tickets.submission import TICKETS_XCOM_KEY, Submission
@@ -79,6 +79,8 @@ class EcwidBatchOperator(BaseOperator):
         when it should finish).
     :param wait_timeout: the most seconds to wait in all (None: no limit).
     :param progress_timeout: seconds without a newly completed request before failing (None: no limit).
+    :param defer_grace: with ``deferrable=True``, seconds to keep polling in the worker before deferring (default
+        10): batches that finish sooner cost no deferral round trip (5 to 8 s measured), and cannot race it.
     :param fail_on: when waiting: ``"any_failed"`` (default), ``"never"``, or the fraction of rows allowed to
         not complete.
     :param results_path: when waiting: write every row's outcome to this ``.csv`` / ``.jsonl`` path or URL.
@@ -127,6 +129,7 @@ class EcwidBatchOperator(BaseOperator):
         poll_interval: float = 10.0,
         wait_timeout: float | None = None,
         progress_timeout: float | None = 3600.0,
+        defer_grace: float = DEFER_GRACE,
         fail_on: Any = "any_failed",
         results_path: str | None = None,
         file_format: FileFormat | None = None,
@@ -152,6 +155,7 @@ class EcwidBatchOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
         self.progress_timeout = progress_timeout
+        self.defer_grace = defer_grace
         self.fail_on = check_fail_on(fail_on)
         self.results_path = results_path
         self.file_format = file_format
@@ -246,9 +250,8 @@ class EcwidBatchOperator(BaseOperator):
         poller = TicketPoller(self.tickets, client.get_batch)
         if not self.deferrable:
             return self._written(self._waiter().in_worker(poller, self.expected, sleep=self._sleep_unless_killed))
-        if poller.poll():
-            return self._written(self._waiter().report(poller.statuses(), self.expected))
-        self._waiter().defer(poller)
+        statuses = self._waiter().wait_briefly_or_defer(poller, sleep=self._sleep_unless_killed)
+        return self._written(self._waiter().report(statuses, self.expected))
 
     def _waiter(self) -> TicketWait:
         return TicketWait(
@@ -261,6 +264,7 @@ class EcwidBatchOperator(BaseOperator):
             results_path=self.results_path,
             group_id=self.group_id,
             cancel_on_kill=True,
+            defer_grace=self.defer_grace,
         )
 
     def _push_admin_link(self, context: Context) -> None:

@@ -296,19 +296,20 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
         from airflow_provider_ecwid.tickets.waiting import TicketPoller
 
-        try:
-            done = run.advance()
-        except (EcwidWaitError, EcwidSubmissionKilled) as err:  # killed: the next try sends what the kill cancelled
-            raise AirflowException(str(err)) from err
-        if not done:
+        while True:
+            try:
+                done = run.advance()
+            except (EcwidWaitError, EcwidSubmissionKilled) as err:  # killed: the next try sends what it cancelled
+                raise AirflowException(str(err)) from err
+            if done:
+                return self._conclude(context, run)
             pending = run.progress.pending
             assert pending is not None
             context["ti"].xcom_push(key=PROGRESS_KEY, value=run.progress.to_json())
-            self.log.info(
-                "Phase %s: %d ticket(s) submitted; the wait goes to the triggerer", pending.phase, len(pending.tickets)
-            )
-            self._waiter().defer(TicketPoller(pending.tickets, run.client.get_batch))
-        return self._conclude(context, run)
+            self.log.info("Phase %s: %d ticket(s) submitted", pending.phase, len(pending.tickets))
+            poller = TicketPoller(pending.tickets, run.client.get_batch)
+            # a phase done within the grace is recorded here; a longer one defers (this call then does not return)
+            run.resume(self._waiter().wait_briefly_or_defer(poller, sleep=self._sleep_unless_killed))
 
     def _conclude(self, context: Context, run: CatalogRun) -> dict[str, Any]:
         """Push and log the summary, write the results file if asked; fail as ``fail_on`` says."""

@@ -17,7 +17,13 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.errors import EcwidWaitError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
-from airflow_provider_ecwid.tasks.ticket_wait import TicketWait, fail_without_retry, normalize_tickets, pull_expected
+from airflow_provider_ecwid.tasks.ticket_wait import (
+    DEFER_GRACE,
+    TicketWait,
+    fail_without_retry,
+    normalize_tickets,
+    pull_expected,
+)
 from airflow_provider_ecwid.tickets.report import BatchReport
 from airflow_provider_ecwid.tickets.results import check_results_path
 from airflow_provider_ecwid.tickets.verdict import check_fail_on
@@ -45,6 +51,8 @@ class EcwidBatchSensor(BaseSensorOperator):
     :param progress_timeout: seconds without a newly completed request before failing (default one hour;
         None: no limit; a batch stuck in one state, known or not, fails then). The total limit is the sensor's
         ``timeout``.
+    :param defer_grace: with ``deferrable=True``, seconds to keep polling in the worker before deferring (default
+        10): batches that finish sooner cost no deferral round trip (5 to 8 s measured), and cannot race it.
     :param fail_on: ``"any_failed"`` (default), ``"never"``, or the fraction of rows allowed not to complete.
     :param results_path: where to write every row's outcome (``.csv`` or ``.jsonl``; local or an
         ObjectStoragePath URL such as ``s3://bucket/results.csv``); templated.
@@ -61,6 +69,7 @@ class EcwidBatchSensor(BaseSensorOperator):
         tickets: Any,
         ecwid_conn_id: str = EcwidHook.default_conn_name,
         progress_timeout: float | None = 3600.0,
+        defer_grace: float = DEFER_GRACE,
         fail_on: Any = "any_failed",
         results_path: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -72,6 +81,7 @@ class EcwidBatchSensor(BaseSensorOperator):
         self.tickets = tickets
         self.ecwid_conn_id = ecwid_conn_id
         self.progress_timeout = progress_timeout
+        self.defer_grace = defer_grace
         self.fail_on = check_fail_on(fail_on)
         self.results_path = results_path
         self.deferrable = deferrable
@@ -100,6 +110,7 @@ class EcwidBatchSensor(BaseSensorOperator):
             results_path=self.results_path,
             group_id=self.group_id,
             cancel_on_kill=self.cancel_on_kill,
+            defer_grace=self.defer_grace,
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
@@ -154,7 +165,8 @@ class EcwidBatchSensor(BaseSensorOperator):
         if isinstance(result, PokeReturnValue):
             return result.xcom_value
         assert self._poller is not None
-        self._waiter().defer(self._poller)
+        statuses = self._waiter().wait_briefly_or_defer(self._poller)
+        return self._waiter().report(statuses, self._pull_expected(context))
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """Resume after the trigger fired: fail closed on a bad event, else report."""

@@ -27,6 +27,33 @@ from airflow_provider_ecwid.tickets.verdict import FailOn
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, checked_state, wait_for_tickets
 from airflow_provider_ecwid.triggers.batch import NOT_RETRYABLE_REASON, EcwidBatchTrigger
 
+#: Seconds a deferrable task keeps polling in its worker before it defers. A deferral costs a round trip: the task
+#: leaves its worker, the triggerer starts the trigger, the scheduler queues the task again and a worker starts it
+#: and reads its feed again; from "Pausing task as DEFERRED" to the resumed stint's first line that took 5 to 8 s in
+#: tests/deployment, on LocalExecutor and on Celery alike, for batches the store had finished in milliseconds. A
+#: phase that finishes within that time is cheaper to wait for here, and it is exactly such a phase that lost tries
+#: to Airflow's race between a deferred task's exit and its trigger's early event. 10 s covers the round trip with
+#: room; a longer phase still waits in the triggerer, where waiting costs no worker slot.
+DEFER_GRACE = 10.0
+
+
+def grace_waits(grace: float) -> list[float]:
+    """The sleeps between the polls within ``grace`` seconds: soon, then less often (5 for the default 10 s)."""
+    waits: list[float] = []
+    spent, step = 0.0, 0.5
+    while spent < grace:
+        wait = min(step, grace - spent)
+        waits.append(wait)
+        spent += wait
+        step = min(step * 2, 4.0)
+    return waits
+
+
+#: Seconds after deferring before the trigger's first status read: by then the task has left its worker, so the
+#: trigger's event cannot overtake the task's own exit (the race above; Airflow 3.3.2 showed it on a loaded
+#: 2-core machine). ``defer_grace=0`` turns both guards off (the tests of deferring itself do).
+TRIGGER_FIRST_READ_DELAY = 5.0
+
 
 @contextmanager
 def fail_without_retry() -> Iterator[None]:
@@ -51,6 +78,7 @@ class TicketWait:
     :param results_path: where to write every row's outcome, or None.
     :param group_id: the submission's group, for ``cancel_on_kill``.
     :param cancel_on_kill: cancel the group's not-yet-run requests when the deferred task is killed.
+    :param defer_grace: seconds a deferrable task polls in its worker before deferring (see :data:`DEFER_GRACE`).
     """
 
     task: BaseOperator
@@ -62,6 +90,7 @@ class TicketWait:
     results_path: str | None
     group_id: str | None = None
     cancel_on_kill: bool = False
+    defer_grace: float = DEFER_GRACE
 
     def in_worker(
         self, poller: TicketPoller, expected: Mapping[str, Any] | None, sleep: Callable[[float], None] = time.sleep
@@ -80,6 +109,25 @@ class TicketWait:
             raise AirflowException(str(err)) from err
         return self.report(statuses, expected)
 
+    def wait_briefly_or_defer(
+        self, poller: TicketPoller, sleep: Callable[[float], None] = time.sleep
+    ) -> list[BatchStatus]:
+        """
+        Poll in the worker for ``defer_grace`` seconds at most; return every ticket's answer (each read once) when
+        they finished by then, else defer (no return). With no grace (0), defer at once, without a poll.
+
+        :param poller: the tickets' poller, fresh or already polled.
+        :param sleep: how to wait between polls (a kill-aware sleep in the task).
+        """
+        for seconds in (0.0, *grace_waits(self.defer_grace)) if self.defer_grace > 0 else ():
+            if seconds:
+                sleep(seconds)
+            if poller.poll():
+                if seconds:
+                    self.task.log.info("The batches finished within the %.0f s grace: no deferral", self.defer_grace)
+                return poller.statuses()
+        self.defer(poller)
+
     def defer(self, poller: TicketPoller) -> NoReturn:
         """Hand the rest of the wait, from the poller's position, to the triggerer."""
         self.task.defer(
@@ -92,6 +140,7 @@ class TicketWait:
                 group_id=self.group_id,
                 cancel_on_kill=self.cancel_on_kill,
                 poller_state=poller.state(),
+                first_read_delay=min(TRIGGER_FIRST_READ_DELAY, self.defer_grace),
             ),
             method_name="execute_complete",
         )
@@ -165,6 +214,7 @@ def make_trigger(
     group_id: str | None,
     cancel_on_kill: bool,
     poller_state: dict[str, Any] | None = None,
+    first_read_delay: float = 0.0,
 ) -> EcwidBatchTrigger:
     """A trigger whose deadlines are wall-clock epochs computed here, on the worker, before deferring."""
     state = checked_state(poller_state, len(tickets))  # a few numbers, whatever the tickets
@@ -177,6 +227,7 @@ def make_trigger(
         progress_timeout=progress_timeout,
         group_id=group_id,
         cancel_on_kill=cancel_on_kill,
+        first_read_at=time.time() + first_read_delay if first_read_delay > 0 else None,
         **state,
     )
 

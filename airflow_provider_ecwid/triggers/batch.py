@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +38,8 @@ class EcwidBatchTrigger(BaseTrigger):
     :param waiting_on: the ticket polled (None: the newest).
     :param last_progress_at: wall-clock epoch of the last progress.
     :param last_probe_at: when the oldest unfinished ticket was last read (None: not yet).
+    :param first_read_at: wall-clock epoch before which the trigger reads no status (None: at once), so that its
+        event cannot overtake the deferred task's exit from its worker.
     :param group_id: the submission's group, cancelled by :meth:`on_kill` when ``cancel_on_kill``.
     :param cancel_on_kill: cancel the group's not-yet-run requests when a user kills the task.
     :param progress_mark: ignored: what a trigger saved by an earlier version holds (the wait goes on from
@@ -57,6 +60,7 @@ class EcwidBatchTrigger(BaseTrigger):
         waiting_on: int | None = None,
         last_progress_at: float | None = None,
         last_probe_at: float | None = None,
+        first_read_at: float | None = None,
         group_id: str | None = None,
         cancel_on_kill: bool = False,
         progress_mark: int | None = None,
@@ -76,6 +80,7 @@ class EcwidBatchTrigger(BaseTrigger):
             "last_progress_at": last_progress_at,
             "last_probe_at": last_probe_at,
         }
+        self.first_read_at = first_read_at
         self.group_id = group_id
         self.cancel_on_kill = cancel_on_kill
 
@@ -89,6 +94,7 @@ class EcwidBatchTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "progress_timeout": self.progress_timeout,
                 **self.poller_state,
+                "first_read_at": self.first_read_at,
                 "group_id": self.group_id,
                 "cancel_on_kill": self.cancel_on_kill,
             },
@@ -110,6 +116,8 @@ class EcwidBatchTrigger(BaseTrigger):
         except Exception as err:
             yield self._error("api_error", f"cannot read connection {self.conn_id!r}: {err}")
             return
+        if self.first_read_at is not None:
+            await asyncio.sleep(max(0.0, self.first_read_at - time.time()))
         poller = TicketPoller(self.tickets, client.get_batch, read_answers=False).restore(self.poller_state)
         waits = poll_until_done(
             poller, poll_interval=self.poll_interval, deadline=self.deadline, progress_timeout=self.progress_timeout

@@ -16,6 +16,8 @@ from airflow_provider_ecwid.sensors.batch import EcwidBatchSensor
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 DEFERRABLE = os.environ.get("E2E_DEFERRABLE", "false") == "true"
+#: These DAGs test deferring itself: no grace in the worker first (the example DAGs keep the default)
+NO_GRACE = 0
 
 
 @dag(schedule=None, start_date=START, catchup=False)
@@ -33,7 +35,9 @@ def e2e_mapped_import() -> None:
     submitted = EcwidBatchOperator.partial(task_id="submit", path="/products", id_column="sku", chunk_size=10).expand(
         data=feeds()
     )
-    EcwidBatchSensor(task_id="wait", tickets=submitted.output, deferrable=DEFERRABLE, poke_interval=0.2)
+    EcwidBatchSensor(
+        task_id="wait", tickets=submitted.output, deferrable=DEFERRABLE, poke_interval=0.2, defer_grace=NO_GRACE
+    )
 
 
 @dag(schedule=None, start_date=START, catchup=False)
@@ -52,6 +56,7 @@ def e2e_wait_in_operator() -> None:
         chunk_size=10,
         wait_for_completion=True,
         deferrable=DEFERRABLE,
+        defer_grace=NO_GRACE,
         poll_interval=0.2,
     )
 

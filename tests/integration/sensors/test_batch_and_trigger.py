@@ -24,6 +24,7 @@ from tests.waiting import wait_until
 
 
 def submit(rows: list[dict[str, Any]], **options: Any) -> list[str]:
+    options.setdefault("defer_grace", 0)  # these tests are about deferring: no grace in the worker first
     operator = EcwidBatchOperator(task_id="submit", data=pd.DataFrame(rows), path="/products", **options)
     tickets: list[str] = operator.execute(make_context())
     return tickets
@@ -38,6 +39,7 @@ def products(count: int, duplicate_at: int | None = None) -> list[dict[str, Any]
 
 def sensor(tickets: Any, **options: Any) -> EcwidBatchSensor:
     options.setdefault("poke_interval", 0.05)
+    options.setdefault("defer_grace", 0)  # these tests are about deferring: no grace in the worker first
     return EcwidBatchSensor(task_id="wait", tickets=tickets, **options)
 
 
@@ -286,7 +288,12 @@ def test_operator_waits_and_returns_the_report(emulator_conn: EcwidEmulator) -> 
 def test_operator_defers_when_deferrable(emulator_conn: EcwidEmulator) -> None:
     ti = FakeTaskInstance()
     operator = EcwidBatchOperator(
-        task_id="w", data=pd.DataFrame(products(3)), path="/products", wait_for_completion=True, deferrable=True
+        task_id="w",
+        data=pd.DataFrame(products(3)),
+        path="/products",
+        wait_for_completion=True,
+        deferrable=True,
+        defer_grace=0,
     )
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(ti))
@@ -294,6 +301,51 @@ def test_operator_defers_when_deferrable(emulator_conn: EcwidEmulator) -> None:
     assert kwargs["tickets"] == ti.xcom["tickets"]  # the tickets were in XCom before waiting
     assert kwargs["cancel_on_kill"] is True
     assert kwargs["group_id"] == operator.group_id
+    assert kwargs["first_read_at"] is None  # no grace: the trigger reads at once
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.5)
+def test_batches_done_within_the_grace_are_waited_for_in_the_worker(
+    emulator_conn: EcwidEmulator, task_logs: TaskLogs
+) -> None:
+    """3 requests x 0.5 s: done well within the default 10 s grace, so the task reports without deferring."""
+    operator = EcwidBatchOperator(
+        task_id="w", data=pd.DataFrame(products(3)), path="/products", wait_for_completion=True, deferrable=True
+    )
+    report = operator.execute(make_context())
+    assert (report["total"], report["completed"]) == (3, 3)
+    assert "no deferral" in task_logs.text()
+    assert emulator_conn.call_count(method="GET", endpoint="/batch") <= 6  # the grace's polls: at most 6 reads
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.5)
+def test_a_wait_longer_than_the_grace_defers_and_its_trigger_reads_later(emulator_conn: EcwidEmulator) -> None:
+    """10 requests x 0.5 s outlast a 1 s grace: the task defers, and the trigger reads no status before the task
+    has left its worker (a second after deferring here: the grace bounds the delay, 5 s at most)."""
+    operator = EcwidBatchOperator(
+        task_id="w",
+        data=pd.DataFrame(products(10)),
+        path="/products",
+        wait_for_completion=True,
+        deferrable=True,
+        defer_grace=1,
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(make_context())
+    deferred_at = time.time()
+    kwargs = deferred.value.trigger.serialize()[1]
+    assert deferred_at < kwargs["first_read_at"] <= deferred_at + 1
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.001)
+async def test_the_trigger_reads_no_status_before_its_first_read_time(emulator_conn: EcwidEmulator) -> None:
+    tickets = submit(products(5))
+    reads_before = emulator_conn.call_count(method="GET", endpoint="/batch")
+    started = time.time()
+    event = await first_event(trigger_for(tickets, first_read_at=started + 1.0))
+    assert event["status"] == "success"
+    assert time.time() - started >= 1.0  # it slept until its first read time, though the batch was long done
+    assert emulator_conn.call_count(method="GET", endpoint="/batch") - reads_before == event["status_calls"]
 
 
 @pytest.mark.parametrize(
