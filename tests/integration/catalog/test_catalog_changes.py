@@ -33,7 +33,8 @@ def big_feed(products: int, changed: int = 0) -> pd.DataFrame:
         if n % 10 == 0:
             for size in ("S", "M"):
                 rows.append({"sku": f"{sku}-{size}", "parent_sku": sku, "price": 5.0, "Size": size, "Color": "Red"})
-    return pd.DataFrame(rows)
+    frame: pd.DataFrame = pd.DataFrame(rows)
+    return frame
 
 
 def calls(emulator: EcwidEmulator, scope: str = "http") -> Counter[tuple[str, str]]:
