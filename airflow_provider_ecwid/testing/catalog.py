@@ -52,7 +52,7 @@ CATEGORY_FIELD_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 #: Fields the store keeps itself: a body cannot set them.
-TRACKED = frozenset({"id", "created", "updated", "createTimestamp", "updateTimestamp"})
+TRACKED = tracking.TIMES | {"id"}
 
 Handler = Callable[[Store, tuple[str, ...], dict[str, str], Any], Answer]
 

@@ -19,6 +19,8 @@ from typing import Any
 from airflow_provider_ecwid.testing.answers import Answer, bad_request
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
+#: The fields of a product the store sets itself.
+TIMES = frozenset({"created", "updated", "createTimestamp", "updateTimestamp"})
 SORTS: dict[str, tuple[str, bool]] = {
     "UPDATED_TIME_ASC": ("updateTimestamp", False),
     "UPDATED_TIME_DESC": ("updateTimestamp", True),
