@@ -223,6 +223,8 @@ class EcwidClient:
             f"airflow-provider-ecwid/{__version__} python-requests/{requests.__version__}"
         )
         self.session.headers["Accept"] = "application/json"
+        #: the HTTP ``Date`` of the last answer (the store's clock), for ``latest_stats``
+        self.last_date: str | None = None
 
     @property
     def max_retries(self) -> int:
@@ -307,6 +309,7 @@ class EcwidClient:
             (time.monotonic() - started) * 1000,
         )
         content = self.scrub.content(response.content)  # the one door for what the server says
+        self.last_date = response.headers.get("Date")
         if response.status_code < 300:
             return self._decode(response.status_code, content, method, shown_path)
         error = self._api_error(response, content, method, shown_path)
@@ -417,6 +420,17 @@ class EcwidClient:
         ``responseFields``), 100 per call.
         """
         yield from self._pages("/products", filters, "product search")
+
+    def latest_stats(self) -> tuple[dict[str, Any], str | None]:
+        """When the catalog last changed (``GET /latest-stats`` with both counts), and the answer's HTTP Date."""
+        answer = self._call("GET", "/latest-stats", {"productCountRequired": True, "categoryCountRequired": True}, None)
+        if not isinstance(answer, dict) or "productsUpdated" not in answer:
+            raise EcwidResponseError(f"Ecwid's latest-stats answer has no productsUpdated: {answer!r:.200}")
+        return answer, self.last_date
+
+    def iter_deleted_products(self, from_date: int | str) -> Iterator[dict[str, Any]]:
+        """Yield ``{"id", "date"}`` of every product deleted since ``from_date`` (UNIX seconds or a date)."""
+        yield from self._pages("/products/deleted", {"from_date": from_date}, "deleted products list")
 
     def iter_categories(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Yield every category matching ``filters`` (e.g. ``parent``), 100 per call."""

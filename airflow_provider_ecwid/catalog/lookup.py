@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
 from airflow_provider_ecwid.api.client import EcwidClient
@@ -21,11 +22,14 @@ def _fields(index: CatalogIndex) -> str:
     return index.response_fields
 
 
-def scan_catalog(client: EcwidClient, index: CatalogIndex) -> None:
-    """Page through the whole catalog, 100 products a call, with only the compared fields."""
+def scan_catalog(client: EcwidClient, index: CatalogIndex, records: list[dict[str, Any]] | None = None) -> None:
+    """Page through the whole catalog, 100 products a call, with only the compared fields (kept in ``records``
+    too when given)."""
     before = index.calls
     for product in client.iter_products(responseFields=f"total,count,items({_fields(index)})"):
         index.add(product)
+        if records is not None:
+            records.append(product)
     index.calls = before + max(1, -(-len(index.products) // 100))
     index.complete = True
     index.catalog_size = len(index.products)
@@ -89,6 +93,7 @@ def build_index(
     *,
     need_complete: bool,
     extra_fields: Sequence[str] = (),
+    records: list[dict[str, Any]] | None = None,
 ) -> CatalogIndex:
     """Build the SKU index the cheapest way (``auto``), or as told (the way used is in ``index.way``)."""
     mode = check_lookup(mode)
@@ -111,7 +116,7 @@ def build_index(
             " (on_missing needs the whole catalog)" if need_complete else "",
         )
     if mode == "scan":
-        scan_catalog(client, index)
+        scan_catalog(client, index, records)
     else:
         batch_lookup(client, index, skus)
     log.info("Found %s of the feed's SKUs in the store", f"{sum(1 for s in skus if s in index.products):,}")

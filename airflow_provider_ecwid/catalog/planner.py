@@ -100,7 +100,7 @@ class WholeCatalogSync:
                 for sku, value in zip(self.rows.products["sku"], column, strict=True)
             }
 
-    def _product_frame(self) -> pd.DataFrame:
+    def product_frame(self) -> pd.DataFrame:
         special = set(self.shape.special_columns)
         body = self.options.get("body_columns")
         names = [name for name in (body or self.rows.products.columns) if name not in special]
@@ -121,20 +121,29 @@ class WholeCatalogSync:
             self.tree = CategoryTree(client.iter_categories())
         self.index = self.look_up_products(client, lookup)
 
-    def look_up_products(self, client: EcwidClient, lookup: LookupMode) -> CatalogIndex:
-        """Look the feed's products up once (with their options and variations when the feed has them)."""
-        fields = [name for name in self._product_frame().columns if name != "sku"]
-        extras = ["options", VARIATION_FIELDS] if self.shape.parent_sku_column else []
+    def index_fields(self) -> tuple[list[str], list[str]]:
+        """What the store's index holds of each product: the compared fields, and the extras later phases need."""
+        fields = [name for name in self.product_frame().columns if name != "sku"]
+        return fields, ["options", VARIATION_FIELDS] if self.shape.parent_sku_column else []
+
+    def look_up_products(
+        self, client: EcwidClient, lookup: LookupMode, records: list[dict[str, Any]] | None = None
+    ) -> CatalogIndex:
+        """Look the feed's products up once (with their options and variations when the feed has them); a whole
+        read's products are kept in ``records`` too when given."""
+        fields, extras = self.index_fields()
         skus = list(self.rows.products["sku"])
         # "auto" pages the catalog here: batched lookups are inner requests, and an unchanged feed should cost
         # reads only (a batch of lookups would also be a batch POST on every run)
         need_complete = lookup == "auto" or self.options.get("on_missing", "keep") != "keep"
-        return build_index(client, fields, skus, lookup, need_complete=need_complete, extra_fields=extras)
+        return build_index(
+            client, fields, skus, lookup, need_complete=need_complete, extra_fields=extras, records=records
+        )
 
     def preview(self, store: str) -> dict[str, Any]:
         """What a dry run reports: the categories to create and the product changes (later phases need ids)."""
         paths = [path for product in self.product_paths.values() for path in product]
-        sync = CatalogSync(self._product_frame(), **{**self.options, "body_columns": None})
+        sync = CatalogSync(self.product_frame(), **{**self.options, "body_columns": None})
         sync.accept_checked(list(self.rows.products["sku"]))
         _, sent, found = sync.plan(self.index, self.chunk_size)
         return {
@@ -263,7 +272,7 @@ class WholeCatalogSync:
         self.tree.ids = progress.paths()
         self.index = reader.products(self)  # the store's products, read once, when they are first needed
         self._keep_store_facts(progress)
-        frame = self._product_frame()
+        frame = self.product_frame()
         frame = frame.loc[[sku not in progress.blocked for sku in frame["sku"]]]
         frame.index = pd.RangeIndex(len(frame))
         create_only = []

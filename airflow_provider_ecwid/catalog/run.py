@@ -26,13 +26,16 @@ from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.sources import InputSource
 from airflow_provider_ecwid.catalog.categories import CategoryTree
+from airflow_provider_ecwid.catalog.changes import ChangeReader
 from airflow_provider_ecwid.catalog.diff import CatalogIndex, read_feed
 from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory
 from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, forget, settle
-from airflow_provider_ecwid.catalog.planner import Planned, WholeCatalogSync
+from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress, feed_digest
+from airflow_provider_ecwid.catalog.store_memory import Opener
+from airflow_provider_ecwid.errors import EcwidError
 from airflow_provider_ecwid.tickets.submission import KILLED_STATE_KEY, Submission
 from airflow_provider_ecwid.tickets.verdict import FailOn, judge
 
@@ -67,6 +70,9 @@ class RunSettings:
     :param deferrable: return after each submission (the task defers) instead of waiting here.
     :param fail_on: which requests that did not complete fail the sync (see ``tickets.verdict``).
     :param record_outcomes: keep every request's outcome, for a results file.
+    :param catalog_memory: the folder (path or URL) of the store's catalog memory (``catalog.changes``); None:
+        every run reads the whole catalog.
+    :param catalog_memory_max_age: seconds after its last whole read when the memory is not used any more.
     """
 
     identity: str
@@ -78,6 +84,8 @@ class RunSettings:
     deferrable: bool
     fail_on: FailOn = "any_failed"
     record_outcomes: bool = False
+    catalog_memory: str | None = None
+    catalog_memory_max_age: float = 7 * 86400.0
 
 
 @dataclass
@@ -162,6 +170,7 @@ class CatalogRun:
     :param sleep: how to wait between status calls (stops early when the task is killed).
     :param on_submission: told of each phase's ``Submission`` as it starts (a kill stops it).
     :param progress: where an earlier stint of this try got to (after a deferral), else a new sync.
+    :param files: opens and deletes a path or URL (``tasks.storage``), for the catalog memory.
     """
 
     def __init__(
@@ -176,6 +185,7 @@ class CatalogRun:
         sleep: Callable[[float], None] = time.sleep,
         on_submission: Callable[[Submission], None] | None = None,
         progress: SyncProgress | None = None,
+        files: tuple[Opener, Callable[[str], None]] | None = None,
     ) -> None:
         self.sync = sync
         self.client = client
@@ -186,7 +196,19 @@ class CatalogRun:
         self.sleep = sleep
         self.on_submission = on_submission
         self.progress = progress or SyncProgress(feed_digest=feed_digest(sync.frame))
-        self.reader = ClientReader(client, settings.lookup)
+        self.reader: StoreReader = ClientReader(client, settings.lookup)
+        self.changes: ChangeReader | None = None
+        if settings.catalog_memory and files is not None and settings.catalog_memory_max_age > 0:
+            self.changes = ChangeReader(
+                client,
+                settings.lookup,
+                settings.catalog_memory,
+                self.progress.run_key,
+                *files,
+                max_age=settings.catalog_memory_max_age,
+                sleep=sleep,
+            )
+            self.reader = self.changes
         self._runner: PhaseRunner | None = None
 
     # -- look up --------------------------------------------------------------------------------------------
@@ -209,6 +231,8 @@ class CatalogRun:
             if earlier.feed_digest == self.progress.feed_digest:
                 log.info("Resuming the last try's sync at step %s (Airflow's task state store)", earlier.step)
                 self.progress = self._replan_pending(earlier)
+                if self.changes is not None:
+                    self.changes.run_key = self.progress.run_key
             else:
                 log.warning("The feed changed since the last try: the sync starts over (the store is read again)")
         self.save()  # its run key is kept before anything is sent
@@ -309,6 +333,11 @@ class CatalogRun:
         if self.state is not None:
             for key in [*self.progress.state_keys, PROGRESS_KEY]:
                 forget(self.state, key)
+        if self.changes is not None and self.progress.failed_count == 0:
+            try:
+                self.changes.conclude(self.sync, self.progress)
+            except (OSError, ValueError, EcwidError) as err:  # the sync is done; the next one reads the catalog
+                log.warning("The catalog memory could not be saved (%s): the next sync reads the whole catalog", err)
         return self.sync.summary(self.progress)
 
     def verdict(self, summary: Mapping[str, Any]) -> str | None:

@@ -10,7 +10,7 @@ only the fields that differ, and (by option) a store variation whose SKU the fee
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,23 @@ def _variation_values(variations: pd.DataFrame) -> dict[str, list[Any]]:
     return {name: column_values(variations[name], lambda *_: None)[0] for name in present}
 
 
+def variation_bodies(variations: pd.DataFrame, shape: FeedShape) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each variation row as ``(sku, parent SKU, what the store should hold)``: its fields and its options."""
+    values = _variation_values(variations)
+    columns = list(shape.option_columns)
+    options = variations[columns].itertuples(index=False, name=None)
+    rows = zip(variations["sku"], variations["_parent"], options, strict=True)
+    for position, (sku, parent, option_values) in enumerate(rows):
+        body: dict[str, Any] = {name: column[position] for name, column in values.items()}
+        body = {name: value for name, value in body.items() if value is not MISSING}
+        body["options"] = [
+            {"name": name, "value": text(value)}
+            for name, value in zip(columns, option_values, strict=True)
+            if not is_empty(value)
+        ]
+        yield sku, parent, body
+
+
 def plan_variations(
     variations: pd.DataFrame,
     shape: FeedShape,
@@ -94,26 +111,15 @@ def plan_variations(
     :param blocked: parent SKU -> why its variations cannot be sent (its product or options failed).
     """
     plan = VariationPlan()
-    values = _variation_values(variations)
-    columns = list(shape.option_columns)
     creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     named: dict[str, set[str]] = {}
-    options = variations[columns].itertuples(index=False, name=None)
-    rows = zip(variations["sku"], variations["_parent"], options, strict=True)
-    for position, (sku, parent, option_values) in enumerate(rows):
+    for sku, parent, body in variation_bodies(variations, shape):
         named.setdefault(parent, set()).add(sku)
         product_id = product_ids.get(parent)
         if parent in blocked or product_id is None:
             plan.skipped[sku] = blocked.get(parent, f"product {parent!r} has no id")
             continue
-        body: dict[str, Any] = {name: column[position] for name, column in values.items()}
-        body = {name: value for name, value in body.items() if value is not MISSING}
-        body["options"] = [
-            {"name": name, "value": text(value)}
-            for name, value in zip(columns, option_values, strict=True)
-            if not is_empty(value)
-        ]
         known = {item.get("sku"): item for item in store_variations.get(parent, ())}
         request = _request(sku, product_id, body, known.get(sku))
         if request is not None:

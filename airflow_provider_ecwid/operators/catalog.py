@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, Context
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a
     from airflow_provider_ecwid.catalog.run import CatalogRun, LazyMemory
 
 SYNC_XCOM_KEY = "sync_summary"
+DEFAULT_MEMORY_AGE = timedelta(days=7)
 
 
 class EcwidCatalogSyncOperator(EcwidBatchOperator):
@@ -61,6 +63,11 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         holding the image memory, one JSON document per store (``store-<id>.json``). Default:
         ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place.
     :param refresh_images: send every image again, whatever the image memory says.
+    :param catalog_memory_max_age: the whole-catalog sync keeps, next to the image memory, what its last completed
+        run knew of the store (``catalog-<hash of the store id>.json``); the next run asks ``GET /latest-stats``
+        and reads only what changed since (nothing when nothing did). This bounds how old (since its last read of
+        the whole catalog) that memory may be before the whole catalog is read again: a ``timedelta`` or seconds,
+        default 7 days; 0 or None reads the whole catalog on every run and keeps no memory.
     :param kwargs: everything EcwidBatchOperator takes except ``path``, ``method``, ``method_column``,
         ``body`` and ``id_column``. ``fail_on`` judges the sync's requests as the batch operator's;
         ``results_path`` gets every request's outcome (in the whole-catalog sync: phase, SKU, method, path,
@@ -96,6 +103,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         gallery_separator: str = "|",
         image_memory_path: str | None = None,
         refresh_images: bool = False,
+        catalog_memory_max_age: timedelta | float | None = DEFAULT_MEMORY_AGE,
         **kwargs: Any,
     ) -> None:
         for taken in ("path", "method", "method_column", "body", "id_column"):
@@ -120,6 +128,10 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         }
         self.image_memory_path = image_memory_path
         self.refresh_images = refresh_images
+        age = catalog_memory_max_age
+        self.catalog_memory_max_age = age.total_seconds() if isinstance(age, timedelta) else float(age or 0)
+        if self.catalog_memory_max_age < 0:
+            raise EcwidConfigError("catalog_memory_max_age must not be negative")
 
     def execute(self, context: Context) -> Any:
         with fail_without_retry():  # bad feed, a refused sync or a 403: another try would fail the same way
@@ -252,6 +264,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
     ) -> CatalogRun:
         """The run, from the task's pieces: its identity, state store, XCom, kill-aware sleep and settings."""
         from airflow_provider_ecwid.catalog.run import CatalogRun, RunSettings
+        from airflow_provider_ecwid.tasks.storage import open_url, remove_url
 
         client = self.hook.get_conn()
         identity = self._identity(context)
@@ -266,6 +279,8 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             deferrable=self.deferrable,
             fail_on=self.fail_on,
             record_outcomes=bool(self.results_path),
+            catalog_memory=self._memory_folder(),
+            catalog_memory_max_age=self.catalog_memory_max_age,
         )
         return CatalogRun(
             whole,
@@ -277,14 +292,20 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             sleep=self._sleep_unless_killed,
             on_submission=lambda submission: setattr(self, "submission", submission),  # on_kill stops it
             progress=progress,
+            files=(open_url, remove_url),
         )
+
+    def _memory_folder(self) -> str:
+        from airflow_provider_ecwid.tasks.storage import default_memory_folder
+
+        return str(self.image_memory_path or default_memory_folder())
 
     def _image_memory(self, whole: WholeCatalogSync, store_id: str) -> LazyMemory:
         from airflow_provider_ecwid.catalog.image_memory import ImageMemory, memory_url
         from airflow_provider_ecwid.catalog.run import LazyMemory
-        from airflow_provider_ecwid.tasks.storage import default_memory_folder, open_url
+        from airflow_provider_ecwid.tasks.storage import open_url
 
-        url = memory_url(self.image_memory_path or default_memory_folder(), store_id)
+        url = memory_url(self._memory_folder(), store_id)
         return LazyMemory(
             wanted=bool(whole.shape.image_column or whole.shape.gallery_column),
             refresh=as_bool(self.refresh_images, "refresh_images"),

@@ -57,6 +57,20 @@ def open_url(url: str, mode: str) -> IO[Any]:
     return ObjectStoragePath(url).open(mode)  # type: ignore[no-any-return]
 
 
+def remove_url(url: str) -> None:
+    """Delete a file by path or URL (see :func:`open_url`); one that is gone already is fine."""
+    if is_local(url):
+        path = url.removeprefix("file://")
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    target = ObjectStoragePath(url)
+    if target.exists():
+        target.unlink()
+
+
 def open_input(url: str) -> IO[bytes]:
     """Open a feed for reading bytes (see :func:`open_url`)."""
     return open_url(url, "rb")

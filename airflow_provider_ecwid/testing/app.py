@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,9 +35,11 @@ API_PREFIX = "/api/v3"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 
 
-def _json_response(answer: Answer) -> Response:
+def _json_response(answer: Answer, now: float) -> Response:
+    """The answer, dated by the emulator's clock (the HTTP ``Date`` header, as a real server's own clock)."""
     content = b"" if answer.body is None else json.dumps(answer.body).encode()
-    return Response(content, status_code=answer.status, media_type="application/json", headers=answer.headers)
+    headers = {**answer.headers, "Date": formatdate(now, usegmt=True)}
+    return Response(content, status_code=answer.status, media_type="application/json", headers=headers)
 
 
 def _drop_connection(request: Request) -> bool:
@@ -106,7 +109,7 @@ def create_app(state: EmulatorState) -> Any:
                 page = proxy_error_page(answer, authorization)
                 return Response(page, status_code=answer.status, media_type="text/html", headers=answer.headers)
             answer = echo_authorization(answer, authorization)
-        return _json_response(answer)
+        return _json_response(answer, state.now())
 
     _add_inspection_routes(app, state)
     return _KeepSend(app)

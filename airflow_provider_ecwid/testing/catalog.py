@@ -2,8 +2,8 @@
 
 The same handlers answer direct HTTP calls and the inner requests of batches. Every handler takes the
 store, the path's captured ids, the query parameters and the decoded JSON body, and returns an Answer or
-raises EcwidFault. Variations live in ``variations.py``, images in ``images.py``. Nothing here knows about
-HTTP servers or time.
+raises EcwidFault. Variations live in ``variations.py``, images in ``images.py``, change tracking in
+``tracking.py`` (whose clock the state gives each store). Nothing here knows about HTTP servers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_ecwid.testing import images, variations
+from airflow_provider_ecwid.testing import images, tracking, variations
 from airflow_provider_ecwid.testing.answers import Answer, EcwidFault, bad_request, not_found
 from airflow_provider_ecwid.testing.store import (
     NUMBER,
@@ -50,6 +50,9 @@ CATEGORY_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "productIds": (list,),
     "description": (str,),
 }
+
+#: Fields the store keeps itself: a body cannot set them.
+TRACKED = tracking.TIMES | {"id"}
 
 Handler = Callable[[Store, tuple[str, ...], dict[str, str], Any], Answer]
 
@@ -107,7 +110,15 @@ def search_products(store: Store, ids: tuple[str, ...], query: dict[str, str], b
         ]
     if query.get("enabled") in ("true", "false"):
         items = [item for item in items if item.get("enabled") is (query["enabled"] == "true")]
-    return page_answer(items, query, _view(store))
+    return page_answer(tracking.filter_and_sort(items, query), query, _view(store))
+
+
+def latest_stats(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
+    return tracking.latest_stats(store.changes, query, len(store.products), len(store.categories))
+
+
+def deleted_products(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
+    return page_answer(tracking.deleted_products(store.changes, query), query)
 
 
 def get_product(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
@@ -130,8 +141,10 @@ def create_product(store: Store, ids: tuple[str, ...], query: dict[str, str], bo
     if sku and store.sku_taken(sku):
         raise _sku_conflict(sku)
     product_id = store.new_id()
-    product = {"enabled": False, **copy.deepcopy(fields), "id": product_id}
+    product = {"enabled": False, **{k: copy.deepcopy(v) for k, v in fields.items() if k not in TRACKED}}
+    product["id"] = product_id
     product["sku"] = sku or f"{product_id:08d}"
+    store.changes.touch(product, created=True)
     store.products[product_id] = product
     store.sku_index[product["sku"]] = product_id
     return Answer(200, {"id": product_id})
@@ -146,7 +159,8 @@ def update_product(store: Store, ids: tuple[str, ...], query: dict[str, str], bo
             raise _sku_conflict(new_sku)
         del store.sku_index[product["sku"]]
         store.sku_index[new_sku] = product["id"]
-    product.update({name: copy.deepcopy(value) for name, value in fields.items() if name != "id"})
+    product.update({name: copy.deepcopy(value) for name, value in fields.items() if name not in TRACKED})
+    store.changes.touch(product)
     return Answer(200, {"updateCount": 1})
 
 
@@ -155,6 +169,7 @@ def delete_product(store: Store, ids: tuple[str, ...], query: dict[str, str], bo
     del store.products[product["id"]]
     store.sku_index.pop(product["sku"], None)
     variations.forget_product(store, product["id"])
+    store.changes.forget(product["id"])
     return Answer(200, {"deleteCount": 1})
 
 
@@ -166,6 +181,7 @@ def adjust_inventory(store: Store, ids: tuple[str, ...], query: dict[str, str], 
     if isinstance(delta, bool) or not isinstance(delta, int):
         raise bad_request("quantityDelta must be an integer")
     product["quantity"] = int(product.get("quantity") or 0) + delta
+    store.changes.touch(product)
     return Answer(200, {"updateCount": 1})
 
 
@@ -212,6 +228,7 @@ def create_category(store: Store, ids: tuple[str, ...], query: dict[str, str], b
         raise bad_request("A category needs a name")
     category_id = store.new_id()
     store.categories[category_id] = {"enabled": True, **copy.deepcopy(fields), "id": category_id}
+    store.changes.touch_categories()
     return Answer(200, {"id": category_id})
 
 
@@ -219,12 +236,14 @@ def update_category(store: Store, ids: tuple[str, ...], query: dict[str, str], b
     category = _category(store, ids[0])
     fields = _category_fields(store, body, category["id"])
     category.update({k: copy.deepcopy(v) for k, v in fields.items() if k != "id"})
+    store.changes.touch_categories()
     return Answer(200, {"updateCount": 1})
 
 
 def delete_category(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
     category = _category(store, ids[0])
     del store.categories[category["id"]]
+    store.changes.touch_categories()
     return Answer(200, {"deleteCount": 1})
 
 
@@ -236,7 +255,9 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
     (method, re.compile(f"^{pattern}$"), endpoint, handler)
     for method, pattern, endpoint, handler in [
         ("GET", "/profile", "/profile", get_profile),
+        ("GET", "/latest-stats", "/latest-stats", latest_stats),
         ("GET", "/products", "/products", search_products),
+        ("GET", "/products/deleted", "/products/deleted", deleted_products),
         ("POST", "/products", "/products", create_product),
         ("GET", f"/products/{_ID}", "/products/{id}", get_product),
         ("PUT", f"/products/{_ID}", "/products/{id}", update_product),

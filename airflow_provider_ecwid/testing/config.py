@@ -42,6 +42,10 @@ class EmulatorConfig:
         compact JSON, e.g. ``POST /categories {"name":"Road","enabled":true,"parentId":3}``) it matches answers
         400 ``INJECTED_REFUSAL`` and changes nothing, as a store refusing that one request. None (default):
         nothing is refused; set it back to None to let a later run succeed.
+    :param timestamp_resolution: seconds to which every catalog timestamp (``productsUpdated``,
+        ``updateTimestamp``, a deletion's date...) is floored: 1 (default) or coarser, e.g. 60 (minutes).
+    :param nested_changes_move_product: a change to a product's variations or images moves its
+        ``updateTimestamp`` (default; Ecwid does not document it). Off: only ``productsUpdated`` moves.
     """
 
     stores: dict[int, list[str]] = field(default_factory=lambda: {1002: ["secret_demo"]})
@@ -63,6 +67,8 @@ class EmulatorConfig:
     short_status: str | None = None
     echo_authorization: bool = False
     refuse_inner: str | None = None
+    timestamp_resolution: int = 1
+    nested_changes_move_product: bool = True
 
     def __post_init__(self) -> None:
         if self.short_status not in SHORT_STATUS_MODES:
@@ -78,6 +84,8 @@ class EmulatorConfig:
             raise ValueError("time_factor must not be negative")
         if self.rate_limit_per_minute < 0:
             raise ValueError("rate_limit_per_minute must not be negative (0 disables it)")
+        if self.timestamp_resolution < 1:
+            raise ValueError("timestamp_resolution must be at least 1 second")
         if self.parallel_limit < 1:
             raise ValueError("parallel_limit must be at least 1")
         if self.refuse_inner is not None:

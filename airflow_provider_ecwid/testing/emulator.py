@@ -60,6 +60,18 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
         help="answer 400 to inner requests whose 'METHOD path body' matches REGEX (a fault for tests)",
     )
     parser.add_argument(
+        "--timestamp-resolution",
+        type=int,
+        default=1,
+        metavar="SECONDS",
+        help="floor every catalog timestamp to this many seconds (default 1; 60: minutes)",
+    )
+    parser.add_argument(
+        "--nested-changes-keep-product-time",
+        action="store_true",
+        help="a change to a product's variations or images does not move its updateTimestamp",
+    )
+    parser.add_argument(
         "--import-lock",
         action="append",
         default=[],
@@ -97,6 +109,8 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
             short_status=args.short_status,
             echo_authorization=args.echo_authorization,
             refuse_inner=args.refuse_inner,
+            timestamp_resolution=args.timestamp_resolution,
+            nested_changes_move_product=not args.nested_changes_keep_product_time,
         )
     except ValueError as err:
         parser.error(str(err))

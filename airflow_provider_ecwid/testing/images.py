@@ -29,13 +29,16 @@ def add_main_image(store: Store, ids: tuple[str, ...], query: dict[str, str], bo
     product = find_product(store, ids[0])
     image = fetch(store, query)
     store.images_of(product["id"]).main = image
+    store.changes.touch_nested(product)
     return Answer(200, {"id": image.id})
 
 
 def delete_main_image(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    images = store.images_of(find_product(store, ids[0])["id"])
+    product = find_product(store, ids[0])
+    images = store.images_of(product["id"])
     had = images.main is not None
     images.main = None
+    store.changes.touch_nested(product)
     return Answer(200, {"deleteCount": int(had)})
 
 
@@ -43,23 +46,28 @@ def add_gallery_image(store: Store, ids: tuple[str, ...], query: dict[str, str],
     product = find_product(store, ids[0])
     image = fetch(store, query)
     store.images_of(product["id"]).gallery.append(image)
+    store.changes.touch_nested(product)
     return Answer(200, {"id": image.id})
 
 
 def delete_gallery_image(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    images = store.images_of(find_product(store, ids[0])["id"])
+    product = find_product(store, ids[0])
+    images = store.images_of(product["id"])
     image_id = int_id(ids[1], "Gallery image")
     kept = [image for image in images.gallery if image.id != image_id]
     if len(kept) == len(images.gallery):
         raise not_found(f"Gallery image #{image_id} not found", "IMAGE_NOT_FOUND")
     images.gallery = kept
+    store.changes.touch_nested(product)
     return Answer(200, {"deleteCount": 1})
 
 
 def delete_gallery(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    images = store.images_of(find_product(store, ids[0])["id"])
+    product = find_product(store, ids[0])
+    images = store.images_of(product["id"])
     count = len(images.gallery)
     images.gallery = []
+    store.changes.touch_nested(product)
     return Answer(200, {"deleteCount": count})
 
 
@@ -67,12 +75,14 @@ def add_variation_image(store: Store, ids: tuple[str, ...], query: dict[str, str
     product, combination = find_combination(store, ids[0], ids[1])
     image = fetch(store, query)
     store.images_of(product["id"]).variations[combination["id"]] = image
+    store.changes.touch_nested(product)
     return Answer(200, {"id": image.id})
 
 
 def delete_variation_image(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
     product, combination = find_combination(store, ids[0], ids[1])
     had = store.images_of(product["id"]).variations.pop(combination["id"], None) is not None
+    store.changes.touch_nested(product)
     return Answer(200, {"deleteCount": int(had)})
 
 

@@ -85,7 +85,12 @@ class EcwidEmulator:
         sock.bind((self.host, self._requested_port))
         self.port = sock.getsockname()[1]
         server_config = uvicorn.Config(
-            create_app(self.state), log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=30
+            create_app(self.state),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=30,
+            date_header=False,  # the app dates its answers by the emulator's clock, which tests move
         )
         self._server = uvicorn.Server(server_config)
         self._thread = threading.Thread(

@@ -18,6 +18,7 @@ from airflow_provider_ecwid.testing.answers import EcwidFault, not_found
 from airflow_provider_ecwid.testing.batches import Batch, BatchItem, new_ticket
 from airflow_provider_ecwid.testing.config import EmulatorConfig
 from airflow_provider_ecwid.testing.store import Store
+from airflow_provider_ecwid.testing.tracking import ChangeLog
 
 
 class EmulatorState:
@@ -37,7 +38,7 @@ class EmulatorState:
         with self.lock:
             for batch in getattr(self, "batches", {}).values():
                 batch.deleted = True  # queued or running work of the old state stops
-            self.stores = {store_id: Store(store_id) for store_id in self.config.stores}
+            self.stores = {store_id: Store(store_id, changes=self._change_log()) for store_id in self.config.stores}
             self.token_store = {token: sid for sid, tokens in self.config.stores.items() for token in tokens}
             self.rng = random.Random(self.config.seed)
             self.calls: Counter[tuple[str, str, str, int]] = Counter()
@@ -48,6 +49,10 @@ class EmulatorState:
             self.first_call_at: float | None = None  # 449 windows count from the first API call
 
     # -- time --------------------------------------------------------------------------------------------
+
+    def _change_log(self) -> ChangeLog:
+        config = self.config
+        return ChangeLog(self.now, config.timestamp_resolution, config.nested_changes_move_product)
 
     def now(self) -> float:
         return time.time() + self.clock_offset

@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_provider_ecwid.testing.answers import Answer, bad_request, not_found
 from airflow_provider_ecwid.testing.fields import parse_response_fields, trim
+from airflow_provider_ecwid.testing.tracking import ChangeLog
 
 MAX_PAGE = 100
 NUMBER = (int, float)
@@ -51,6 +52,7 @@ class Store:
 
     :param store_id: the store's numeric id.
     :param name: the store's name, shown in the profile.
+    :param changes: when its catalog changed (``GET /latest-stats``, timestamps, deletions).
     """
 
     store_id: int
@@ -63,6 +65,7 @@ class Store:
     sku_index: dict[str, int] = field(default_factory=dict)
     variation_skus: dict[str, tuple[int, int]] = field(default_factory=dict)
     next_id: int = 100_000_001
+    changes: ChangeLog = field(default_factory=ChangeLog)
 
     def new_id(self) -> int:
         self.next_id += 1

@@ -134,6 +134,7 @@ def create_combination(store: Store, ids: tuple[str, ...], query: dict[str, str]
         combination["sku"] = f"{product['sku']}-{number}"
     known[combination_id] = combination
     store.variation_skus[combination["sku"]] = (product["id"], combination_id)
+    store.changes.touch_nested(product)
     return Answer(200, {"id": combination_id})
 
 
@@ -146,6 +147,7 @@ def update_combination(store: Store, ids: tuple[str, ...], query: dict[str, str]
         store.variation_skus.pop(combination.get("sku", ""), None)
         store.variation_skus[new_sku] = (product["id"], combination["id"])
     combination.update({k: copy.deepcopy(v) for k, v in fields.items() if k not in ("id", "combinationNumber")})
+    store.changes.touch_nested(product)
     return Answer(200, {"updateCount": 1})
 
 
@@ -154,6 +156,7 @@ def delete_combination(store: Store, ids: tuple[str, ...], query: dict[str, str]
     del store.combinations[product["id"]][combination["id"]]
     store.variation_skus.pop(combination.get("sku", ""), None)
     store.images_of(product["id"]).variations.pop(combination["id"], None)
+    store.changes.touch_nested(product)
     return Answer(200, {"deleteCount": 1})
 
 
@@ -163,6 +166,7 @@ def delete_all_combinations(store: Store, ids: tuple[str, ...], query: dict[str,
     for combination in known.values():
         store.variation_skus.pop(combination.get("sku", ""), None)
     store.images_of(product["id"]).variations.clear()
+    store.changes.touch_nested(product)
     return Answer(200, {"deleteCount": len(known)})
 
 
