@@ -284,17 +284,22 @@ def test_operator_waits_and_returns_the_report(emulator_conn: EcwidEmulator) -> 
     assert (report["total"], report["completed"]) == (30, 30)
 
 
-@pytest.mark.ecwid_emulator(processing_time=0.5)
-def test_operator_defers_when_deferrable(emulator_conn: EcwidEmulator) -> None:
-    ti = FakeTaskInstance()
-    operator = EcwidBatchOperator(
+def deferrable_operator(count: int, **options: Any) -> EcwidBatchOperator:
+    """A deferrable batch operator that waits for its ``count`` products."""
+    return EcwidBatchOperator(
         task_id="w",
-        data=pd.DataFrame(products(3)),
+        data=pd.DataFrame(products(count)),
         path="/products",
         wait_for_completion=True,
         deferrable=True,
-        defer_grace=0,
+        **options,
     )
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.5)
+def test_operator_defers_when_deferrable(emulator_conn: EcwidEmulator) -> None:
+    ti = FakeTaskInstance()
+    operator = deferrable_operator(3, defer_grace=0)
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(ti))
     kwargs = deferred.value.trigger.serialize()[1]
@@ -309,10 +314,7 @@ def test_batches_done_within_the_grace_are_waited_for_in_the_worker(
     emulator_conn: EcwidEmulator, task_logs: TaskLogs
 ) -> None:
     """3 requests x 0.5 s: done well within the default 10 s grace, so the task reports without deferring."""
-    operator = EcwidBatchOperator(
-        task_id="w", data=pd.DataFrame(products(3)), path="/products", wait_for_completion=True, deferrable=True
-    )
-    report = operator.execute(make_context())
+    report = deferrable_operator(3).execute(make_context())
     assert (report["total"], report["completed"]) == (3, 3)
     assert "no deferral" in task_logs.text()
     assert emulator_conn.call_count(method="GET", endpoint="/batch") <= 6  # the grace's polls: at most 6 reads
@@ -322,16 +324,8 @@ def test_batches_done_within_the_grace_are_waited_for_in_the_worker(
 def test_a_wait_longer_than_the_grace_defers_and_its_trigger_reads_later(emulator_conn: EcwidEmulator) -> None:
     """10 requests x 0.5 s outlast a 1 s grace: the task defers, and the trigger reads no status before the task
     has left its worker (a second after deferring here: the grace bounds the delay, 5 s at most)."""
-    operator = EcwidBatchOperator(
-        task_id="w",
-        data=pd.DataFrame(products(10)),
-        path="/products",
-        wait_for_completion=True,
-        deferrable=True,
-        defer_grace=1,
-    )
     with pytest.raises(TaskDeferred) as deferred:
-        operator.execute(make_context())
+        deferrable_operator(10, defer_grace=1).execute(make_context())
     deferred_at = time.time()
     kwargs = deferred.value.trigger.serialize()[1]
     assert deferred_at < kwargs["first_read_at"] <= deferred_at + 1

@@ -17,6 +17,8 @@ from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook, check_airflow_can_decrypt
 
 TOKEN = "secret_HOOKTOKEN987654321"
+#: The connection's extra fields, as the form shows them
+EXTRA_FIELDS = ("base_url", "timeout", "rate_limit_per_minute", "max_retries", "max_retry_wait", "rate_limit_storage")
 
 
 def set_conn(monkeypatch: pytest.MonkeyPatch, value: str, conn_id: str = "ecwid_default") -> None:
@@ -194,14 +196,7 @@ def test_provider_info_describes_the_connection_type() -> None:
     (conn_type,) = info["connection-types"]
     assert conn_type["connection-type"] == "ecwid"
     assert conn_type["hook-class-name"] == "airflow_provider_ecwid.hooks.ecwid.EcwidHook"
-    assert set(conn_type["conn-fields"]) == {
-        "base_url",
-        "timeout",
-        "rate_limit_per_minute",
-        "max_retries",
-        "max_retry_wait",
-        "rate_limit_storage",
-    }
+    assert set(conn_type["conn-fields"]) == set(EXTRA_FIELDS)
     # the same form both ways: provider info (read by Airflow >= 3.2, kebab-case) and the hook (Airflow < 3.2)
     behaviour = conn_type["ui-field-behaviour"]
     hook_behaviour = EcwidHook.get_ui_field_behaviour()
@@ -223,17 +218,7 @@ def test_providers_manager_discovers_the_provider_and_its_hook() -> None:
     assert hook_info.connection_id_attribute_name == "ecwid_conn_id"
     assert manager.field_behaviours["ecwid"]["relabeling"]["login"] == "Store ID"
     form_fields = {name for name in manager.connection_form_widgets if name.startswith("extra__ecwid__")}
-    assert form_fields == {
-        f"extra__ecwid__{name}"
-        for name in (
-            "base_url",
-            "timeout",
-            "rate_limit_per_minute",
-            "max_retries",
-            "max_retry_wait",
-            "rate_limit_storage",
-        )
-    }
+    assert form_fields == {f"extra__ecwid__{name}" for name in EXTRA_FIELDS}
 
 
 def test_public_names_import_from_the_package() -> None:
