@@ -16,13 +16,20 @@ neither task touches the other's products.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import Param, Variable, dag, task
-from ecwid_sample_feed import CATALOG_COLUMNS, shaped_feed  # beside this file: Airflow puts the DAG folder on sys.path
 
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
+
+# ecwid_sample_feed.py lies beside this file. Airflow puts the DAG folder on sys.path, but Airflow 3.0's
+# `airflow dags test` does not: make sure, so the file imports wherever it is parsed.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.append(str(Path(__file__).parent))
+from ecwid_sample_feed import CATALOG_COLUMNS, shaped_feed
 
 #: How many accessory products each of the two parallel tasks syncs into the one store.
 ACCESSORIES_PER_HALF = 60

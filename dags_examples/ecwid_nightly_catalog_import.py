@@ -23,15 +23,22 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import Param, dag, task
-from ecwid_sample_feed import CATALOG_COLUMNS, shaped_feed  # beside this file: Airflow puts the DAG folder on sys.path
 
 from airflow_provider_ecwid.compat import OUTLET_ASSETS_RUN_IN_DAGS_TEST
 from airflow_provider_ecwid.lineage import ecwid_catalog_asset
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
+
+# ecwid_sample_feed.py lies beside this file. Airflow puts the DAG folder on sys.path, but Airflow 3.0's
+# `airflow dags test` does not: make sure, so the file imports wherever it is parsed.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.append(str(Path(__file__).parent))
+from ecwid_sample_feed import CATALOG_COLUMNS, shaped_feed
 
 log = logging.getLogger(__name__)
 CATALOG = ecwid_catalog_asset(os.environ.get("ECWID_STORE_ID", "1002"))  # the store of connection ecwid_default

@@ -13,7 +13,7 @@ import pytest
 
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.catalog_checks import assert_store_matches, expected_catalog
-from tests.e2e.conftest import AIRFLOW, AirflowHome, RunRecord
+from tests.e2e.conftest import AIRFLOW, AirflowHome, RunRecord, without_airflows_mask_requests
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 
@@ -211,7 +211,7 @@ def test_a_connection_saved_with_its_password_encrypted_runs_the_manual_dag(
     result = examples.dags_test_with_conf("ecwid_manual_batch", ecwid_emulator, conf)
     assert result.returncode == 0, output_of(result)[-5000:]
     assert [p["sku"] for p in ecwid_emulator.products()] == ["SAVED-1"]
-    assert token not in output_of(result)
+    assert token not in without_airflows_mask_requests(output_of(result))  # Airflow 3.0 logs its own MaskSecret lines
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.001, stores={1002: ["secret_demo"], 2002: ["secret_other"]})
