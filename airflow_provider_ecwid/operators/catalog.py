@@ -62,7 +62,8 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
     :param gallery_separator: default ``|``.
     :param image_memory_path: the folder (local path or ObjectStoragePath URL such as ``s3://bucket/ecwid``)
         holding the image memory, one JSON document per store (``store-<id>.json``). Default:
-        ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place.
+        ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place. A sync in
+        flight keeps its progress files there too (``progress-<run key>-<digest>.json.gz``, deleted when it ends).
     :param refresh_images: send every image again, whatever the image memory says.
     :param catalog_memory_max_age: the whole-catalog sync keeps, next to the image memory, what its last completed
         run knew of the store (``catalog-<hash of the store id>.json``); the next run asks ``GET /latest-stats``
