@@ -20,7 +20,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from airflow_provider_ecwid.catalog.progress import Pending, SyncProgress
@@ -52,25 +52,52 @@ class EcwidProgressLost(EcwidError):
     """The file a progress record names is missing, unreadable or not the one written: the sync starts over."""
 
 
+def _values(instance: Any) -> dict[str, Any]:
+    """A dataclass's fields, not copied (``asdict`` copies every nested value: seconds at this size)."""
+    return {item.name: getattr(instance, item.name) for item in fields(instance)}
+
+
 def split(progress: SyncProgress) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The progress as its record (small) and its large parts."""
-    whole = progress.to_json()
-    large = {name: whole.pop(name) for name in SPILLED}
-    pending = whole.get("pending")
+    """The progress as its record (small, a copy of its own) and its large parts (the progress's own values)."""
+    values = _values(progress)
+    large = {name: values.pop(name) for name in SPILLED}
+    pending = values.pop("pending")
     if pending is not None:
-        large["pending"] = {name: pending.pop(name) for name in PENDING_SPILLED}
-    return whole, large
+        pending_values = _values(pending)
+        large["pending"] = {name: pending_values.pop(name) for name in PENDING_SPILLED}
+        values["pending"] = pending_values
+    values["state_keys"] = pack(values["state_keys"])
+    record: dict[str, Any] = json.loads(json.dumps(values))
+    return record, large
 
 
 def join(record: dict[str, Any], large: dict[str, Any]) -> SyncProgress:
     """The progress again, from its record and its large parts (see :func:`split`)."""
     values = {key: value for key, value in record.items() if key != "spill"}
     values.update({name: large[name] for name in SPILLED})
+    values["state_keys"] = unpack(values["state_keys"])
     pending = values.pop("pending", None)
     progress = SyncProgress.from_json(values)
     if pending is not None:
         progress.pending = Pending(**pending, **large["pending"])
     return progress
+
+
+def pack(keys: list[str]) -> list[list[Any]]:
+    """State-store keys, their shared heads written once: ``[[head, [tails]], ...]`` (order kept)."""
+    packed: list[list[Any]] = []
+    for key in keys:
+        head, _, tail = key.rpartition(":")
+        if packed and packed[-1][0] == head:
+            packed[-1][1].append(tail)
+        else:
+            packed.append([head, [tail]])
+    return packed
+
+
+def unpack(packed: list[list[Any]]) -> list[str]:
+    """The keys :func:`pack` packed."""
+    return [f"{head}:{tail}" if head else str(tail) for head, tails in packed for tail in tails]
 
 
 @dataclass

@@ -36,7 +36,7 @@ from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, forget, settle
 from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress, feed_digest
-from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost, ProgressFiles
+from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost, ProgressFiles, unpack
 from airflow_provider_ecwid.catalog.store_memory import Opener
 from airflow_provider_ecwid.errors import EcwidError
 from airflow_provider_ecwid.tickets.submission import KILLED_STATE_KEY, Submission
@@ -262,8 +262,8 @@ class CatalogRun:
         except EcwidProgressLost as err:
             log.warning("%s: the sync starts over (the store is read again)", err)
         assert self.state is not None
-        for key in record.get("state_keys") or []:
-            forget(self.state, str(key))
+        for key in unpack(record.get("state_keys") or []):
+            forget(self.state, key)
         spill = record.get("spill")
         if self.progress_files is not None and isinstance(spill, dict) and spill.get("path"):
             self.progress_files.discard(str(spill["path"]))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
+from airflow_provider_ecwid.catalog.progress_files import unpack
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.catalog.test_whole_catalog import feed, sync_operator
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, make_context
@@ -95,7 +96,7 @@ def test_a_retried_task_whose_progress_file_is_lost_starts_over_and_sends_nothin
         sync_operator(feed(), tmp_path).execute(make_context(FakeTaskInstance(), state))
     record = state.values[PROGRESS_KEY]
     assert record["pending"]["phase"] == "products"
-    lost_keys = [key for key in record["state_keys"] if state.values.get(key)]
+    lost_keys = [key for key in unpack(record["state_keys"]) if state.values.get(key)]
     assert lost_keys  # the products phase's chunks
     spill = Path(record["spill"]["path"])
     if damage == "missing":

@@ -38,7 +38,11 @@ def large_progress(products: int = 50_000, per_product: int = 3, tickets: int = 
         failed_count=250,
         failed=[{"sku": f"P{p:06d}", "phase": "products", "http_status": 400} for p in range(100)],
         product_changes={"new": products // 2, "changed": products // 4, "unchanged": products // 4},
-        state_keys=[f"ecwid_phase:{'a' * 32}:products:chunk:{index}" for index in range(tickets)],
+        state_keys=[
+            *(f"ecwid_phase:{'a' * 32}:products:ecwid_chunk_{index}" for index in range(tickets)),
+            f"ecwid_phase:{'a' * 32}:variations:ecwid_killed",
+            *(f"ecwid_phase:{'a' * 32}:variations:ecwid_chunk_{index}" for index in range(tickets)),
+        ],
         feed_digest="f" * 64,
         outcomes=[
             {"phase": "products", "sku": f"P{p:06d}", "method": "POST", "path": "/products", "status": "COMPLETED"}
