@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from airflow_provider_ecwid.catalog.phases import forget
 from airflow_provider_ecwid.catalog.progress import Pending, SyncProgress
 from airflow_provider_ecwid.catalog.store_memory import Opener
 from airflow_provider_ecwid.errors import EcwidError
@@ -173,3 +174,22 @@ class ProgressFiles:
         if url in self.known:
             self.known.remove(url)
         self.known.append(url)
+
+
+def load_record(record: dict[str, Any], files: ProgressFiles | None) -> SyncProgress:
+    """The progress a record holds (a record without a file) or names (:class:`EcwidProgressLost`: it is lost)."""
+    if "spill" not in record:
+        return SyncProgress.from_json(record)
+    if files is None:
+        raise EcwidProgressLost("The sync's progress record names a file, and this run has no progress files")
+    return files.load(record)
+
+
+def abandon(record: dict[str, Any], state: Any, files: ProgressFiles | None) -> None:
+    """A lost sync's traces: its state-store keys (its chunks' tickets are not taken for a new sync's), its file."""
+    if state is not None:
+        for key in unpack(record.get("state_keys") or []):
+            forget(state, key)
+    spill = record.get("spill")
+    if files is not None and isinstance(spill, dict) and spill.get("path"):
+        files.discard(str(spill["path"]))

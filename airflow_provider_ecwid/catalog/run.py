@@ -36,7 +36,7 @@ from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, forget, settle
 from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress, feed_digest
-from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost, ProgressFiles, unpack
+from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost, ProgressFiles, abandon, load_record
 from airflow_provider_ecwid.catalog.store_memory import Opener
 from airflow_provider_ecwid.errors import EcwidError
 from airflow_provider_ecwid.tickets.submission import KILLED_STATE_KEY, Submission
@@ -247,26 +247,13 @@ class CatalogRun:
                 log.warning("The feed changed since the last try: the sync starts over (the store is read again)")
         self.save()  # its run key is kept before anything is sent
 
-    def load(self, record: dict[str, Any]) -> SyncProgress:
-        """The progress a record holds or names (:class:`EcwidProgressLost` when its file is lost)."""
-        if "spill" not in record:
-            return SyncProgress.from_json(record)
-        if self.progress_files is None:
-            raise EcwidProgressLost("The sync's progress record names a file, and this run has no progress files")
-        return self.progress_files.load(record)
-
     def _load(self, record: dict[str, Any]) -> SyncProgress | None:
         """The last try's progress; None (its state-store keys and file forgotten) when its file is lost."""
         try:
-            return self.load(record)
+            return load_record(record, self.progress_files)
         except EcwidProgressLost as err:
             log.warning("%s: the sync starts over (the store is read again)", err)
-        assert self.state is not None
-        for key in unpack(record.get("state_keys") or []):
-            forget(self.state, key)
-        spill = record.get("spill")
-        if self.progress_files is not None and isinstance(spill, dict) and spill.get("path"):
-            self.progress_files.discard(str(spill["path"]))
+        abandon(record, self.state, self.progress_files)
         return None
 
     def _replan_pending(self, progress: SyncProgress) -> SyncProgress:
@@ -294,14 +281,12 @@ class CatalogRun:
         """Keep the progress in the state store (a retry resumes from it) and for XCom (a resumed task does)."""
         if self.state is None and not self.settings.deferrable:
             return  # nobody reads it
-        if self.progress_files is not None:
-            self.saved = self.progress_files.save(self.progress)
-        else:
-            self.saved = self.progress.to_json()
+        files = self.progress_files
+        self.saved = files.save(self.progress) if files is not None else self.progress.to_json()
         if self.state is not None:
             self.state.set(PROGRESS_KEY, self.saved)
-        if self.progress_files is not None:
-            self.progress_files.prune()  # the record names the newest file now
+        if files is not None:
+            files.prune()  # the record names the newest file now
 
     def record(self) -> dict[str, Any]:
         """The progress as last saved: what the task pushes to XCom when it defers."""
