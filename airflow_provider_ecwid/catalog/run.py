@@ -11,7 +11,9 @@ The operator hands plain values (:class:`RunSettings`) and small protocols: a :c
 task state store, where the progress survives a retry), an :class:`Outbox` (where the tickets go, XCom) and a
 ``sleep`` (that stops when the task is killed). The progress (``catalog.progress.SyncProgress``) is saved after
 every submission and every recorded phase, so a retried try resumes at the phase (and, through the phase's
-chunks in the state store, the chunk) the last one reached.
+chunks in the state store, the chunk) the last one reached. With :class:`~catalog.progress_files.ProgressFiles`
+what is saved (and pushed to XCom) is a small record, the large parts in a file it names; a record whose file
+is missing or not the one written is not resumed: the sync starts over.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, forget, settle
 from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress, feed_digest
+from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost, ProgressFiles, abandon, load_record
 from airflow_provider_ecwid.catalog.store_memory import Opener
 from airflow_provider_ecwid.errors import EcwidError
 from airflow_provider_ecwid.tickets.submission import KILLED_STATE_KEY, Submission
@@ -171,6 +174,8 @@ class CatalogRun:
     :param on_submission: told of each phase's ``Submission`` as it starts (a kill stops it).
     :param progress: where an earlier stint of this try got to (after a deferral), else a new sync.
     :param files: opens and deletes a path or URL (``tasks.storage``), for the catalog memory.
+    :param progress_files: where the progress's large parts go at each save (then the state store and XCom get
+        a small record naming the file); None: the whole progress goes into the record.
     """
 
     def __init__(
@@ -186,6 +191,7 @@ class CatalogRun:
         on_submission: Callable[[Submission], None] | None = None,
         progress: SyncProgress | None = None,
         files: tuple[Opener, Callable[[str], None]] | None = None,
+        progress_files: ProgressFiles | None = None,
     ) -> None:
         self.sync = sync
         self.client = client
@@ -196,6 +202,8 @@ class CatalogRun:
         self.sleep = sleep
         self.on_submission = on_submission
         self.progress = progress or SyncProgress(feed_digest=feed_digest(sync.frame))
+        self.progress_files = progress_files
+        self.saved: dict[str, Any] | None = None
         self.reader: StoreReader = ClientReader(client, settings.lookup)
         self.changes: ChangeReader | None = None
         if settings.catalog_memory and files is not None and settings.catalog_memory_max_age > 0:
@@ -227,8 +235,10 @@ class CatalogRun:
         """
         saved = self.state.get(PROGRESS_KEY) if self.state is not None else None
         if isinstance(saved, dict) and saved:
-            earlier = SyncProgress.from_json(saved)
-            if earlier.feed_digest == self.progress.feed_digest:
+            earlier = self._load(saved)
+            if earlier is None:
+                log.info("The last try's progress is lost: a new sync (run key %s)", self.progress.run_key)
+            elif earlier.feed_digest == self.progress.feed_digest:
                 log.info("Resuming the last try's sync at step %s (Airflow's task state store)", earlier.step)
                 self.progress = self._replan_pending(earlier)
                 if self.changes is not None:
@@ -236,6 +246,15 @@ class CatalogRun:
             else:
                 log.warning("The feed changed since the last try: the sync starts over (the store is read again)")
         self.save()  # its run key is kept before anything is sent
+
+    def _load(self, record: dict[str, Any]) -> SyncProgress | None:
+        """The last try's progress; None (its state-store keys and file forgotten) when its file is lost."""
+        try:
+            return load_record(record, self.progress_files)
+        except EcwidProgressLost as err:
+            log.warning("%s: the sync starts over (the store is read again)", err)
+        abandon(record, self.state, self.progress_files)
+        return None
 
     def _replan_pending(self, progress: SyncProgress) -> SyncProgress:
         """
@@ -259,9 +278,21 @@ class CatalogRun:
         self.save()
 
     def save(self) -> None:
-        """Keep the progress in the state store (a retry resumes from it); without one, nothing."""
+        """Keep the progress in the state store (a retry resumes from it) and for XCom (a resumed task does)."""
+        if self.state is None and not self.settings.deferrable:
+            return  # nobody reads it
+        files = self.progress_files
+        self.saved = files.save(self.progress) if files is not None else self.progress.to_json()
         if self.state is not None:
-            self.state.set(PROGRESS_KEY, self.progress.to_json())
+            self.state.set(PROGRESS_KEY, self.saved)
+        if files is not None:
+            files.prune()  # the record names the newest file now
+
+    def record(self) -> dict[str, Any]:
+        """The progress as last saved: what the task pushes to XCom when it defers."""
+        if self.saved is None:
+            self.save()
+        return self.saved if self.saved is not None else self.progress.to_json()
 
     # -- plan phase -> submit -> wait or defer -> record ------------------------------------------------------
 
@@ -333,6 +364,8 @@ class CatalogRun:
         if self.state is not None:
             for key in [*self.progress.state_keys, PROGRESS_KEY]:
                 forget(self.state, key)
+        if self.progress_files is not None:
+            self.progress_files.clear()
         if self.changes is not None and self.progress.failed_count == 0:
             try:
                 self.changes.conclude(self.sync, self.progress)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a
     from airflow_provider_ecwid.catalog.options import LookupMode
     from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
     from airflow_provider_ecwid.catalog.progress import SyncProgress
+    from airflow_provider_ecwid.catalog.progress_files import ProgressFiles
     from airflow_provider_ecwid.catalog.run import CatalogRun, LazyMemory
 
 SYNC_XCOM_KEY = "sync_summary"
@@ -61,7 +62,8 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
     :param gallery_separator: default ``|``.
     :param image_memory_path: the folder (local path or ObjectStoragePath URL such as ``s3://bucket/ecwid``)
         holding the image memory, one JSON document per store (``store-<id>.json``). Default:
-        ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place.
+        ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place. A sync in
+        flight keeps its progress files there too (``progress-<run key>-<digest>.json.gz``, deleted when it ends).
     :param refresh_images: send every image again, whatever the image memory says.
     :param catalog_memory_max_age: the whole-catalog sync keeps, next to the image memory, what its last completed
         run knew of the store (``catalog-<hash of the store id>.json``); the next run asks ``GET /latest-stats``
@@ -227,18 +229,26 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         The feed is read and checked again (the progress in XCom holds ids and SKU sets, not the feed); the
         store is not listed again: what the earlier phases read and created is in the progress. The trigger saw
         only the phase's newest ticket complete: each ticket's answer is read here, once, and what the next
-        phases need from it (the ids created) goes into the progress.
+        phases need from it (the ids created) goes into the progress. XCom holds a small record; the progress's
+        large parts are in the file it names: when that file is missing or not the one written, the sync starts
+        over (it waits for the store to be at rest and reads it again, so nothing is sent twice).
         """
-        from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, SyncProgress
+        from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
+        from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost
 
         ti = context["ti"]
         saved = ti.xcom_pull(task_ids=self.task_id, key=PROGRESS_KEY, map_indexes=getattr(ti, "map_index", None))
         if not isinstance(saved, dict) or not saved.get("pending"):
             raise AirflowException("The whole-catalog sync resumed without its pending phase in XCom; failing")
-        progress = SyncProgress.from_json(saved)
+        check_event(event, list(saved["pending"].get("tickets") or []))
+        files = self._progress_files()
+        try:
+            progress = files.load(saved)
+        except EcwidProgressLost as err:
+            self.log.warning("%s: the whole-catalog sync starts over", err)
+            return self._sync_whole_catalog(context)
         assert progress.pending is not None
-        check_event(event, progress.pending.tickets)
-        run = self._catalog_run(context, self._read_whole_catalog(), progress)
+        run = self._catalog_run(context, self._read_whole_catalog(), progress, files)
         if run.feed_changed():
             raise AirflowException(
                 f"The feed changed while the sync waited for its {progress.pending.phase} phase: the phases still "
@@ -260,7 +270,11 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         )
 
     def _catalog_run(
-        self, context: Context, whole: WholeCatalogSync, progress: SyncProgress | None = None
+        self,
+        context: Context,
+        whole: WholeCatalogSync,
+        progress: SyncProgress | None = None,
+        files: ProgressFiles | None = None,
     ) -> CatalogRun:
         """The run, from the task's pieces: its identity, state store, XCom, kill-aware sleep and settings."""
         from airflow_provider_ecwid.catalog.run import CatalogRun, RunSettings
@@ -293,7 +307,15 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             on_submission=lambda submission: setattr(self, "submission", submission),  # on_kill stops it
             progress=progress,
             files=(open_url, remove_url),
+            progress_files=files or self._progress_files(),
         )
+
+    def _progress_files(self) -> ProgressFiles:
+        """Where the progress's large parts go, next to the image memory (see ``catalog.progress_files``)."""
+        from airflow_provider_ecwid.catalog.progress_files import ProgressFiles
+        from airflow_provider_ecwid.tasks.storage import open_url, remove_url
+
+        return ProgressFiles(self._memory_folder(), open_url, remove_url)
 
     def _memory_folder(self) -> str:
         from airflow_provider_ecwid.tasks.storage import default_memory_folder
@@ -326,7 +348,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
                 return self._conclude(context, run)
             pending = run.progress.pending
             assert pending is not None
-            context["ti"].xcom_push(key=PROGRESS_KEY, value=run.progress.to_json())
+            context["ti"].xcom_push(key=PROGRESS_KEY, value=run.record())
             self.log.info("Phase %s: %d ticket(s) submitted", pending.phase, len(pending.tickets))
             poller = TicketPoller(pending.tickets, run.client.get_batch)
             # a phase done within the grace is recorded here; a longer one defers (this call then does not return)

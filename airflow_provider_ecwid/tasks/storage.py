@@ -1,7 +1,7 @@
 """Files by path or URL, in one place: a local path, ``file://``, or any ObjectStoragePath scheme (``s3://``...).
 
-The feed (:func:`open_input`), the image memory and the results file all open through :func:`open_url`. A text
-file opened for ``"w"`` locally is written whole when it is closed (a temporary file, then a rename), so a
+The feed (:func:`open_input`), the image memory and the results file all open through :func:`open_url`. A
+file opened for ``"w"`` or ``"wb"`` locally is written whole when it is closed (a temporary file, then a rename), so a
 reader never sees half of it.
 """
 
@@ -18,6 +18,15 @@ def default_memory_folder() -> str:
     return os.path.join(home, "ecwid", "image-memory")
 
 
+def _replace(path: str, data: bytes) -> None:
+    """Write a local file in one step: a temporary file, then a rename."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
 class _AtomicText(io.StringIO):
     """Text written to a local file in one step on close (a temporary file, then a rename)."""
 
@@ -27,11 +36,20 @@ class _AtomicText(io.StringIO):
 
     def close(self) -> None:
         if not self.closed:
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            temporary = f"{self.path}.{os.getpid()}.tmp"
-            with open(temporary, "w", encoding="utf-8", newline="") as handle:
-                handle.write(self.getvalue())
-            os.replace(temporary, self.path)
+            _replace(self.path, self.getvalue().encode("utf-8"))
+        super().close()
+
+
+class _AtomicBytes(io.BytesIO):
+    """Bytes written to a local file in one step on close (a temporary file, then a rename)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def close(self) -> None:
+        if not self.closed:
+            _replace(self.path, self.getvalue())
         super().close()
 
 
@@ -42,15 +60,17 @@ def is_local(url: str) -> bool:
 
 def open_url(url: str, mode: str) -> IO[Any]:
     """
-    Open a path or URL for ``"rb"``, ``"r"`` or ``"w"`` (text, UTF-8).
+    Open a path or URL for ``"rb"``, ``"r"``, ``"w"`` (text, UTF-8) or ``"wb"``.
 
     :param url: a local path, a ``file://`` URL or any ObjectStoragePath URL.
-    :param mode: ``"rb"``, ``"r"`` or ``"w"``.
+    :param mode: ``"rb"``, ``"r"``, ``"w"`` or ``"wb"``.
     """
     if is_local(url):
         path = url.removeprefix("file://")
         if mode == "w":
             return _AtomicText(path)
+        if mode == "wb":
+            return _AtomicBytes(path)
         return open(path, mode) if "b" in mode else open(path, mode, encoding="utf-8")
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 

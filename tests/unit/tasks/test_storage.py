@@ -26,3 +26,12 @@ def test_a_local_text_file_appears_whole_on_close(tmp_path: Path) -> None:
     handle.close()
     assert target.read_bytes() == b"a,b\r\n1,2\r\n"  # CSV line ends kept as written
     assert [path.name for path in tmp_path.iterdir()] == ["results.csv"]
+
+
+def test_a_local_binary_file_appears_whole_on_close(tmp_path: Path) -> None:
+    target = tmp_path / "deeper" / "progress.json.gz"
+    with open_url(f"file://{target}", "wb") as handle:
+        handle.write(b"\x1f\x8b gzip bytes")
+        assert not target.exists()  # nothing half-written is visible
+    assert target.read_bytes() == b"\x1f\x8b gzip bytes"
+    assert [path.name for path in target.parent.iterdir()] == ["progress.json.gz"]
