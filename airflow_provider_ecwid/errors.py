@@ -149,6 +149,11 @@ class EcwidUnknownTicketError(EcwidWaitError):
         super().__init__(message, "unknown_ticket")
 
 
+class EcwidProgressLost(EcwidError):
+    """The file a whole-catalog sync's progress record names is missing, unreadable or not the one written: the
+    sync starts over (it reads the store again) rather than plan on a wrong state."""
+
+
 class EcwidSyncRefused(EcwidError):
     """The sync would touch more of the catalog than allowed; nothing was sent."""
 

@@ -26,7 +26,7 @@ from typing import Any
 from airflow_provider_ecwid.catalog.phases import forget
 from airflow_provider_ecwid.catalog.progress import Pending, SyncProgress
 from airflow_provider_ecwid.catalog.store_memory import Opener
-from airflow_provider_ecwid.errors import EcwidError
+from airflow_provider_ecwid.errors import EcwidProgressLost
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,6 @@ SPILLED = (
 PENDING_SPILLED = ("expected", "skus", "groups", "targets")
 #: gzip's level: most of the size gone for a fraction of level 9's time.
 LEVEL = 5
-
-
-class EcwidProgressLost(EcwidError):
-    """The file a progress record names is missing, unreadable or not the one written: the sync starts over."""
 
 
 def _values(instance: Any) -> dict[str, Any]:

@@ -36,9 +36,9 @@ from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, forget, settle
 from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress, feed_digest
-from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost, ProgressFiles, abandon, load_record
+from airflow_provider_ecwid.catalog.progress_files import ProgressFiles, abandon, load_record
 from airflow_provider_ecwid.catalog.store_memory import Opener
-from airflow_provider_ecwid.errors import EcwidError
+from airflow_provider_ecwid.errors import EcwidError, EcwidProgressLost
 from airflow_provider_ecwid.tickets.submission import KILLED_STATE_KEY, Submission
 from airflow_provider_ecwid.tickets.verdict import FailOn, judge
 

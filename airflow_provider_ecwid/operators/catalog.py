@@ -234,7 +234,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         over (it waits for the store to be at rest and reads it again, so nothing is sent twice).
         """
         from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
-        from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost
+        from airflow_provider_ecwid.errors import EcwidProgressLost
 
         ti = context["ti"]
         saved = ti.xcom_pull(task_ids=self.task_id, key=PROGRESS_KEY, map_indexes=getattr(ti, "map_index", None))

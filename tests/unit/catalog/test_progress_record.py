@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_ecwid.catalog.progress import Pending, SyncProgress
-from airflow_provider_ecwid.catalog.progress_files import EcwidProgressLost, ProgressFiles
+from airflow_provider_ecwid.catalog.progress_files import ProgressFiles
+from airflow_provider_ecwid.errors import EcwidProgressLost
 from airflow_provider_ecwid.tasks.storage import open_url, remove_url
 
 MIB = 1024 * 1024
