@@ -11,7 +11,8 @@ import json
 import os
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from typing import IO, Any, ClassVar
 
 import pandas as pd
@@ -142,6 +143,30 @@ class ReadyRequestsSource(InputSource):
     def slices(self, rows: int) -> Iterator[tuple[int, Sequence[dict[str, Any]]]]:
         for start in range(0, len(self.items), rows):
             yield start, self.items[start : start + rows]
+
+
+class MadeRequestsSource(InputSource):
+    """
+    Ready batch requests made as they are read, by a function called once per read: a phase of hundreds of
+    thousands of requests never holds more than a slice of them.
+
+    :param make: returns a new iterator over the requests, the same ones in the same order at every call.
+    """
+
+    holds_requests = True
+
+    def __init__(self, make: Callable[[], Iterable[dict[str, Any]]]) -> None:
+        self.make = make
+
+    def describe(self) -> str:
+        return "ready requests made as they are sent"
+
+    def slices(self, rows: int) -> Iterator[tuple[int, Sequence[dict[str, Any]]]]:
+        requests = iter(self.make())
+        start = 0
+        while part := list(islice(requests, rows)):
+            yield start, part
+            start += len(part)
 
 
 class FileSource(InputSource):

@@ -20,15 +20,15 @@ store's memory once the sync completed with no failed row, dated by a ``latest-s
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.catalog.categories import CategoryTree
-from airflow_provider_ecwid.catalog.diff import CatalogIndex
+from airflow_provider_ecwid.catalog.diff import CatalogIndex, record_text
 from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.own_writes import after_own_writes
 from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
@@ -105,6 +105,8 @@ class ChangeReader:
     sleep: Callable[[float], None] = time.sleep
     start: Stats | None = None
     memory: list[StoreSnapshot | None] = field(default_factory=list)
+    #: what this try read (a resumed try loads it from the sync's own document instead)
+    read: StoreSnapshot | None = None
 
     # -- the listings -------------------------------------------------------------------------------------------
 
@@ -130,13 +132,12 @@ class ChangeReader:
         index = CatalogIndex(fields, extras)
         records = self._remembered(index.response_fields)
         if records is None:
-            read: list[dict[str, Any]] = []
-            index = sync.look_up_products(self.client, self.lookup, read)
-            records = {str(record["id"]): record for record in read if "id" in record}
+            records = {}
+            index = sync.look_up_products(self.client, self.lookup, records)
             full_read_at = time.time()
         else:
-            for record in records.values():
-                index.add(record)
+            for text in records.values():
+                index.add(json.loads(text), text)
             index.complete, index.catalog_size, index.way = True, len(records), "changes"
             full_read_at = self._memory_or_fail().full_read_at
         stats = self._stats()
@@ -150,6 +151,7 @@ class ChangeReader:
             full_read_at=full_read_at,
         )
         save_snapshot(self._url(self.run_key), snapshot, self.opener)  # what this sync read, while it runs
+        self.read = snapshot
         return index
 
     # -- what the memory says ------------------------------------------------------------------------------------
@@ -178,7 +180,7 @@ class ChangeReader:
         assert memory is not None
         return memory
 
-    def _remembered(self, response_fields: str) -> dict[str, dict[str, Any]] | None:
+    def _remembered(self, response_fields: str) -> dict[str, str] | None:
         """The store's products from its memory and the changes since, or None when the whole catalog is read."""
         memory = self._memory()
         if memory is None:
@@ -206,7 +208,7 @@ class ChangeReader:
             return None
         return records
 
-    def _apply_changes(self, records: dict[str, dict[str, Any]], since: int, stats: Stats) -> bool:
+    def _apply_changes(self, records: dict[str, str], since: int, stats: Stats) -> bool:
         """Patch ``records`` with the products updated and deleted since ``since`` (less the overlap)."""
         start = int(since - overlap_for(since))
         memory = self._memory_or_fail()
@@ -228,7 +230,7 @@ class ChangeReader:
             records.pop(str(item.get("id")), None)
         for item in updated:
             item.pop("updateTimestamp", None)
-            records[str(item["id"])] = item
+            records[str(item["id"])] = record_text(item)
         log.info(
             "The store changed since the last sync (%s -> %s): read %d product(s) updated and %d deleted since %s",
             memory.products_updated,
@@ -245,7 +247,9 @@ class ChangeReader:
         """Keep what the completed sync knows of the store (no failed row): its read, patched with its writes."""
         if self.lookup == "batch":
             return
-        read, why = load_snapshot(self._url(self.run_key), self.client.store_id, self.opener)
+        read, why = self.read, ""
+        if read is None:
+            read, why = load_snapshot(self._url(self.run_key), self.client.store_id, self.opener)
         if read is None:
             log.warning("The catalog memory is not saved: what this sync read is gone (%s)", why)
             return

@@ -47,6 +47,11 @@ def canonical(value: Any) -> Any:
     return value
 
 
+def record_text(record: Mapping[str, Any]) -> str:
+    """A store record as compact JSON text: how the catalog's listings are held (a third of their parsed size)."""
+    return json.dumps(record, separators=(",", ":"), default=str)
+
+
 def _digest(value: Any) -> int:
     return hash(json.dumps(canonical(value), sort_keys=True, default=str))
 
@@ -66,14 +71,22 @@ class CatalogIndex:
     def __init__(self, fields: Sequence[str], extra_fields: Sequence[str] = ()) -> None:
         self.fields = list(fields)
         self.extra_fields = list(extra_fields)
-        self.extras: dict[str, dict[str, Any]] = {}
+        #: SKU -> the product's extras as JSON text (see :meth:`extra`): parsed when a phase needs them
+        self.extras: dict[str, str] = {}
         self.products: dict[str, tuple[int, bool | None, tuple[int, ...]]] = {}
         self.complete = False  # True when the whole catalog was read (needed for on_missing)
         self.catalog_size: int | None = None
         self.calls = 0
         self.way = ""  # how it was built: scan or batch
 
-    def add(self, product: Mapping[str, Any]) -> None:
+    def add(self, product: Mapping[str, Any], text: str | None = None) -> None:
+        """
+        Index one store product.
+
+        :param product: the product as read.
+        :param text: the product as :func:`record_text` wrote it, when the caller has it already (kept for the
+            extras instead of a text of their own).
+        """
         sku, product_id = product.get("sku"), product.get("id")
         if not isinstance(sku, str) or not sku or not isinstance(product_id, int):
             return
@@ -81,8 +94,16 @@ class CatalogIndex:
         enabled = product.get("enabled")
         self.products[sku] = (product_id, enabled if isinstance(enabled, bool) else None, digests)
         if self.extra_fields:
-            names = (field.split("(", 1)[0] for field in self.extra_fields)
-            self.extras[sku] = {name: product[name] for name in names if name in product}
+            if text is None:
+                names = (field.split("(", 1)[0] for field in self.extra_fields)
+                text = record_text({name: product[name] for name in names if name in product})
+            self.extras[sku] = text
+
+    def extra(self, sku: str) -> dict[str, Any]:
+        """The extras of ``sku`` (e.g. ``options``, ``combinations``) as read; empty for an unknown SKU."""
+        text = self.extras.get(sku)
+        found = json.loads(text) if text else {}
+        return found if isinstance(found, dict) else {}
 
     @property
     def response_fields(self) -> str:

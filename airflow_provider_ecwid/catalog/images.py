@@ -8,7 +8,7 @@ order). Per variation: ``POST /products/{id}/combinations/{cid}/image?externalUr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -27,46 +27,32 @@ class ImageGroup:
     :param sku: the product's or variation's SKU.
     :param kind: ``main``, ``gallery`` or ``variation``.
     :param remember: the fingerprint to keep on success (None: nothing to remember, e.g. after a delete).
-    :param request_ids: the ids of its requests.
+    :param requests: its batch requests, in order.
     """
 
     sku: str
     kind: str
     remember: str | None
-    request_ids: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ImagePlan:
-    """The image requests of one sync, in order, grouped per SKU and kind."""
-
     requests: list[dict[str, Any]] = field(default_factory=list)
-    groups: list[ImageGroup] = field(default_factory=list)
 
-    def add(self, group: ImageGroup, method: str, path: str, suffix: str = "") -> None:
-        request_id = f"{group.kind}-image:{group.sku}{suffix}"
-        group.request_ids.append(request_id)
+    def add(self, method: str, path: str, suffix: str = "") -> None:
+        request_id = f"{self.kind}-image:{self.sku}{suffix}"
         self.requests.append({"id": request_id, "method": method, "path": path})
+
+    @property
+    def request_ids(self) -> list[str]:
+        return [str(request["id"]) for request in self.requests]
 
 
 def _source(path: str, url: str) -> str:
     return f"{path}?externalUrl={quote(url, safe='')}"
 
 
-def plan_images(
-    products: pd.DataFrame,
-    variations: pd.DataFrame,
-    shape: FeedShape,
-    *,
-    product_ids: Mapping[str, int],
-    variation_ids: Mapping[str, int],
-    new_products: set[str],
-    memory: ImageMemory,
-    refresh: bool = False,
-    new_variations: set[str] | None = None,
-) -> ImagePlan:
+@dataclass(frozen=True)
+class ImagePlanner:
     """
-    The image requests that differ from what was last sent.
+    The image requests that differ from what was last sent, made group by group as they are read (the same
+    ones at every read while the memory is unchanged), so that no phase holds every request at once.
 
     :param products: the product rows (``sku``, image columns).
     :param variations: the variation rows (``sku``, ``_parent``, the image column).
@@ -79,53 +65,72 @@ def plan_images(
     :param refresh: send every image again, whatever the memory says.
     :param new_variations: variation SKUs created by this sync (they have no image yet either).
     """
-    plan = ImagePlan()
-    nothing = pd.Series(None, index=products.index, dtype=object)
-    mains = products[shape.image_column] if shape.image_column else nothing
-    galleries = products[shape.gallery_column] if shape.gallery_column else nothing
-    for sku, main, gallery in zip(products["sku"], mains, galleries, strict=True):
-        product_id = product_ids.get(sku)
-        if product_id is None:
-            continue
-        base = f"/products/{product_id}"
-        new = sku in new_products
+
+    products: pd.DataFrame
+    variations: pd.DataFrame
+    shape: FeedShape
+    product_ids: Mapping[str, int]
+    variation_ids: Mapping[str, int]
+    new_products: Set[str]
+    memory: ImageMemory
+    refresh: bool = False
+    new_variations: Set[str] = frozenset()
+
+    def groups(self) -> Iterator[ImageGroup]:
+        """Every group to send, products first (main image, then gallery), then variations, in feed order."""
+        shape, memory = self.shape, self.memory
+        nothing = pd.Series(None, index=self.products.index, dtype=object)
+        mains = self.products[shape.image_column] if shape.image_column else nothing
+        galleries = self.products[shape.gallery_column] if shape.gallery_column else nothing
+        for sku, main, gallery in zip(self.products["sku"], mains, galleries, strict=True):
+            product_id = self.product_ids.get(sku)
+            if product_id is None:
+                continue
+            base = f"/products/{product_id}"
+            new = sku in self.new_products
+            if shape.image_column:
+                yield from _main(memory, sku, base, "" if is_empty(main) else text(main), self.refresh or new)
+            if shape.gallery_column:
+                yield from _gallery(memory, sku, base, shape.gallery(gallery), self.refresh or new, new)
         if shape.image_column:
-            _main(plan, memory, sku, base, "" if is_empty(main) else text(main), refresh or new)
-        if shape.gallery_column:
-            _gallery(plan, memory, sku, base, shape.gallery(gallery), refresh or new, new)
-    if shape.image_column:
-        for sku, parent, url in zip(
-            variations["sku"], variations["_parent"], variations[shape.image_column], strict=True
-        ):
-            variation_id, product_id = variation_ids.get(sku), product_ids.get(parent)
+            yield from self._variation_groups()
+
+    def _variation_groups(self) -> Iterator[ImageGroup]:
+        column = self.variations[str(self.shape.image_column)]
+        for sku, parent, url in zip(self.variations["sku"], self.variations["_parent"], column, strict=True):
+            variation_id, product_id = self.variation_ids.get(sku), self.product_ids.get(parent)
             if is_empty(url) or variation_id is None or product_id is None:
                 continue
             wanted = fingerprint(text(url))
-            if refresh or sku in (new_variations or ()) or memory.get(sku, "variation") != wanted:
+            if self.refresh or sku in self.new_variations or self.memory.get(sku, "variation") != wanted:
                 group = ImageGroup(sku, "variation", wanted)
-                plan.add(group, "POST", _source(f"/products/{product_id}/combinations/{variation_id}/image", text(url)))
-                plan.groups.append(group)
-    return plan
+                group.add("POST", _source(f"/products/{product_id}/combinations/{variation_id}/image", text(url)))
+                yield group
+
+    def requests(self) -> Iterator[dict[str, Any]]:
+        """Every request, in order (a gallery: its delete, then its images one by one)."""
+        for group in self.groups():
+            yield from group.requests
 
 
-def _main(plan: ImagePlan, memory: ImageMemory, sku: str, base: str, url: str, refresh: bool) -> None:
+def _main(memory: ImageMemory, sku: str, base: str, url: str, refresh: bool) -> Iterator[ImageGroup]:
     known = memory.get(sku, "main")
     if not url:
         if known is not None:  # the feed dropped the image: drop it in the store too
             group = ImageGroup(sku, "main", None)
-            plan.add(group, "DELETE", f"{base}/image")
-            plan.groups.append(group)
+            group.add("DELETE", f"{base}/image")
+            yield group
         return
     wanted = fingerprint(url)
     if refresh or known != wanted:
         group = ImageGroup(sku, "main", wanted)
-        plan.add(group, "POST", _source(f"{base}/image", url))
-        plan.groups.append(group)
+        group.add("POST", _source(f"{base}/image", url))
+        yield group
 
 
 def _gallery(
-    plan: ImagePlan, memory: ImageMemory, sku: str, base: str, urls: list[str], refresh: bool, new: bool
-) -> None:
+    memory: ImageMemory, sku: str, base: str, urls: list[str], refresh: bool, new: bool
+) -> Iterator[ImageGroup]:
     known = memory.get(sku, "gallery")
     wanted = fingerprint(urls) if urls else None
     if not refresh and known == wanted:
@@ -134,15 +139,15 @@ def _gallery(
         return
     group = ImageGroup(sku, "gallery", wanted)
     if not new:
-        plan.add(group, "DELETE", f"{base}/gallery", ":clear")
+        group.add("DELETE", f"{base}/gallery", ":clear")
     for position, url in enumerate(urls, 1):
-        plan.add(group, "POST", _source(f"{base}/gallery", url), f":{position}")
-    plan.groups.append(group)
+        group.add("POST", _source(f"{base}/gallery", url), f":{position}")
+    yield group
 
 
 def remember_images(memory: ImageMemory, groups: Iterable[ImageGroup], failed: set[str]) -> None:
     """Keep each group's fingerprint when all its requests completed, forget it otherwise; save the memory."""
     for group in groups:
-        ok = not failed.intersection(group.request_ids)
+        ok = not failed or not failed.intersection(group.request_ids)
         memory.remember(group.sku, group.kind, group.remember if ok else None)
     memory.save()

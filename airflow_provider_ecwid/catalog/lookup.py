@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.models import ItemStatus
-from airflow_provider_ecwid.catalog.diff import CatalogIndex, lookup_costs
+from airflow_provider_ecwid.catalog.diff import CatalogIndex, lookup_costs, record_text
 from airflow_provider_ecwid.catalog.options import LookupMode, check_lookup
 from airflow_provider_ecwid.errors import EcwidError
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
@@ -22,14 +21,17 @@ def _fields(index: CatalogIndex) -> str:
     return index.response_fields
 
 
-def scan_catalog(client: EcwidClient, index: CatalogIndex, records: list[dict[str, Any]] | None = None) -> None:
+def scan_catalog(client: EcwidClient, index: CatalogIndex, records: dict[str, str] | None = None) -> None:
     """Page through the whole catalog, 100 products a call, with only the compared fields (kept in ``records``
-    too when given)."""
+    too when given: product id as text -> the product as JSON text)."""
     before = index.calls
     for product in client.iter_products(responseFields=f"total,count,items({_fields(index)})"):
-        index.add(product)
-        if records is not None:
-            records.append(product)
+        if records is None or "id" not in product:
+            index.add(product)
+            continue
+        text = record_text(product)
+        index.add(product, text)
+        records[str(product["id"])] = text
     index.calls = before + max(1, -(-len(index.products) // 100))
     index.complete = True
     index.catalog_size = len(index.products)
@@ -93,7 +95,7 @@ def build_index(
     *,
     need_complete: bool,
     extra_fields: Sequence[str] = (),
-    records: list[dict[str, Any]] | None = None,
+    records: dict[str, str] | None = None,
 ) -> CatalogIndex:
     """Build the SKU index the cheapest way (``auto``), or as told (the way used is in ``index.way``)."""
     mode = check_lookup(mode)

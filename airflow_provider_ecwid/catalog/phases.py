@@ -19,7 +19,7 @@ from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import EncodedChunk, request_targets
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
-from airflow_provider_ecwid.batch.sources import ReadyRequestsSource
+from airflow_provider_ecwid.batch.sources import MadeRequestsSource, ReadyRequestsSource
 from airflow_provider_ecwid.tickets.report import BatchReport
 from airflow_provider_ecwid.tickets.submission import Submission
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
@@ -156,9 +156,18 @@ def forget(store: Any, key: str) -> None:
         store.set(key, {})
 
 
-def ready_plan(requests: Sequence[dict[str, Any]], chunk_size: int) -> tuple[BatchPlan, PlanSummary]:
-    """Ready batch requests as a plan, validated."""
-    plan = BatchPlan(ReadyRequestsSource(list(requests)), RequestBuilder(path=None), chunk_size)
+def ready_plan(
+    requests: Sequence[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]], chunk_size: int
+) -> tuple[BatchPlan, PlanSummary]:
+    """
+    Ready batch requests as a plan, validated.
+
+    :param requests: the requests, or a function that makes them anew at each call (they are then made as
+        they are checked and again as they are sent, never all held at once).
+    :param chunk_size: requests per batch.
+    """
+    source = MadeRequestsSource(requests) if callable(requests) else ReadyRequestsSource(list(requests))
+    plan = BatchPlan(source, RequestBuilder(path=None), chunk_size)
     return plan, plan.validate()
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Protocol
 
 import pandas as pd
@@ -29,15 +30,17 @@ from airflow_provider_ecwid.catalog.categories import CategoryTree, Path, reques
 from airflow_provider_ecwid.catalog.diff import CatalogIndex, CatalogSync
 from airflow_provider_ecwid.catalog.feed_shape import FeedRows, FeedShape, split_rows
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory
-from airflow_provider_ecwid.catalog.images import ImageGroup, plan_images, remember_images
+from airflow_provider_ecwid.catalog.images import ImagePlanner, remember_images
 from airflow_provider_ecwid.catalog.lookup import LookupMode, build_index
 from airflow_provider_ecwid.catalog.phases import PhaseResult, ready_plan
 from airflow_provider_ecwid.catalog.progress import LISTED, PATH_JOIN, Pending, SyncProgress
-from airflow_provider_ecwid.catalog.variations import derive_options, options_shape, plan_variations
+from airflow_provider_ecwid.catalog.variations import NewVariations, derive_options, options_shape, plan_variations
 from airflow_provider_ecwid.errors import EcwidValidationError
 
 log = logging.getLogger(__name__)
 
+#: Store products whose listing is parsed at a time, to plan the variations of known products.
+STORE_SLICE = 10_000
 VARIATION_FIELDS = "combinations(id,sku,options,price,compareToPrice,costPrice,quantity,unlimited,weight)"
 
 
@@ -127,7 +130,7 @@ class WholeCatalogSync:
         return fields, ["options", VARIATION_FIELDS] if self.shape.parent_sku_column else []
 
     def look_up_products(
-        self, client: EcwidClient, lookup: LookupMode, records: list[dict[str, Any]] | None = None
+        self, client: EcwidClient, lookup: LookupMode, records: dict[str, str] | None = None
     ) -> CatalogIndex:
         """Look the feed's products up once (with their options and variations when the feed has them); a whole
         read's products are kept in ``records`` too when given."""
@@ -205,7 +208,7 @@ class WholeCatalogSync:
             progress.variation_ids.update(created)
             progress.new_variations = sorted(created)
         elif step == "images":
-            remember_images(memory.load(), [ImageGroup(**group) for group in pending.groups], result.failed_ids())
+            remember_images(memory.load(), self.image_planner(progress, memory).groups(), result.failed_ids())
         elif step == "categories-unused":
             failures = result.failures()
         progress.record(result, failures)
@@ -293,24 +296,30 @@ class WholeCatalogSync:
         feed_products = set(self.rows.products["sku"])
         known = {sku: entry[0] for sku, entry in self.index.products.items() if sku in feed_products}
         progress.product_ids = dict(known)
+        progress.options_stale, progress.variation_ids, progress.variation_requests = [], {}, {}
         if not self.shape.parent_sku_column:
             return
-        progress.options_stale = sorted(
+        parents = list(known)
+        for start in range(0, len(parents), STORE_SLICE):  # a slice of the listing parsed at a time
+            self._keep_variation_facts(progress, {sku: known[sku] for sku in parents[start : start + STORE_SLICE]})
+        progress.options_stale.sort()
+
+    def _keep_variation_facts(self, progress: SyncProgress, known: dict[str, int]) -> None:
+        listed = {sku: self.index.extra(sku) for sku in known}
+        progress.options_stale += [
             parent
-            for parent, options in self.derived_options.items()
-            if parent in known
-            and options_shape(self.index.extras.get(parent, {}).get("options")) != options_shape(options)
+            for parent, listing in listed.items()
+            if parent in self.derived_options
+            and options_shape(listing.get("options")) != options_shape(self.derived_options[parent])
+        ]
+        store = {sku: listing.get("combinations") or [] for sku, listing in listed.items()}
+        progress.variation_ids.update(
+            {str(item.get("sku")): int(item["id"]) for items in store.values() for item in items if "id" in item}
         )
-        store = {sku: self.index.extras.get(sku, {}).get("combinations") or [] for sku in known}
-        progress.variation_ids = {
-            str(item.get("sku")): int(item["id"]) for items in store.values() for item in items if "id" in item
-        }
         variations = self.rows.variations
         rows = variations.loc[variations["_parent"].isin(known)]
-        plan = plan_variations(rows, self.shape, known, store, {})
         by_id = {product_id: sku for sku, product_id in known.items()}
-        progress.variation_requests = {}
-        for request in plan.requests:
+        for request in plan_variations(rows, self.shape, known, store, {}).requests:
             parent = by_id[int(request["path"].split("/")[2])]
             progress.variation_requests.setdefault(parent, []).append(request)
 
@@ -328,22 +337,23 @@ class WholeCatalogSync:
         known = set(progress.product_ids) - set(progress.created_products)
         variations = self.rows.variations
         new_rows = variations.loc[~variations["_parent"].isin(known)]
-        plan = plan_variations(new_rows, self.shape, progress.product_ids, {}, progress.blocked)
-        progress.blocked.update(plan.skipped)
-        requests = list(plan.requests)
+        new = NewVariations(new_rows, self.shape, progress.product_ids, dict(progress.blocked))
+        progress.blocked.update(new.skipped())
         held = known & set(progress.blocked)  # known products whose options failed (or whose category did)
         rows = variations.loc[variations["_parent"].isin(held)]
         for sku, parent in zip(rows["sku"], rows["_parent"], strict=True):
             progress.blocked[sku] = progress.blocked[parent]
-        for parent, planned in progress.variation_requests.items():
-            if parent not in held:
-                requests.extend(planned)
+        planned = [
+            request for parent, found in progress.variation_requests.items() if parent not in held for request in found
+        ]
         order = {"DELETE": 0, "PUT": 1, "POST": 2}  # deletes, then updates, then creates (a SKU may move)
-        requests.sort(key=lambda request: order.get(str(request["method"]), 3))
+        planned.sort(key=lambda request: order.get(str(request["method"]), 3))
+        requests = lambda: chain(planned, new.requests())  # noqa: E731 - made again for each read
         return Planned("variations", *ready_plan(requests, self.chunk_size), False)
 
-    def _plan_images(self, progress: SyncProgress, memory: MemoryOpener) -> Planned:
-        plan = plan_images(
+    def image_planner(self, progress: SyncProgress, memory: MemoryOpener) -> ImagePlanner:
+        """The images phase's requests, made from the progress (the same ones again when the phase is settled)."""
+        return ImagePlanner(
             self.rows.products,
             self.rows.variations,
             self.shape,
@@ -354,8 +364,10 @@ class WholeCatalogSync:
             refresh=memory.refresh,
             new_variations=set(progress.new_variations),
         )
-        groups = [asdict(group) for group in plan.groups]  # a gallery: delete, then add, in order
-        return Planned("images", *ready_plan(plan.requests, self.chunk_size), False, groups=groups)
+
+    def _plan_images(self, progress: SyncProgress, memory: MemoryOpener) -> Planned:
+        planner = self.image_planner(progress, memory)  # a gallery: delete, then add, in order
+        return Planned("images", *ready_plan(planner.requests, self.chunk_size), False)
 
     def _plan_unused(self, progress: SyncProgress) -> Planned | None:
         if not self.shape.category_column or self.shape.on_missing_categories != "delete":
@@ -383,7 +395,6 @@ class Planned:
     summary: PlanSummary
     parallel: bool
     skus: list[str] = field(default_factory=list)
-    groups: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StoreReader(Protocol):

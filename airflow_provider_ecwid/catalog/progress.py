@@ -38,7 +38,6 @@ class Pending:
     :param tickets: its tickets.
     :param expected: what each ticket holds (see ``tickets.accounting``).
     :param skus: SKUs the phase was planned for (products: the rows sent; categories: the level's paths).
-    :param groups: the image phase's groups (``ImageGroup`` as dicts), to remember once their requests completed.
     :param targets: its requests by id: ``[method, path]`` (only when the sync writes a results file).
     """
 
@@ -46,7 +45,6 @@ class Pending:
     tickets: list[str]
     expected: dict[str, dict[str, Any]]
     skus: list[str] = field(default_factory=list)
-    groups: list[dict[str, Any]] = field(default_factory=list)
     targets: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -105,6 +103,8 @@ class SyncProgress:
     def from_json(cls, value: dict[str, Any]) -> SyncProgress:
         values = dict(value)
         pending = values.pop("pending", None)
+        if pending:  # an earlier release's record kept the image groups: they are made again now
+            pending = {name: value for name, value in pending.items() if name != "groups"}
         return cls(**values, pending=Pending(**pending) if pending else None)
 
     def next_step(self) -> None:

@@ -2,8 +2,8 @@
 
 What crosses a deferral (XCom) and a retry (the task state store) is the *record*: the step, the counts, the run
 key, the state-store keys, the feed's digest, the pending phase's name and tickets, and ``spill``: the path and
-SHA-256 digest of a file that holds the rest (the id maps, the SKU sets, the pending phase's expectations, SKUs,
-groups and targets, the failures listed and the outcomes), whatever the catalog's size. The file is gzip'd
+SHA-256 digest of a file that holds the rest (the id maps, the SKU sets, the pending phase's expectations, SKUs
+and targets, the failures listed and the outcomes), whatever the catalog's size. The file is gzip'd
 JSON, ``progress-<run key>-<digest>.json.gz`` in the image-memory folder (a local path, ``file://`` or any
 ObjectStoragePath URL), written whole (a local file through a temporary file and a rename). Each save writes
 one, and the one before is deleted once the record names the new one; the sync's end deletes the last.
@@ -44,7 +44,7 @@ SPILLED = (
     "outcomes",
 )
 #: The pending phase's parts that grow with it (its name and tickets stay in the record).
-PENDING_SPILLED = ("expected", "skus", "groups", "targets")
+PENDING_SPILLED = ("expected", "skus", "targets")
 #: gzip's level: most of the size gone for a fraction of level 9's time.
 LEVEL = 5
 

@@ -311,7 +311,7 @@ class CatalogRun:
             if planned is None:
                 continue
             if not planned.summary.requests:  # nothing to send: nothing to wait for
-                empty = Pending(planned.phase, [], {}, planned.skus, planned.groups)
+                empty = Pending(planned.phase, [], {}, planned.skus)
                 self.sync.apply(progress, PhaseResult(planned.phase), empty, self.memory)
                 continue
             self._submit(planned)
@@ -345,7 +345,7 @@ class CatalogRun:
         runner = self.runner()
         tickets, expected = runner.submit(planned.phase, planned.plan, planned.summary, parallel=planned.parallel)
         targets = dict(runner.targets) if self.settings.record_outcomes else {}
-        self.progress.pending = Pending(planned.phase, tickets, expected, planned.skus, planned.groups, targets)
+        self.progress.pending = Pending(planned.phase, tickets, expected, planned.skus, targets)
 
     def _record(self, statuses: Sequence[BatchStatus]) -> None:
         """Step *record*: what the pending phase created and could not do (and, if asked, every outcome)."""

@@ -1,11 +1,19 @@
 """What the last completed whole-catalog sync knew of a store: its products as read, its categories, and when the
 store last changed (``GET /latest-stats``), so that the next run reads only what changed since.
 
-One JSON document per store, next to the image memory: ``catalog-<hash of the store id>.json`` (never the token),
-``{"version", "store", "digest", "body"}``, where ``digest`` is a SHA-256 of the body's canonical JSON. A document
-that is missing, unreadable, of another version, of another store or whose digest does not match is not used: the
-sync reads the whole catalog instead. A sync in flight keeps what it read in ``catalog-<hash>.run-<run key>.json``
-(a retried or resumed try finds it); it becomes the store's document once the sync completes with no failed row.
+One document per store, next to the image memory: ``catalog-<hash of the store id>.json`` (never the token), in
+JSON lines, so that it is written and read a line at a time (a million-row catalog is never one JSON text in
+memory):
+
+- a header, ``{"version", "store", "body"}``, the body holding everything but the products;
+- one line per product, ``<product id> <the product as compact JSON>``;
+- a trailer, ``{"digest", "products"}``: a SHA-256 of every line before it, and how many products there are.
+
+The products stay JSON text in memory too (``StoreSnapshot.products``), parsed one at a time where a phase needs
+them. A document that is missing, unreadable, cut short, of another version, of another store or whose digest
+does not match is not used: the sync reads the whole catalog instead. A sync in flight keeps what it read in
+``catalog-<hash>.run-<run key>.json`` (a retried or resumed try finds it); it becomes the store's document once the
+sync completes with no failed row.
 """
 
 from __future__ import annotations
@@ -14,15 +22,16 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from itertools import chain
 from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 Opener = Callable[[str, str], IO[Any]]
 
 
@@ -58,7 +67,8 @@ class StoreSnapshot:
 
     :param store_id: the store.
     :param response_fields: what each product record holds (the feed's compared fields and the extras).
-    :param products: product id (as text) -> the product as read (or as the sync's own writes left it).
+    :param products: product id (as text) -> the product as read (or as the sync's own writes left it), as compact
+        JSON text (``catalog.diff.record_text``).
     :param products_updated: the store's ``productsUpdated`` when the products were known.
     :param server_time: the store's clock (HTTP Date) when ``products_updated`` was read.
     :param categories_updated: the store's ``categoriesUpdated`` then.
@@ -69,7 +79,7 @@ class StoreSnapshot:
 
     store_id: str
     response_fields: str
-    products: dict[str, dict[str, Any]] = field(default_factory=dict)
+    products: dict[str, str] = field(default_factory=dict)
     products_updated: str = ""
     server_time: int | None = None
     categories_updated: str = ""
@@ -83,38 +93,64 @@ class StoreSnapshot:
         updated = unix_time(self.products_updated)
         return updated is not None and self.server_time is not None and self.server_time - updated >= overlap
 
-
-def _digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    def body(self) -> dict[str, Any]:
+        """Everything but the products (the document's header)."""
+        return {item.name: getattr(self, item.name) for item in fields(self) if item.name != "products"}
 
 
 def save_snapshot(url: str, snapshot: StoreSnapshot, opener: Opener) -> None:
-    """Write the document whole (a local file through a temporary file and a rename)."""
-    body = asdict(snapshot)
-    document = {"version": FORMAT_VERSION, "store": store_key(snapshot.store_id), "digest": _digest(body), "body": body}
+    """Write the document a line at a time (a local file through a temporary file and a rename)."""
+    digest = hashlib.sha256()
+    header = {"version": FORMAT_VERSION, "store": store_key(snapshot.store_id), "body": snapshot.body()}
     with opener(url, "w") as handle:
-        json.dump(document, handle, separators=(",", ":"), default=str)
+        lines = chain([json.dumps(header, separators=(",", ":"), default=str) + "\n"], _product_lines(snapshot))
+        for line in lines:
+            digest.update(line.encode())
+            handle.write(line)
+        handle.write(json.dumps({"digest": digest.hexdigest(), "products": len(snapshot.products)}) + "\n")
     log.info("Catalog memory %s saved: %s product(s)", url, f"{len(snapshot.products):,}")
+
+
+def _product_lines(snapshot: StoreSnapshot) -> Iterator[str]:
+    for key, text in snapshot.products.items():
+        yield f"{key} {text}\n"
 
 
 def load_snapshot(url: str, store_id: str, opener: Opener) -> tuple[StoreSnapshot | None, str]:
     """The document, or None and why it cannot be used."""
     try:
         with opener(url, "r") as handle:
-            document = json.load(handle)
+            return _read(handle, store_id)
     except FileNotFoundError:
         return None, "there is no catalog memory yet"
     except (OSError, ValueError) as err:
         return None, f"the catalog memory is not readable ({type(err).__name__})"
-    if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+
+
+def _read(handle: IO[Any], store_id: str) -> tuple[StoreSnapshot | None, str]:
+    first = handle.readline()
+    header = json.loads(first)
+    if not isinstance(header, dict) or header.get("version") != FORMAT_VERSION:
         return None, f"the catalog memory is not a version-{FORMAT_VERSION} document"
-    body = document.get("body")
-    if document.get("store") != store_key(store_id) or not isinstance(body, dict):
+    body = header.get("body")
+    if header.get("store") != store_key(store_id) or not isinstance(body, dict):
         return None, "the catalog memory belongs to another store"
-    if document.get("digest") != _digest(body):
+    digest = hashlib.sha256(first.encode())
+    products: dict[str, str] = {}
+    trailer: Any = None
+    for line in handle:
+        if line.startswith("{"):
+            trailer = json.loads(line)
+            break
+        digest.update(line.encode())
+        key, _, text = line.rstrip("\n").partition(" ")
+        products[key] = text
+    if not isinstance(trailer, dict) or trailer.get("products") != len(products):
+        raise ValueError("the document was cut short")
+    if trailer.get("digest") != digest.hexdigest():
         return None, "the catalog memory does not match its digest"
     try:
-        snapshot = StoreSnapshot(**body)
+        snapshot = StoreSnapshot(**body, products=products)
     except TypeError:
         return None, "the catalog memory's body is not a snapshot"
     if snapshot.store_id != store_id:

@@ -129,13 +129,54 @@ def plan_variations(
     return plan
 
 
+@dataclass(frozen=True)
+class NewVariations:
+    """
+    The variations of products this sync created: every one a create, made as they are read (a first sync of a
+    million rows never holds all of them as requests).
+
+    :param variations: the variation rows whose product was created by this sync.
+    :param shape: the feed's column roles.
+    :param product_ids: parent SKU -> product id.
+    :param blocked: parent SKU -> why its variations cannot be sent.
+    """
+
+    variations: pd.DataFrame
+    shape: FeedShape
+    product_ids: Mapping[str, int]
+    blocked: Mapping[str, str]
+
+    def sendable(self) -> pd.Series:
+        """Which rows can be sent: their product has an id and is not blocked."""
+        ready = set(self.product_ids).difference(self.blocked)
+        return self.variations["_parent"].isin(ready)
+
+    def skipped(self) -> dict[str, str]:
+        """Variation SKU -> why it is not sent (its product's failure)."""
+        rows = self.variations.loc[~self.sendable()]
+        return {
+            sku: self.blocked.get(parent, f"product {parent!r} has no id")
+            for sku, parent in zip(rows["sku"], rows["_parent"], strict=True)
+        }
+
+    def requests(self) -> Iterator[dict[str, Any]]:
+        rows = self.variations.loc[self.sendable()]
+        for sku, parent, body in variation_bodies(rows, self.shape):
+            yield _create(sku, self.product_ids[parent], body)
+
+
+def _create(sku: str, product_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    path = f"/products/{product_id}/combinations"
+    return {"id": f"variation:{sku}", "method": "POST", "path": path, "body": {"sku": sku, **body}}
+
+
 def _request(
     sku: str, product_id: int, body: dict[str, Any], current: Mapping[str, Any] | None
 ) -> dict[str, Any] | None:
     """A create for a new SKU, an update of the fields that differ for a known one, or None when nothing does."""
     base = f"/products/{product_id}/combinations"
     if current is None:
-        return {"id": f"variation:{sku}", "method": "POST", "path": base, "body": {"sku": sku, **body}}
+        return _create(sku, product_id, body)
     changed = {name: value for name, value in body.items() if not _same(name, value, current)}
     if not changed:
         return None

@@ -128,16 +128,20 @@ def _corrupt(path: Path) -> None:
     path.write_text(path.read_text()[:-20])
 
 
+def _edit_header(path: Path, edit: Any) -> None:
+    """Change the document's first line (its header), the product lines and the trailer as they were."""
+    first, rest = path.read_text().split("\n", 1)
+    header = json.loads(first)
+    edit(header)
+    path.write_text(json.dumps(header) + "\n" + rest)
+
+
 def _other_store(path: Path) -> None:
-    document = json.loads(path.read_text())
-    document["store"] = "0" * 16
-    path.write_text(json.dumps(document))
+    _edit_header(path, lambda header: header.update(store="0" * 16))
 
 
 def _edited(path: Path) -> None:
-    document = json.loads(path.read_text())
-    document["body"]["products_updated"] = "2000-01-01 00:00:00 +0000"
-    path.write_text(json.dumps(document))
+    _edit_header(path, lambda header: header["body"].update(products_updated="2000-01-01 00:00:00 +0000"))
 
 
 @pytest.mark.parametrize(

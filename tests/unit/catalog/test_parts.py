@@ -11,7 +11,7 @@ import pytest
 from airflow_provider_ecwid.catalog.categories import CategoryTree
 from airflow_provider_ecwid.catalog.feed_shape import FeedShape, split_rows, url_problem
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory, fingerprint
-from airflow_provider_ecwid.catalog.images import plan_images
+from airflow_provider_ecwid.catalog.images import ImagePlanner
 from airflow_provider_ecwid.catalog.variations import derive_options, plan_variations
 from airflow_provider_ecwid.errors import EcwidConfigError
 
@@ -184,7 +184,7 @@ def test_images_sent_only_when_their_url_changed_and_galleries_replaced() -> Non
     memory = ImageMemory("m", 1, files.open)
     memory.remember("A", "main", fingerprint("https://a/1.jpg"))
     memory.remember("B", "main", fingerprint("https://a/old.jpg"))
-    plan = plan_images(
+    plan = ImagePlanner(
         products,
         products.iloc[0:0].assign(_parent=[]),
         shape,
@@ -193,13 +193,13 @@ def test_images_sent_only_when_their_url_changed_and_galleries_replaced() -> Non
         new_products=set(),
         memory=memory,
     )
-    assert [(r["method"], r["path"]) for r in plan.requests] == [
+    assert [(r["method"], r["path"]) for r in plan.requests()] == [
         ("DELETE", "/products/10/gallery"),
         ("POST", "/products/10/gallery?externalUrl=https%3A%2F%2Fa%2Fg1.jpg"),
         ("POST", "/products/10/gallery?externalUrl=https%3A%2F%2Fa%2Fg2.jpg"),
         ("DELETE", "/products/11/image"),  # the feed dropped B's image
     ]
-    refreshed = plan_images(
+    refreshed = ImagePlanner(
         products,
         products.iloc[0:0].assign(_parent=[]),
         shape,
@@ -210,6 +210,6 @@ def test_images_sent_only_when_their_url_changed_and_galleries_replaced() -> Non
         refresh=True,
     )
     assert ("POST", "/products/10/image?externalUrl=https%3A%2F%2Fa%2F1.jpg") in [
-        (r["method"], r["path"]) for r in refreshed.requests
+        (r["method"], r["path"]) for r in refreshed.requests()
     ]
-    assert ("DELETE", "/products/10/gallery") not in [(r["method"], r["path"]) for r in refreshed.requests]
+    assert ("DELETE", "/products/10/gallery") not in [(r["method"], r["path"]) for r in refreshed.requests()]
