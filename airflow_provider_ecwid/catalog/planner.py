@@ -97,11 +97,19 @@ class WholeCatalogSync:
         if self.shape.parent_sku_column:
             self.derived_options = derive_options(self.rows.variations, self.shape)
         if self.shape.category_column:
-            column = self.rows.products[self.shape.category_column]
-            self.product_paths = {
-                sku: [tuple(path) for path in self.shape.paths(value)]
-                for sku, value in zip(self.rows.products["sku"], column, strict=True)
-            }
+            self.product_paths = self._paths_by_sku()
+
+    def _paths_by_sku(self) -> dict[str, list[Path]]:
+        """Each product's category paths; products with the same category cell share one list (never changed)."""
+        shared: dict[str, list[Path]] = {}
+        paths = {}
+        column = self.rows.products[str(self.shape.category_column)]
+        for sku, value in zip(self.rows.products["sku"], column, strict=True):
+            key = repr(value)
+            if key not in shared:
+                shared[key] = [tuple(path) for path in self.shape.paths(value)]
+            paths[sku] = shared[key]
+        return paths
 
     def product_frame(self) -> pd.DataFrame:
         special = set(self.shape.special_columns)

@@ -25,7 +25,12 @@ VARIATION_FIELDS = ("price", "compareToPrice", "costPrice", "quantity", "unlimit
 
 
 def derive_options(variations: pd.DataFrame, shape: FeedShape) -> dict[str, list[dict[str, Any]]]:
-    """Each parent SKU's options: the option columns its variations fill, choices in first-seen order."""
+    """
+    Each parent SKU's options: the option columns its variations fill, choices in first-seen order.
+
+    Products whose options are alike share one list (a catalog has few shapes of options and many products), so
+    the result must not be changed in place.
+    """
     choices: dict[str, dict[str, dict[str, None]]] = {}
     columns = list(shape.option_columns)
     for parent, values in zip(
@@ -35,13 +40,17 @@ def derive_options(variations: pd.DataFrame, shape: FeedShape) -> dict[str, list
         for name, value in zip(columns, values, strict=True):
             if not is_empty(value):
                 per_option.setdefault(name, {})[text(value)] = None
-    return {
-        parent: [
-            {"type": "SELECT", "name": name, "required": True, "choices": [{"text": choice} for choice in found]}
-            for name, found in per_option.items()
-        ]
-        for parent, per_option in choices.items()
-    }
+    shared: dict[tuple[tuple[str, tuple[str, ...]], ...], list[dict[str, Any]]] = {}
+    derived = {}
+    for parent, per_option in choices.items():
+        key = tuple((name, tuple(found)) for name, found in per_option.items())
+        if key not in shared:
+            shared[key] = [
+                {"type": "SELECT", "name": name, "required": True, "choices": [{"text": choice} for choice in found]}
+                for name, found in key
+            ]
+        derived[parent] = shared[key]
+    return derived
 
 
 def options_shape(options: Any) -> list[tuple[str, str, list[str]]]:
