@@ -59,7 +59,7 @@ class BatchRequest(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True
     body: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemResult:
     """
     The outcome of one inner request, as reported by a batch status answer.
@@ -82,7 +82,7 @@ class ItemResult:
     error_message: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchStatus:
     """
     A batch's state as read from ``GET /batch?ticket=``.

@@ -14,7 +14,7 @@ from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
 from airflow_provider_ecwid.catalog.options import check_lookup
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, as_bool
-from airflow_provider_ecwid.tasks.ticket_wait import check_event, fail_without_retry
+from airflow_provider_ecwid.tasks.ticket_wait import check_event, fail_without_retry, released_on_deferral
 from airflow_provider_ecwid.tickets.verdict import check_fraction
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
@@ -136,7 +136,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             raise EcwidConfigError("catalog_memory_max_age must not be negative")
 
     def execute(self, context: Context) -> Any:
-        with fail_without_retry():  # bad feed, a refused sync or a 403: another try would fail the same way
+        with fail_without_retry(), released_on_deferral():  # bad feed, a refused sync or a 403: no retry helps
             return self._sync(context)
 
     def _sync(self, context: Context) -> Any:
@@ -162,7 +162,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
         if not FeedShape(**self.shape_options).active:
             return super().execute_complete(context, event)
-        with fail_without_retry():
+        with fail_without_retry(), released_on_deferral():
             return self._resume_whole_catalog(context, event)
 
     def read_and_check_feed(self) -> CatalogSync:
