@@ -33,7 +33,7 @@ from airflow_provider_ecwid.catalog.image_memory import ImageMemory
 from airflow_provider_ecwid.catalog.images import ImagePlanner, remember_images
 from airflow_provider_ecwid.catalog.lookup import LookupMode, build_index
 from airflow_provider_ecwid.catalog.phases import PhaseResult, ready_plan
-from airflow_provider_ecwid.catalog.progress import LISTED, PATH_JOIN, Pending, SyncProgress
+from airflow_provider_ecwid.catalog.progress import LISTED, PATH_JOIN, Pending, SyncProgress, feed_digest
 from airflow_provider_ecwid.catalog.variations import NewVariations, derive_options, options_shape, plan_variations
 from airflow_provider_ecwid.errors import EcwidValidationError
 
@@ -77,6 +77,7 @@ class WholeCatalogSync:
         self.tree = CategoryTree([])
         self.index = CatalogIndex([])
         self.derived_options: dict[str, list[dict[str, Any]]] = {}
+        self.feed_rows, self.digest = len(frame), ""
 
     # -- 1. check -------------------------------------------------------------------------------------------
 
@@ -98,6 +99,10 @@ class WholeCatalogSync:
             self.derived_options = derive_options(self.rows.variations, self.shape)
         if self.shape.category_column:
             self.product_paths = self._paths_by_sku()
+        # every later step reads the split rows: the feed itself is let go (a file's copy is freed), its size and
+        # fingerprint kept
+        self.feed_rows, self.digest = len(self.frame), feed_digest(self.frame)
+        self.frame = self.frame.iloc[0:0]
 
     def _paths_by_sku(self) -> dict[str, list[Path]]:
         """Each product's category paths; products with the same category cell share one list (never changed)."""
@@ -226,7 +231,7 @@ class WholeCatalogSync:
         """The sync's summary: what each phase sent, and every failed row by SKU and phase."""
         return {
             "product_changes": dict(progress.product_changes),
-            "feed_rows": len(self.frame),
+            "feed_rows": self.feed_rows,
             "products": len(self.rows.products),
             "variations": len(self.rows.variations),
             "sent": dict(progress.sent),

@@ -35,7 +35,7 @@ from airflow_provider_ecwid.catalog.image_memory import ImageMemory
 from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, forget, settle
 from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
-from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress, feed_digest
+from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress
 from airflow_provider_ecwid.catalog.progress_files import ProgressFiles, abandon, load_record
 from airflow_provider_ecwid.catalog.store_memory import Opener
 from airflow_provider_ecwid.errors import EcwidError, EcwidProgressLost
@@ -201,7 +201,7 @@ class CatalogRun:
         self.state = state
         self.sleep = sleep
         self.on_submission = on_submission
-        self.progress = progress or SyncProgress(feed_digest=feed_digest(sync.frame))
+        self.progress = progress or SyncProgress(feed_digest=sync.digest)
         self.progress_files = progress_files
         self.saved: dict[str, Any] | None = None
         self.reader: StoreReader = ClientReader(client, settings.lookup)
@@ -270,7 +270,7 @@ class CatalogRun:
 
     def feed_changed(self) -> bool:
         """Whether the feed read now differs from the one the progress was planned on."""
-        return bool(self.progress.feed_digest) and self.progress.feed_digest != feed_digest(self.sync.frame)
+        return bool(self.progress.feed_digest) and self.progress.feed_digest != self.sync.digest
 
     def resume(self, statuses: Sequence[BatchStatus]) -> None:
         """After a deferral: record the pending phase from its tickets' final statuses."""
