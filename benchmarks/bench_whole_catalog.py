@@ -54,10 +54,9 @@ def feed(products: int = PRODUCTS, price_bump: float = 0.0, changed: int = 0) ->
     return frame
 
 
-def sync(emulator: EmulatorProcess, data: pd.DataFrame, memory: str, run_id: str) -> tuple[float, dict[str, Any]]:
-    os.environ["AIRFLOW_CONN_ECWID_DEFAULT"] = emulator.connection()
-    ti = FakeTaskInstance(run_id=run_id)
-    operator = EcwidCatalogSyncOperator(
+def whole_catalog_operator(data: pd.DataFrame, memory: str, poll_interval: float = 0.5) -> EcwidCatalogSyncOperator:
+    """The sync of a feed made by :func:`feed` (or ``bench_whole_catalog_dag.feed``): every phase."""
+    return EcwidCatalogSyncOperator(
         task_id="whole",
         data=data,
         category_column="category",
@@ -66,8 +65,14 @@ def sync(emulator: EmulatorProcess, data: pd.DataFrame, memory: str, run_id: str
         image_column="image",
         gallery_column="gallery",
         image_memory_path=memory,
-        poll_interval=0.5,
+        poll_interval=poll_interval,
     )
+
+
+def sync(emulator: EmulatorProcess, data: pd.DataFrame, memory: str, run_id: str) -> tuple[float, dict[str, Any]]:
+    os.environ["AIRFLOW_CONN_ECWID_DEFAULT"] = emulator.connection()
+    ti = FakeTaskInstance(run_id=run_id)
+    operator = whole_catalog_operator(data, memory)
     started = time.monotonic()
     operator.execute(make_context(ti))
     return time.monotonic() - started, ti.xcom["sync_summary"]

@@ -60,7 +60,13 @@ class PhaseResult:
 
     def created(self) -> dict[str, int]:
         """Request id -> the id Ecwid gave the created entity."""
-        return {key: int(value) for key, value in self.report.created_ids.items() if str(value).isdigit()}
+        return dict(self.iter_created())
+
+    def iter_created(self) -> Iterator[tuple[str, int]]:
+        """Request id -> created id, one pair at a time (a phase of 750,000 creates builds no dict of them)."""
+        for key, value in self.report.created_pairs():
+            if str(value).isdigit():
+                yield key, int(value)
 
     def failed_ids(self) -> set[str]:
         return {row.id for row in self.report.not_done if row.id is not None}

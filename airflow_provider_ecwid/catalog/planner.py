@@ -217,9 +217,12 @@ class WholeCatalogSync:
             for request in result.failed_ids():
                 progress.blocked[request.split(":", 1)[1]] = "its options could not be updated"
         elif step == "variations":
-            created = {key.split(":", 1)[1]: value for key, value in result.created().items()}
-            progress.variation_ids.update(created)
-            progress.new_variations = sorted(created)
+            new_variations = []
+            for key, value in result.iter_created():
+                sku = key.split(":", 1)[1]
+                progress.variation_ids[sku] = value
+                new_variations.append(sku)
+            progress.new_variations = sorted(new_variations)
         elif step == "images":
             remember_images(memory.load(), self.image_planner(progress, memory).groups(), result.failed_ids())
         elif step == "categories-unused":

@@ -125,6 +125,10 @@ class BatchReport:
     def failed(self) -> list[RowOutcome]:
         return [outcome for outcome in self.not_done if outcome.status == ItemStatus.FAILED]
 
+    def created_pairs(self) -> Iterator[tuple[str, int | str]]:
+        """``(request id, the id Ecwid gave the created entity)``, one at a time (no dict of every row)."""
+        return self._created()
+
     def _created(self) -> Iterator[tuple[str, int | str]]:
         for status in self.statuses:
             for item in status.responses:
