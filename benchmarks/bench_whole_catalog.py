@@ -1,5 +1,8 @@
 """5. The whole-catalog sync: 10,000 products with 3 variations and 3 images each, against the emulator.
 
+    .venv/bin/python -m benchmarks.bench_whole_catalog                    # 10,000 products (run_all's size)
+    .venv/bin/python -m benchmarks.bench_whole_catalog --products 50000   # another size
+
 Counts the API calls (HTTP calls the store sees, batch POSTs and status reads and lookups included) of a first
 sync, of a second sync of the same feed (goal: the lookups only, no batch POST), and of a sync where 1% of the
 product prices and 1% of the main images changed, beside the baseline of one call per product, variation and
@@ -98,16 +101,17 @@ def counts(emulator: EmulatorProcess, before: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def run() -> list[Figure]:
+def run(products: int = PRODUCTS) -> list[Figure]:
+    """The three syncs of ``products`` products (each with its variations and images) and their figures."""
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp())
-    baseline = PRODUCTS * (1 + VARIATIONS + 3)
+    baseline = products * (1 + VARIATIONS + 3)
     with tempfile.TemporaryDirectory() as folder, emulator_process("--processing-time", str(COST)) as emulator:
         memory = str(Path(folder) / "memory")
         results: dict[str, dict[str, Any]] = {}
         for name, data in (
-            ("first", feed()),
-            ("second", feed()),
-            ("one_percent", feed(price_bump=1.0, changed=PRODUCTS // 100)),
+            ("first", feed(products)),
+            ("second", feed(products)),
+            ("one_percent", feed(products, price_bump=1.0, changed=products // 100)),
         ):
             before = {**emulator.stats(), "posts": emulator.calls(method="POST", endpoint="/batch")}
             since = len(emulator.batches())
@@ -139,9 +143,13 @@ def run() -> list[Figure]:
 
 
 if __name__ == "__main__":
+    import argparse
+
     from benchmarks.common import print_table
 
-    figures = run()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=PRODUCTS, help="products (each with its variations)")
+    figures = run(parser.parse_args().products)
     print_table(figures)
     for figure in figures:
         print(f"  {figure.name}: {figure.notes}")
