@@ -16,7 +16,7 @@ Named steps, each one readable on its own:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Protocol
@@ -364,7 +364,10 @@ class WholeCatalogSync:
         ]
         order = {"DELETE": 0, "PUT": 1, "POST": 2}  # deletes, then updates, then creates (a SKU may move)
         planned.sort(key=lambda request: order.get(str(request["method"]), 3))
-        requests = lambda: chain(planned, new.requests())  # noqa: E731 - made again for each read
+
+        def requests() -> Iterator[dict[str, Any]]:  # made again at each read: checked, then sent
+            return chain(planned, new.requests())
+
         return Planned("variations", *ready_plan(requests, self.chunk_size), False)
 
     def image_planner(self, progress: SyncProgress, memory: MemoryOpener) -> ImagePlanner:

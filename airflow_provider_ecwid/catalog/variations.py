@@ -169,6 +169,7 @@ class NewVariations:
         }
 
     def requests(self) -> Iterator[dict[str, Any]]:
+        """Each sendable row's create, in feed order."""
         rows = self.variations.loc[self.sendable()]
         for sku, parent, body in variation_bodies(rows, self.shape):
             yield _create(sku, self.product_ids[parent], body)

@@ -127,9 +127,6 @@ class BatchReport:
 
     def created_pairs(self) -> Iterator[tuple[str, int | str]]:
         """``(request id, the id Ecwid gave the created entity)``, one at a time (no dict of every row)."""
-        return self._created()
-
-    def _created(self) -> Iterator[tuple[str, int | str]]:
         for status in self.statuses:
             for item in status.responses:
                 if item.status is ItemStatus.COMPLETED and item.id is not None and isinstance(item.body, dict):
@@ -140,7 +137,7 @@ class BatchReport:
     @property
     def created_ids(self) -> dict[str, int | str]:
         """The id Ecwid gave each created entity, by request id."""
-        return dict(self._created())
+        return dict(self.created_pairs())
 
     @property
     def total(self) -> int:
@@ -177,9 +174,9 @@ class BatchReport:
         """A compact JSON-safe summary: counts, per-ticket counts, the first ``cap`` failures and not-done ids."""
         failed = self.failed
         not_executed = [o.id for o in self.not_done if o.status != ItemStatus.FAILED]
-        created_pairs = self._created()
-        created = dict(islice(created_pairs, cap))
-        created_count = len(created) + sum(1 for _ in created_pairs)
+        pairs = self.created_pairs()
+        created = dict(islice(pairs, cap))
+        created_count = len(created) + sum(1 for _ in pairs)
         return {
             "total": self.total,
             "completed": self.completed,
