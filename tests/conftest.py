@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
 
@@ -39,6 +39,8 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 settings.register_profile("quick", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("quick")  # --hypothesis-profile, read after this file, overrides it
+
+from tests import services  # noqa: E402
 
 if TYPE_CHECKING:
     from airflow_provider_ecwid.testing import EcwidEmulator
@@ -103,3 +105,47 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
             return "tests/deployment" if nodeid.startswith("tests/deployment/") else nodeid
 
     return OneWorkerForTheDeployment(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"needs(*services): the test starts these system services ({', '.join(services.SERVICES)}): tests/services.py",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip, at collection, the tests that need a service this machine lacks (scripts/services installs them where
+    it can): a missing service is one loud line at the end of the run, never an error deep inside a test."""
+    missing: dict[str, bool] = {}
+    for item in items:
+        for marker in item.iter_markers("needs"):
+            for service in marker.args:
+                if service not in services.SERVICES:
+                    raise pytest.UsageError(
+                        f"{item.nodeid}: unknown service {service!r}; known: {sorted(services.SERVICES)}"
+                    )
+                if missing.setdefault(service, not services.present(service)):
+                    item.add_marker(pytest.mark.skip(reason=services.missing_reason(service)))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The loud line: each missing service, the groups of tests skipped for it, and the command that installs it."""
+    skipped: dict[str, set[str]] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if services.MISSING_PREFIX not in reason:
+            continue
+        service = reason.split(services.MISSING_PREFIX, 1)[1].split(":", 1)[0].strip()
+        skipped.setdefault(service, set()).add(report.nodeid.split("::")[0])
+    if skipped:
+        groups = "; ".join(
+            f"{service} ({len(files)} file(s): {', '.join(sorted(files))})"
+            for service, files in sorted(skipped.items())
+        )
+        terminalreporter.write_line(
+            f"!!!! SKIPPED for missing services: {groups}. Install them with: "
+            f"sudo apt-get install -y {' '.join(sorted(skipped))}",
+            red=True,
+            bold=True,
+        )

@@ -74,6 +74,9 @@ class TokenBucket:
 #: How often a shared bucket drops the calls that left its longest window (pyrate-limiter's own default interval).
 LEAK_INTERVAL = 10.0
 
+#: Seconds between two tries to reach the shared storage again while it is out.
+OUTAGE_RETRY_INTERVAL = 15.0
+
 
 class PauseStore(Protocol):
     """Where the clients of one token agree until when nobody calls: a wall-clock epoch, in seconds."""
@@ -124,9 +127,21 @@ class SharedBudget:
     :meth:`acquire` first waits out a pause that a 429 set (through :meth:`pause`, by any client of the token),
     then takes a place in pyrate-limiter's bucket, blocking while the budget is spent.
 
+    When the storage goes away mid-run (Redis or PostgreSQL restarted, a network cut), a call is not failed for it:
+    this process keeps to ``fallback``, a budget of its own at the same rate, logs a warning that says so once, and
+    tries the storage again every :data:`OUTAGE_RETRY_INTERVAL` seconds, logging again when it is back. Meanwhile the
+    other processes' calls are not counted here, and a 429 pauses only the process that got it; Ecwid's 429 and its
+    ``Retry-After``, which every client honours, remain the backstop.
+
     :param bucket: a pyrate-limiter bucket on shared storage (SQLite, Redis or PostgreSQL).
     :param pauses: the token's shared pause, in the same storage.
     :param key: the budget's name (from :func:`budget_key`; never the token).
+    :param fallback: this process's own budget while the storage cannot be reached (default: the bucket's minute
+        rate, from ``per_minute``).
+    :param reopen: makes the bucket anew when the storage is back (a restarted Redis has forgotten the bucket's
+        script); None: the bucket is used as it is.
+    :param storage: the storage as the logs name it (a URL with its password masked).
+    :param per_minute: the budget, for the default ``fallback``.
     :param sleep: the function that waits out a pause (injectable for tests).
     :param clock: a wall clock in epoch seconds, the same on every process (injectable for tests).
     """
@@ -137,28 +152,96 @@ class SharedBudget:
         pauses: PauseStore,
         key: str,
         *,
+        fallback: TokenBucket | None = None,
+        reopen: Callable[[], AbstractBucket] | None = None,
+        storage: str = "the shared storage",
+        per_minute: float = 500.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.bucket = bucket
         self.pauses = pauses
         self.key = key
+        self.storage = storage
+        self.fallback = fallback or TokenBucket(per_minute, sleep=sleep)
+        self._reopen = reopen
         self._sleep = sleep
         self._clock = clock
         # no background leak thread per client: acquire() leaks now and then itself
         self._limiter = Limiter(SingleBucketFactory(bucket, schedule_leak=False))
         self._leaked_at = time.monotonic()
+        #: when the running outage began (monotonic), and when the storage is tried next; None: no outage
+        self._outage_since: float | None = None
+        self._retry_at = 0.0
+        #: calls this process made on its own budget during outages, and how many outages it saw
+        self.calls_during_outages = 0
+        self.outages = 0
 
     def __repr__(self) -> str:
         return f"SharedBudget(key={self.key!r}, bucket={type(self.bucket).__name__})"
 
+    @property
+    def in_outage(self) -> bool:
+        """Whether the storage could not be reached at the last try (this process is on its own budget)."""
+        return self._outage_since is not None
+
     def acquire(self) -> float:
         """Block until a call may go out; return the seconds waited (a pause included)."""
-        waited = self.wait_for_pause()
-        started = time.monotonic()
-        self._limiter.try_acquire(self.key)
+        if self._outage_since is not None and time.monotonic() < self._retry_at:
+            return self._acquire_alone()
+        paused, started = 0.0, time.monotonic()
+        try:
+            if self._outage_since is not None and self._reopen is not None:
+                self._use(self._reopen())
+            paused = self.wait_for_pause()
+            started = time.monotonic()
+            self._limiter.try_acquire(self.key)
+        except Exception as err:  # the storage went away: see the class's doc
+            self._storage_lost(err)
+            return paused + self._acquire_alone()
+        self._storage_back()
         self._leak_now_and_then()
-        return waited + time.monotonic() - started
+        return paused + time.monotonic() - started
+
+    def _use(self, bucket: AbstractBucket) -> None:
+        self._limiter.close()
+        self.bucket = bucket
+        self._limiter = Limiter(SingleBucketFactory(bucket, schedule_leak=False))
+
+    def _acquire_alone(self) -> float:
+        self.calls_during_outages += 1
+        return self.fallback.acquire()
+
+    def _storage_lost(self, err: Exception) -> None:
+        now = time.monotonic()
+        self._retry_at = now + OUTAGE_RETRY_INTERVAL
+        if self._outage_since is not None:
+            log.debug("The shared rate budget in %s is still out: %s", self.storage, type(err).__name__)
+            return
+        self._outage_since = now
+        self.outages += 1
+        log.warning(
+            "The shared rate budget %s in %s cannot be reached (%s): this process keeps to a budget of its own at "
+            "the same rate until it is back (other processes' calls are not counted meanwhile, and a 429 pauses "
+            "this process only). Trying it again every %.0f s.",
+            self.key,
+            self.storage,
+            type(err).__name__,
+            OUTAGE_RETRY_INTERVAL,
+        )
+
+    def _storage_back(self) -> None:
+        if self._outage_since is None:
+            return
+        log.warning(
+            "The shared rate budget %s in %s is reachable again after %.0f s; %d call(s) of this process were "
+            "counted by its own budget meanwhile.",
+            self.key,
+            self.storage,
+            time.monotonic() - self._outage_since,
+            self.calls_during_outages,
+        )
+        self._outage_since = None
 
     def wait_for_pause(self) -> float:
         """Wait until a pause set by any client of the token has passed; return the seconds waited."""
@@ -170,9 +253,16 @@ class SharedBudget:
         return left
 
     def pause(self, seconds: float) -> None:
-        """Ask every client of the token to call nothing for ``seconds`` (a 429's Retry-After)."""
-        if seconds > 0:
+        """Ask every client of the token to call nothing for ``seconds`` (a 429's Retry-After).
+
+        While the storage is out, only this process pauses (its caller waits out the Retry-After itself).
+        """
+        if seconds <= 0:
+            return
+        try:
             self.pauses.extend(self._clock() + seconds)
+        except Exception as err:  # the storage went away: the caller still waits; see the class's doc
+            self._storage_lost(err)
 
     def _leak_now_and_then(self) -> None:
         if time.monotonic() - self._leaked_at < LEAK_INTERVAL:
@@ -184,6 +274,9 @@ class SharedBudget:
             log.debug("Could not trim the shared rate budget %s: %s", self.key, type(err).__name__)
 
     def close(self) -> None:
-        """Release the storage's connections."""
-        self._limiter.close()
-        self.pauses.close()
+        """Release the storage's connections (quietly when the storage is gone)."""
+        for release in (self._limiter.close, self.pauses.close):
+            try:
+                release()
+            except Exception as err:
+                log.debug("Closing the shared rate budget %s: %s", self.key, type(err).__name__)

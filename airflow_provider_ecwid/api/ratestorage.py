@@ -9,6 +9,10 @@
 
 The buckets are pyrate-limiter's; next to each lives the token's pause (the end of a 429's ``Retry-After``).
 Every name in the storage is the budget's key: the store id and a hash, never the token.
+
+A storage that cannot be reached when a client opens it is an error (:class:`EcwidConfigError`, naming the storage
+with its password masked): nothing has been sent yet, and a wrong host or password should not go unnoticed. One
+that goes away later is not: see :class:`~.ratelimit.SharedBudget`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,32 @@ STORAGE_SCHEMES = ("sqlite", "redis", "rediss", "postgresql", "postgres")
 #: Seconds a process waits for another's lock on the SQLite file before giving up.
 SQLITE_BUSY_TIMEOUT = 30.0
 
+#: Seconds to connect to (or wait on) a Redis or PostgreSQL storage before counting it as out of reach.
+SERVER_TIMEOUT = 5.0
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (for logs and error messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+def _unreachable(url: str, err: Exception) -> EcwidConfigError:
+    reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    password = urlsplit(url).password
+    if password:
+        reason = reason.replace(password, "***")
+    return EcwidConfigError(
+        f"rate_limit_storage {masked_url(url)} cannot be used: {type(err).__name__}"
+        + (f": {reason}" if reason else "")
+        + ". Check the connection's extra field rate_limit_storage (host, port, user, password), or leave it empty "
+        "for this machine's SQLite file."
+    )
+
 
 def default_sqlite_path() -> Path:
     """
@@ -51,11 +81,13 @@ def open_shared_budget(storage: str | None, key: str, per_minute: float, **timin
 
     ``timing`` goes to :class:`~.ratelimit.SharedBudget` (``sleep`` and ``clock``, for tests).
 
-    :raises EcwidConfigError: for a URL of another kind, or when the storage's client library is missing.
+    :raises EcwidConfigError: for a URL of another kind, when the storage's client library is missing, or when the
+        storage cannot be reached (the message names it with its password masked).
     """
     rates = budget_rates(per_minute)
     url = (storage or "").strip()
     scheme = urlsplit(url).scheme.lower() if url else "sqlite"
+    timing = {"per_minute": per_minute, **timing}
     if scheme == "sqlite":
         return _sqlite(url, key, rates, timing)
     if scheme in ("redis", "rediss"):
@@ -74,7 +106,7 @@ def _sqlite(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> Sh
     path = Path(parts.path) if url else default_sqlite_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     bucket = SQLiteBucket.init_from_file(rates, table=key, db_path=str(path), use_file_lock=True)
-    return SharedBudget(bucket, SQLitePauses(path, key), key, **timing)
+    return SharedBudget(bucket, SQLitePauses(path, key), key, storage=f"SQLite file {path}", **timing)
 
 
 def _missing(extra: str, err: ImportError) -> EcwidConfigError:
@@ -89,20 +121,49 @@ def _redis(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> Sha
         from redis import Redis
     except ImportError as err:
         raise _missing("redis", err) from None
-    client = Redis.from_url(url)
-    bucket = RedisBucket.init(rates, client, key)
-    assert isinstance(bucket, RedisBucket)  # a sync client gives a bucket, not an awaitable
-    return SharedBudget(bucket, RedisPauses(client, key), key, **timing)
+
+    def redis_bucket() -> RedisBucket:  # loads the bucket's script into Redis (again, after a restart)
+        bucket = RedisBucket.init(rates, client, key)
+        assert isinstance(bucket, RedisBucket)  # a sync client gives a bucket, not an awaitable
+        return bucket
+
+    try:
+        client = Redis.from_url(url, socket_connect_timeout=SERVER_TIMEOUT, socket_timeout=SERVER_TIMEOUT)
+        client.ping()
+        bucket = redis_bucket()
+    except Exception as err:  # a malformed URL (ValueError), a refused connection, a wrong password...
+        raise _unreachable(url, err) from None
+    pauses = RedisPauses(client, key)
+    return SharedBudget(bucket, pauses, key, reopen=redis_bucket, storage=masked_url(url), **timing)
 
 
 def _postgres(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> SharedBudget:
     try:
+        import psycopg
         from psycopg_pool import ConnectionPool
     except ImportError as err:
         raise _missing("postgres", err) from None
-    pool = ConnectionPool(url, min_size=1, max_size=2, open=True)
-    bucket = PostgresBucket(pool, key, rates)
-    return SharedBudget(bucket, PostgresPauses(pool, key), key, **timing)
+    try:  # one plain connection first: its error says why (refused, no such database, bad password)
+        psycopg.connect(url, connect_timeout=int(SERVER_TIMEOUT)).close()
+    except Exception as err:
+        raise _unreachable(url, err) from None
+    # check: a connection that a restart of the server broke is replaced before use, not handed out
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=2,
+        timeout=SERVER_TIMEOUT,
+        check=ConnectionPool.check_connection,
+        kwargs={"connect_timeout": int(SERVER_TIMEOUT)},
+        open=True,
+    )
+    try:
+        bucket = PostgresBucket(pool, key, rates)
+        pauses = PostgresPauses(pool, key)
+    except Exception as err:
+        pool.close()
+        raise _unreachable(url, err) from None
+    return SharedBudget(bucket, pauses, key, storage=masked_url(url), **timing)
 
 
 class SQLitePauses:

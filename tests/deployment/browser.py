@@ -13,7 +13,6 @@ from typing import Any
 
 from tests.deployment.deployment import USER, Deployment
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

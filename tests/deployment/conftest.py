@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.deployment.browser import CHROMIUM, CHROMIUM_ARGS, Screens, log_in
+from tests.deployment.browser import CHROMIUM_ARGS, Screens, log_in
 from tests.deployment.deployment import Deployment, start_deployment
+from tests.services import CHROMIUM
 
 
 @pytest.fixture(scope="package")  # stopped once this folder's tests are done: the rest of the suite runs without it
@@ -29,11 +30,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 @pytest.fixture(scope="module")  # Playwright's sync API keeps an event loop running until it stops
 def browser(deployment: Deployment) -> Iterator[Any]:
     """Headless chromium (Debian's package; Playwright downloads no browser here)."""
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"SKIPPED LOUDLY: no browser at {CHROMIUM}. Install Debian's chromium "
-            "(apt-get install -y chromium; .ci/run does) to run the browser test."
-        )
     from playwright.sync_api import sync_playwright  # the deployment extra (newest row)
 
     with sync_playwright() as playwright:

@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ import requests
 
 from airflow_provider_ecwid.testing.server import DEFAULT_STORE_ID, DEFAULT_TOKEN, count_calls
 from tests.conftest import FERNET_KEY
-from tests.deployment.services import Postgres, Redis
+from tests.services import Postgres, Redis, free_port
 from tests.waiting import WaitTimedOut, wait_until
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -48,12 +47,6 @@ T = TypeVar("T")
 
 class DeploymentError(AssertionError):
     """Something in the deployment did not behave; the message names the component logs to read."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

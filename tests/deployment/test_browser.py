@@ -16,7 +16,7 @@ from airflow_provider_ecwid.api.connection import CONNECTION_FIELDS
 from tests.deployment.browser import Screens
 from tests.deployment.deployment import OTHER_STORE_ID, OTHER_TOKEN, Deployment
 
-pytestmark = pytest.mark.deployment
+pytestmark = [pytest.mark.deployment, pytest.mark.needs("chromium")]
 
 MANUAL = "ecwid_manual_batch"
 FINISHED = {"success", "failed"}

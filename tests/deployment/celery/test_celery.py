@@ -17,7 +17,7 @@ from tests.deployment.celery.conftest import FAN_OUT_STORES
 from tests.deployment.dag_runs import assert_succeeded, trigger, wait_for_dags, wait_for_run, xcom
 from tests.deployment.deployment import Deployment
 
-pytestmark = pytest.mark.deployment
+pytestmark = [pytest.mark.deployment, pytest.mark.needs("redis-server", "postgresql")]
 
 
 def redis_keys(deployment: Deployment) -> list[str]:

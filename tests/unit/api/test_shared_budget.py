@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests_mock as rm
@@ -17,42 +15,14 @@ from airflow_provider_ecwid.api.connection import settings_from_connection
 from airflow_provider_ecwid.api.ratelimit import budget_key, budget_rates
 from airflow_provider_ecwid.api.ratestorage import default_sqlite_path, open_shared_budget
 from airflow_provider_ecwid.errors import EcwidConfigError
+from tests.budget_checks import assert_two_processes_share_one_bucket
 
 TOKEN = "secret_SHAREDBUDGETTOKEN0123456789"
 BASE = "https://app.ecwid.com/api/v3"
 
 
-def _take(storage: str, key: str, per_minute: float, seconds: float, start_at: float, out: Any) -> None:
-    """One process: take places in the shared budget for ``seconds``, report the moments they were granted."""
-    budget = open_shared_budget(storage, key, per_minute)
-    time.sleep(max(0.0, start_at - time.time()))
-    granted = []
-    while time.time() < start_at + seconds:
-        budget.acquire()
-        granted.append(time.time())
-    budget.close()
-    out.put(granted)
-
-
 def test_two_processes_share_one_sqlite_bucket(tmp_path: Path) -> None:
-    storage = f"sqlite:///{tmp_path / 'budget.sqlite'}"
-    key = budget_key("1002", TOKEN, BASE)
-    per_minute, seconds = 600.0, 3.0  # ten a second, bursts of 60 in any 6 s
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    start_at = time.time() + 2.0  # both processes have opened the bucket by then
-    workers = [context.Process(target=_take, args=(storage, key, per_minute, seconds, start_at, out)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    deadline = start_at + seconds
-    got = [[moment for moment in out.get(timeout=60) if moment <= deadline] for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
-    # two buckets of their own would have let 2 x 60 through in these 3 s; one shared bucket lets 60 through
-    assert len(got) == 2
-    total = sum(len(granted) for granted in got)
-    assert total <= 60  # the burst of one 6-second window
-    assert total >= 50
+    assert_two_processes_share_one_bucket(f"sqlite:///{tmp_path / 'budget.sqlite'}")
 
 
 def test_a_429_pauses_every_client_of_the_token(tmp_path: Path) -> None:
