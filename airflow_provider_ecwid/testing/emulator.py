@@ -124,15 +124,16 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the emulator in the foreground until interrupted."""
     args, config = _parse_args(argv)
+    # SIGTERM stops it as cleanly as Ctrl-C; a shell's background job ignores SIGINT, so process managers and
+    # scripts that start it with `&` stop it this way. Set before anything is printed: whoever reads the address
+    # may send SIGTERM at once, and the default action would end the process without stopping the server.
+    signal.signal(signal.SIGTERM, _interrupt)
     emulator = EcwidEmulator(config, host=args.host, port=args.port)
     emulator.start()
     print(f"Ecwid emulator listening; API base URL: {emulator.base_url}", flush=True)
     for store_id in config.stores:
         print(f"  store {store_id}: AIRFLOW_CONN_ECWID_DEFAULT='{emulator.connection_json(store_id)}'", flush=True)
     print("Press Ctrl-C (or send SIGTERM) to stop.", flush=True)
-    # SIGTERM stops it as cleanly as Ctrl-C; a shell's background job ignores SIGINT, so process managers and
-    # scripts that start it with `&` stop it this way
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             time.sleep(3600)

@@ -6,6 +6,7 @@ Each must fail with the provider's own error, saying where the problem is, befor
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +170,10 @@ def test_json_lines_keys_that_look_like_numbers_stay_text(tmp_path: Path) -> Non
     assert b'"0":"zero"' in payload
 
 
-def test_well_formed_inputs_still_pass() -> None:
+@pytest.mark.parametrize("name_dtype", ["str", "object"])
+def test_well_formed_inputs_pass_and_are_sent_as_they_are(name_dtype: str) -> None:
     frame = pd.DataFrame({"sku": ["A", "B"], "name": ["é ü 中", "x"], "quantity": np.array([1, 2])})
-    validate(frame)
-    validate(frame.astype({"name": object}))
+    plan = BatchPlan(make_source(frame.astype({"name": name_dtype})), RequestBuilder(path="/products"))
+    plan.validate()  # raises EcwidValidationError on any problem
+    bodies = [item["body"] for chunk in plan.chunks() for item in json.loads(chunk.payload)]
+    assert bodies == [{"sku": "A", "name": "é ü 中", "quantity": 1}, {"sku": "B", "name": "x", "quantity": 2}]
