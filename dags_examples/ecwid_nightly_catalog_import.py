@@ -10,9 +10,14 @@ time. The image memory (what was last sent,
 per SKU) lives under ``$AIRFLOW_HOME/ecwid/image-memory`` unless ``image_memory_path`` says otherwise. The last
 task logs the summary and fails the run when any row did not make it, naming each one by SKU and phase.
 
-Connection: ``ecwid_default`` (Store ID + secret token; see the README). Trigger it by hand with
-``{"feed": "catalog_changed.csv"}`` to send one changed price, one changed image and one new variation, or with
-``{"feed": "catalog_bad_rows.csv"}`` to see how rows that Ecwid rejects are reported.
+Connection: ``ecwid_default`` (Store ID + secret token; see the README), or the one the param ``conn_id`` names.
+Trigger it by hand with ``{"feed": "catalog_changed.csv"}`` to send one changed price, one changed image and one
+new variation, or with ``{"feed": "catalog_bad_rows.csv"}`` to see how rows that Ecwid rejects are reported.
+
+Every task is retried twice, 30 s apart: a try lost with its worker (killed, or its machine gone) is found by the
+scheduler once its heartbeat is older than ``[scheduler] task_instance_heartbeat_timeout`` (300 s by default) and
+tried again; the retry resumes the sync at the phase it reached (on Airflow 3.3, from the task's state store) and
+sends nothing twice. See the README's "When things fail".
 
 When the report is clean, ``check_report`` marks the store's catalog Asset (``ecwid://{store_id}/products``)
 as updated, which starts ``ecwid_catalog_changed``. The store ID is named here as well as in the connection
@@ -24,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +56,16 @@ CATALOG = ecwid_catalog_asset(os.environ.get("ECWID_STORE_ID", "1002"))  # the s
     catchup=False,
     max_active_runs=1,
     tags=["ecwid", "example"],
-    params={"feed": Param("catalog.csv", type="string", description="A file in dags_examples/data/.")},
+    params={
+        "feed": Param(
+            "catalog.csv",
+            type="string",
+            description="A file in dags_examples/data/, or the absolute path of a CSV with the same columns.",
+        ),
+        "conn_id": Param("ecwid_default", type="string", description="The Ecwid connection (store) to sync."),
+    },
+    # a try lost with its worker is tried again, and resumes where it was: see the module's doc
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     doc_md=__doc__,
 )
 def ecwid_nightly_catalog_import() -> None:
@@ -66,6 +81,7 @@ def ecwid_nightly_catalog_import() -> None:
 
     sync = EcwidCatalogSyncOperator(
         task_id="sync_catalog",
+        ecwid_conn_id="{{ params.conn_id }}",
         data=shape_feed(),
         **CATALOG_COLUMNS,  # category paths, parent SKUs, option columns, image and gallery (ecwid_sample_feed.py)
         poll_interval=2,  # seconds between status reads while a phase's batches run

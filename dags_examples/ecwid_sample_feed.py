@@ -40,7 +40,7 @@ def shaped_feed(name: str) -> Any:
     """
     Read ``data/<name>`` and rename its columns to Ecwid's product fields; 'yes'/'no' -> ``enabled``.
 
-    :param name: a CSV file in ``dags_examples/data/``.
+    :param name: a CSV file in ``dags_examples/data/``, or an absolute path (a feed of the same columns elsewhere).
     :return: a pandas DataFrame (absent columns stay empty).
     """
     import pandas as pd  # in the task: DAG files are parsed often and should import little

@@ -240,7 +240,7 @@ class BatchRunner:
         else:
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             answer = catalog.handle(state.stores[batch.store_id], item.method, parts.path, query, item.body)
-        state.count("inner", item.method, endpoint, answer.status)
+        state.count("inner", item.method, endpoint, answer.status, store_id=batch.store_id)
         if state.config.echo_authorization and answer.status >= 400:
             answer = echo_authorization(answer, batch.authorization)
         return answer

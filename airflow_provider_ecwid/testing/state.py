@@ -42,6 +42,8 @@ class EmulatorState:
             self.token_store = {token: sid for sid, tokens in self.config.stores.items() for token in tokens}
             self.rng = random.Random(self.config.seed)
             self.calls: Counter[tuple[str, str, str, int]] = Counter()
+            #: inner requests by store, method, endpoint and status (what one store carried out)
+            self.inner_calls: Counter[tuple[int, str, str, int]] = Counter()
             self.rate_windows: dict[str, deque[float]] = {}
             self.batches: dict[str, Batch] = {}
             self.dedup: dict[tuple[int, str], tuple[str, float]] = {}
@@ -112,9 +114,11 @@ class EmulatorState:
                 )
             window.append(now)
 
-    def count(self, scope: str, method: str, endpoint: str, status: int) -> None:
+    def count(self, scope: str, method: str, endpoint: str, status: int, store_id: int | None = None) -> None:
         with self.lock:
             self.calls[(scope, method, endpoint, status)] += 1
+            if store_id is not None:
+                self.inner_calls[(store_id, method, endpoint, status)] += 1
 
     # -- batches -----------------------------------------------------------------------------------------
 
@@ -185,8 +189,13 @@ class EmulatorState:
                 {"scope": scope, "method": method, "endpoint": endpoint, "status": status, "count": count}
                 for (scope, method, endpoint, status), count in sorted(self.calls.items())
             ]
+            by_store = [
+                {"store_id": store_id, "method": method, "endpoint": endpoint, "status": status, "count": count}
+                for (store_id, method, endpoint, status), count in sorted(self.inner_calls.items())
+            ]
         return {
             "calls": rows,
+            "inner_by_store": by_store,
             "http_total": sum(row["count"] for row in rows if row["scope"] == "http"),
             "inner_total": sum(row["count"] for row in rows if row["scope"] == "inner"),
         }

@@ -39,6 +39,8 @@ USER = "admin"
 #: (1,125, 22 s) outlast the 10 s the tasks wait in their worker before deferring, so they defer; the smaller
 #: phases finish within it and do not
 PROCESSING_TIME = 0.02
+#: Seconds without a heartbeat before the scheduler fails a try whose worker is gone (Celery configuration)
+HEARTBEAT_TIMEOUT = 30
 #: A second store, for the browser test (so that its runs leave the first store to the REST API test)
 OTHER_STORE_ID, OTHER_TOKEN = 2002, "secret_other"
 
@@ -58,6 +60,8 @@ class Deployment:
     emulator_port: int
     password: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    #: how each process was started (its command line and environment), to start it again after a fault
+    launches: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     token: str | None = None
     executor: str = "local"
     postgres: Postgres | None = None
@@ -160,17 +164,67 @@ class Deployment:
             "AIRFLOW__CELERY__BROKER_URL": self.redis.url(0),
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.postgres.sqlalchemy_url(),
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+            # a try lost with its worker is failed (then retried) after this long without a heartbeat: the
+            # fault tests' recovery time; Airflow's default is 300 s (README: When things fail)
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
         }
 
     # -- processes -------------------------------------------------------------------------------------------
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         """Start one process in a new process group (so that stopping it stops its children too)."""
-        log = open(self.log_of(name), "wb")  # noqa: SIM115 - kept open for the process's life
+        env = env or self.env()
+        log = open(self.log_of(name), "ab")  # noqa: SIM115 - kept open for the process's life
         self.processes[name] = subprocess.Popen(
-            args, env=env or self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root
+            args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root
         )
         log.close()
+        self.launches[name] = (args, env)
+
+    # -- faults ----------------------------------------------------------------------------------------------
+
+    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Send ``sig`` to the whole process group of ``name`` (SIGKILL: as a lost machine, children included) and
+        wait until its leader has exited."""
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if sig != signal.SIGKILL:  # what a SIGTERM left behind in the group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def respawn(self, name: str) -> None:
+        """Start ``name`` again as it was first started (a supervisor's restart)."""
+        args, env = self.launches[name]
+        self.spawn(name, args, env)
+
+    def owner_of(self, pid: int) -> str | None:
+        """The name of the process that ``pid`` descends from (a task's process: its Celery worker), found by
+        walking up its parents; None when it has exited or belongs to none of the deployment's processes."""
+        ours = {process.pid: name for name, process in self.processes.items()}
+        while pid > 1:
+            if pid in ours:
+                return ours[pid]
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                return None
+            pid = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state: the parent's pid
+        return None
+
+    def revive_exited(self) -> list[str]:
+        """Start again every Airflow component that has exited (as systemd's Restart=always would); their names."""
+        exited = [
+            name for name in self.components if name in self.processes and self.processes[name].poll() is not None
+        ]
+        for name in exited:
+            self.respawn(name)
+        return exited
 
     def check_alive(self) -> None:
         for name, process in self.processes.items():

@@ -11,6 +11,8 @@ from tests.deployment.deployment import Deployment, start_deployment
 
 #: The fan-out example's stores (id -> token), each with a connection ecwid_store_<id>
 FAN_OUT_STORES = {3003: "secret_store_3003", 4004: "secret_store_4004"}
+#: One store for each fault test (test_faults.py), so that each sync starts from an empty store
+FAULT_STORES = {store_id: f"secret_store_{store_id}" for store_id in range(6001, 6006)}
 
 
 @pytest.fixture(scope="package")
@@ -18,7 +20,8 @@ def celery_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Depl
     """PostgreSQL, Redis, the emulator, then Airflow's API server, scheduler, DAG processor, triggerer and two
     Celery workers; stopped by process group when the folder's tests are done, also after a failure."""
     started = time.monotonic()
-    running = start_deployment(tmp_path_factory.mktemp("celery"), executor="celery", extra_stores=FAN_OUT_STORES)
+    stores = {**FAN_OUT_STORES, **FAULT_STORES}
+    running = start_deployment(tmp_path_factory.mktemp("celery"), executor="celery", extra_stores=stores)
     print(f"Celery deployment up in {time.monotonic() - started:.1f} s: {running.url} ({running.root})")  # noqa: T201
     try:
         yield running

@@ -146,3 +146,15 @@ def test_counters_by_method_endpoint_and_status(api: Api, ecwid_emulator: EcwidE
     assert stats["http_total"] == 3
     requests.post(f"{ecwid_emulator.url}/_emulator/reset", timeout=5)
     assert ecwid_emulator.call_count() == 0
+
+
+@pytest.mark.ecwid_emulator(stores=STORES)
+def test_inner_requests_are_also_counted_by_store(ecwid_emulator: EcwidEmulator) -> None:
+    first, other = Api(ecwid_emulator, 1002), Api(ecwid_emulator, 2002)
+    create = {"method": "POST", "path": "/products", "body": {"sku": "A", "name": "A"}}
+    first.wait(first.batch([create, {**create, "body": {"sku": "B", "name": "B"}}]))
+    other.wait(other.batch([create, create]))  # the second is a 409: the SKU exists
+    stats = requests.get(f"{ecwid_emulator.url}/_emulator/stats", timeout=5).json()
+    by_store = {(row["store_id"], row["status"]): row["count"] for row in stats["inner_by_store"]}
+    assert by_store == {(1002, 200): 2, (2002, 200): 1, (2002, 409): 1}
+    assert stats["inner_total"] == 4
