@@ -23,6 +23,15 @@ class EcwidConfigError(EcwidError, ValueError):
     """The connection or the client is configured in a way that cannot work (missing store id, bad URL...)."""
 
 
+class EcwidStorageUnreachableError(EcwidError):
+    """
+    The shared rate budget's storage (Redis, PostgreSQL) did not answer when a client opened it: refused, timed out.
+
+    Not a configuration error, so Airflow retries the try: the storage may be restarting. A wrong host answers the
+    same way every time, and the message names the storage (its password masked) to check.
+    """
+
+
 class EcwidUnsafePathError(EcwidError, ValueError):
     """A user-supplied API path is not a plain relative Ecwid path (host, ``..``, CR/LF, ``token=``...)."""
 

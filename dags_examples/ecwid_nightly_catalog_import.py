@@ -21,7 +21,9 @@ sends nothing twice. See the README's "When things fail".
 
 When the report is clean, ``check_report`` marks the store's catalog Asset (``ecwid://{store_id}/products``)
 as updated, which starts ``ecwid_catalog_changed``. The store ID is named here as well as in the connection
-(``ECWID_STORE_ID``, default the emulator's demo store 1002): outlets are fixed when this file is parsed.
+(``ECWID_STORE_ID``, default the emulator's demo store 1002): outlets are fixed when this file is parsed, so a run
+with another ``conn_id`` (the fault tests use one) still marks this Asset: a DAG that syncs several stores should
+name one Asset per store, or none.
 """
 
 from __future__ import annotations

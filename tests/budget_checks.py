@@ -71,7 +71,11 @@ def assert_a_429_pauses_every_client(storage: str, store_id: str = "1003") -> No
 
 
 def assert_an_outage_fails_no_call_and_is_logged(
-    storage: str, server: ServerProcess, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    storage: str,
+    server: ServerProcess,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    password: str | None = None,
 ) -> None:
     """The storage stops mid-run: every call still goes out (on the process's own budget), one warning says so;
     it starts again: the budget is shared again, and a second warning says it is back."""
@@ -101,5 +105,6 @@ def assert_an_outage_fails_no_call_and_is_logged(
         budget.acquire()
         assert budget.calls_during_outages == shared_before  # shared again
         assert TOKEN not in caplog.text
+        assert password is None or password not in caplog.text
     finally:
         budget.close()

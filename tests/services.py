@@ -14,9 +14,11 @@ between sessions, and is stopped with its test.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -53,11 +55,19 @@ def present(service: str) -> bool:
     raise ValueError(f"unknown service {service!r}; known: {sorted(SERVICES)}")
 
 
-def missing_reason(service: str) -> str:
+def missing_reason(services: list[str]) -> str:
+    """The skip reason of a test that needs ``services``, which are missing (the end-of-run line reads it)."""
     return (
-        f"{MISSING_PREFIX} {service}: not installed, and scripts/services could not install it. "
-        f"Install it with: sudo apt-get install -y {service}"
+        f"{MISSING_PREFIX} {' '.join(services)}: not installed, and scripts/services could not install it. "
+        f"Install with: sudo apt-get update && sudo apt-get install -y {' '.join(services)}"
     )
+
+
+def missing_in(reason: str) -> list[str]:
+    """The services a skip reason made by :func:`missing_reason` names (none for any other reason)."""
+    if MISSING_PREFIX not in reason:
+        return []
+    return reason.split(MISSING_PREFIX, 1)[1].split(":", 1)[0].split()
 
 
 def free_port() -> int:
@@ -73,14 +83,14 @@ class ServiceMissing(RuntimeError):
 def postgres_bin() -> Path:
     found = sorted(glob.glob(POSTGRES_BIN_GLOB), key=lambda path: int(Path(path).parent.name))
     if not found:
-        raise ServiceMissing(missing_reason("postgresql"))
+        raise ServiceMissing(missing_reason(["postgresql"]))
     return Path(found[-1])
 
 
 def redis_server() -> Path:
     found = REDIS_SERVER if Path(REDIS_SERVER).exists() else shutil.which("redis-server")
     if not found:
-        raise ServiceMissing(missing_reason("redis-server"))
+        raise ServiceMissing(missing_reason(["redis-server"]))
     return Path(found)
 
 
@@ -173,12 +183,17 @@ class ServerProcess:
     :param command: the server's command line.
     :param ready: answers whether the server accepts connections.
     :param log: the file its output goes to.
+    :param stop_signal: what stops it at once and cleanly (PostgreSQL: SIGINT, its fast shutdown; SIGTERM would
+        wait for every client to leave).
     """
 
-    def __init__(self, command: list[str], ready: Callable[[], bool], log: Path) -> None:
+    def __init__(
+        self, command: list[str], ready: Callable[[], bool], log: Path, stop_signal: int = signal.SIGTERM
+    ) -> None:
         self.command = command
         self.ready = ready
         self.log = log
+        self.stop_signal = stop_signal
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
@@ -191,12 +206,14 @@ class ServerProcess:
             time.sleep(0.2)
 
     def stop(self) -> None:
+        """Stop it (its whole process group: as root, PostgreSQL runs under ``runuser``) and wait for it."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, self.stop_signal)
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.process = None
 
@@ -205,7 +222,7 @@ class ServerProcess:
 def running_postgres(log: Path) -> Iterator[tuple[Postgres, ServerProcess]]:
     """A throw-away PostgreSQL cluster, running until the block ends."""
     postgres = Postgres.create(free_port())
-    server = ServerProcess(postgres.command(), postgres.accepts_connections, log)
+    server = ServerProcess(postgres.command(), postgres.accepts_connections, log, stop_signal=signal.SIGINT)
     try:
         server.start()
         yield postgres, server

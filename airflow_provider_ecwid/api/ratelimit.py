@@ -128,7 +128,7 @@ class SharedBudget:
     then takes a place in pyrate-limiter's bucket, blocking while the budget is spent.
 
     When the storage goes away mid-run (Redis or PostgreSQL restarted, a network cut), a call is not failed for it:
-    this process keeps to ``fallback``, a budget of its own at the same rate, logs a warning that says so once, and
+    this client keeps to ``fallback``, a budget of its own at the same rate, logs a warning that says so once, and
     tries the storage again every :data:`OUTAGE_RETRY_INTERVAL` seconds, logging again when it is back. Meanwhile the
     other processes' calls are not counted here, and a 429 pauses only the process that got it; Ecwid's 429 and its
     ``Retry-After``, which every client honours, remain the backstop.
@@ -139,7 +139,9 @@ class SharedBudget:
     :param fallback: this process's own budget while the storage cannot be reached (default: the bucket's minute
         rate, from ``per_minute``).
     :param reopen: makes the bucket anew when the storage is back (a restarted Redis has forgotten the bucket's
-        script); None: the bucket is used as it is.
+        script): tried once at the first error, before an outage is declared; None: the bucket is used as it is.
+    :param storage_errors: the exceptions that mean the storage cannot be reached (the storage's client library's
+        connection errors); any other error is a bug and is raised.
     :param storage: the storage as the logs name it (a URL with its password masked).
     :param per_minute: the budget, for the default ``fallback``.
     :param sleep: the function that waits out a pause (injectable for tests).
@@ -154,6 +156,7 @@ class SharedBudget:
         *,
         fallback: TokenBucket | None = None,
         reopen: Callable[[], AbstractBucket] | None = None,
+        storage_errors: tuple[type[BaseException], ...] = (OSError,),
         storage: str = "the shared storage",
         per_minute: float = 500.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -165,6 +168,7 @@ class SharedBudget:
         self.storage = storage
         self.fallback = fallback or TokenBucket(per_minute, sleep=sleep)
         self._reopen = reopen
+        self._storage_errors = storage_errors
         self._sleep = sleep
         self._clock = clock
         # no background leak thread per client: acquire() leaks now and then itself
@@ -189,18 +193,28 @@ class SharedBudget:
         """Block until a call may go out; return the seconds waited (a pause included)."""
         if self._outage_since is not None and time.monotonic() < self._retry_at:
             return self._acquire_alone()
-        paused, started = 0.0, time.monotonic()
         try:
             if self._outage_since is not None and self._reopen is not None:
                 self._use(self._reopen())
-            paused = self.wait_for_pause()
-            started = time.monotonic()
-            self._limiter.try_acquire(self.key)
-        except Exception as err:  # the storage went away: see the class's doc
-            self._storage_lost(err)
-            return paused + self._acquire_alone()
+            waited = self._acquire_shared()
+        except self._storage_errors as err:
+            if self._outage_since is not None or self._reopen is None:
+                self._storage_lost(err)
+                return self._acquire_alone()
+            try:  # a restarted Redis forgot the bucket's script between two calls: load it again
+                self._use(self._reopen())
+                waited = self._acquire_shared()
+            except self._storage_errors as again:  # the storage went away: see the class's doc
+                self._storage_lost(again)
+                return self._acquire_alone()
         self._storage_back()
         self._leak_now_and_then()
+        return waited
+
+    def _acquire_shared(self) -> float:
+        paused = self.wait_for_pause()
+        started = time.monotonic()
+        self._limiter.try_acquire(self.key)
         return paused + time.monotonic() - started
 
     def _use(self, bucket: AbstractBucket) -> None:
@@ -212,7 +226,7 @@ class SharedBudget:
         self.calls_during_outages += 1
         return self.fallback.acquire()
 
-    def _storage_lost(self, err: Exception) -> None:
+    def _storage_lost(self, err: BaseException) -> None:
         now = time.monotonic()
         self._retry_at = now + OUTAGE_RETRY_INTERVAL
         if self._outage_since is not None:
@@ -221,9 +235,9 @@ class SharedBudget:
         self._outage_since = now
         self.outages += 1
         log.warning(
-            "The shared rate budget %s in %s cannot be reached (%s): this process keeps to a budget of its own at "
-            "the same rate until it is back (other processes' calls are not counted meanwhile, and a 429 pauses "
-            "this process only). Trying it again every %.0f s.",
+            "The shared rate budget %s in %s cannot be reached (%s): this client keeps to a budget of its own at "
+            "the same rate until it is back (other clients' calls are not counted meanwhile, and a 429 pauses "
+            "this client only). Trying it again every %.0f s.",
             self.key,
             self.storage,
             type(err).__name__,
@@ -234,7 +248,7 @@ class SharedBudget:
         if self._outage_since is None:
             return
         log.warning(
-            "The shared rate budget %s in %s is reachable again after %.0f s; %d call(s) of this process were "
+            "The shared rate budget %s in %s is reachable again after %.0f s; %d call(s) of this client were "
             "counted by its own budget meanwhile.",
             self.key,
             self.storage,
@@ -261,7 +275,7 @@ class SharedBudget:
             return
         try:
             self.pauses.extend(self._clock() + seconds)
-        except Exception as err:  # the storage went away: the caller still waits; see the class's doc
+        except self._storage_errors as err:  # the storage went away: the caller still waits; see the class's doc
             self._storage_lost(err)
 
     def _leak_now_and_then(self) -> None:

@@ -10,14 +10,17 @@
 The buckets are pyrate-limiter's; next to each lives the token's pause (the end of a 429's ``Retry-After``).
 Every name in the storage is the budget's key: the store id and a hash, never the token.
 
-A storage that cannot be reached when a client opens it is an error (:class:`EcwidConfigError`, naming the storage
-with its password masked): nothing has been sent yet, and a wrong host or password should not go unnoticed. One
-that goes away later is not: see :class:`~.ratelimit.SharedBudget`.
+A storage that cannot be used when a client opens it is an error that names it with its password masked: a
+malformed URL or a refused password is an :class:`EcwidConfigError` (another try would fail the same way), a server
+that does not answer an :class:`EcwidStorageUnreachableError` (Airflow retries the try: the server may be
+restarting). Nothing has been sent yet, and a wrong host or password should not go unnoticed. A storage that goes
+away later fails no call: see :class:`~.ratelimit.SharedBudget`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -28,7 +31,7 @@ from urllib.parse import urlsplit
 from pyrate_limiter import PostgresBucket, Rate, RedisBucket, SQLiteBucket
 
 from airflow_provider_ecwid.api.ratelimit import SharedBudget, budget_rates
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError, EcwidStorageUnreachableError
 
 #: The URL schemes ``rate_limit_storage`` accepts.
 STORAGE_SCHEMES = ("sqlite", "redis", "rediss", "postgresql", "postgres")
@@ -40,26 +43,47 @@ SQLITE_BUSY_TIMEOUT = 30.0
 SERVER_TIMEOUT = 5.0
 
 
+#: Query parameters that carry a password (libpq and redis-py both take ``?password=``).
+_PASSWORD_PARAMETER = re.compile(r"(?i)([?&](?:password|passwd|pass)=)([^&#]*)")
+
+
+def _passwords(url: str) -> list[str]:
+    """Every password ``url`` carries: the userinfo's (everything between ``:`` and the last ``@`` of the
+    authority, so that an unencoded ``#``, ``/`` or ``?`` in it is still found) and the query's."""
+    found = [match[2] for match in _PASSWORD_PARAMETER.finditer(url) if match[2]]
+    _, separator, rest = url.partition("://")
+    if separator and "@" in rest:
+        userinfo = rest[: rest.rfind("@")]
+        if ":" in userinfo:
+            found.append(userinfo.split(":", 1)[1])
+    return [password for password in found if password]
+
+
+def masked(text: str, url: str) -> str:
+    """``text`` with every password of ``url`` replaced by ``***`` (for logs and error messages)."""
+    for password in sorted(_passwords(url), key=len, reverse=True):
+        text = text.replace(password, "***")
+    return text
+
+
 def masked_url(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***`` (for logs and error messages)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+    """``url`` with its passwords, in the userinfo or the query, replaced by ``***``."""
+    return masked(url, url)
 
 
-def _unreachable(url: str, err: Exception) -> EcwidConfigError:
+def _open_error(url: str, err: Exception, *, unreachable: bool) -> EcwidError:
     reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    password = urlsplit(url).password
-    if password:
-        reason = reason.replace(password, "***")
+    what = f"rate_limit_storage {masked_url(url)} cannot be used: {type(err).__name__}"
+    if reason:
+        what += f": {masked(reason, url)}"
+    if unreachable:
+        return EcwidStorageUnreachableError(
+            f"{what}. The server did not answer: it may be restarting (Airflow retries the task), or the host or "
+            "port in the connection's extra field rate_limit_storage is wrong."
+        )
     return EcwidConfigError(
-        f"rate_limit_storage {masked_url(url)} cannot be used: {type(err).__name__}"
-        + (f": {reason}" if reason else "")
-        + ". Check the connection's extra field rate_limit_storage (host, port, user, password), or leave it empty "
-        "for this machine's SQLite file."
+        f"{what}. Check the connection's extra field rate_limit_storage (URL, user, password, database), or "
+        "leave it empty for this machine's SQLite file."
     )
 
 
@@ -82,7 +106,8 @@ def open_shared_budget(storage: str | None, key: str, per_minute: float, **timin
     ``timing`` goes to :class:`~.ratelimit.SharedBudget` (``sleep`` and ``clock``, for tests).
 
     :raises EcwidConfigError: for a URL of another kind, when the storage's client library is missing, or when the
-        storage cannot be reached (the message names it with its password masked).
+        storage refuses the URL or its password.
+    :raises EcwidStorageUnreachableError: when the storage's server does not answer.
     """
     rates = budget_rates(per_minute)
     url = (storage or "").strip()
@@ -106,7 +131,9 @@ def _sqlite(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> Sh
     path = Path(parts.path) if url else default_sqlite_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     bucket = SQLiteBucket.init_from_file(rates, table=key, db_path=str(path), use_file_lock=True)
-    return SharedBudget(bucket, SQLitePauses(path, key), key, storage=f"SQLite file {path}", **timing)
+    errors = (sqlite3.OperationalError, OSError)
+    pauses = SQLitePauses(path, key)
+    return SharedBudget(bucket, pauses, key, storage=f"SQLite file {path}", storage_errors=errors, **timing)
 
 
 def _missing(extra: str, err: ImportError) -> EcwidConfigError:
@@ -119,8 +146,11 @@ def _missing(extra: str, err: ImportError) -> EcwidConfigError:
 def _redis(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> SharedBudget:
     try:
         from redis import Redis
+        from redis.exceptions import RedisError
     except ImportError as err:
         raise _missing("redis", err) from None
+
+    from redis.exceptions import AuthenticationError, ResponseError
 
     def redis_bucket() -> RedisBucket:  # loads the bucket's script into Redis (again, after a restart)
         bucket = RedisBucket.init(rates, client, key)
@@ -131,22 +161,28 @@ def _redis(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> Sha
         client = Redis.from_url(url, socket_connect_timeout=SERVER_TIMEOUT, socket_timeout=SERVER_TIMEOUT)
         client.ping()
         bucket = redis_bucket()
-    except Exception as err:  # a malformed URL (ValueError), a refused connection, a wrong password...
-        raise _unreachable(url, err) from None
+    except (ValueError, AuthenticationError, ResponseError) as err:  # a malformed URL, a wrong password...
+        raise _open_error(url, err, unreachable=False) from None
+    except RedisError as err:  # refused, timed out: the server is not there (now)
+        raise _open_error(url, err, unreachable=True) from None
     pauses = RedisPauses(client, key)
-    return SharedBudget(bucket, pauses, key, reopen=redis_bucket, storage=masked_url(url), **timing)
+    return SharedBudget(
+        bucket, pauses, key, reopen=redis_bucket, storage=masked_url(url), storage_errors=(RedisError,), **timing
+    )
 
 
 def _postgres(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> SharedBudget:
     try:
         import psycopg
-        from psycopg_pool import ConnectionPool
+        from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError as err:
         raise _missing("postgres", err) from None
     try:  # one plain connection first: its error says why (refused, no such database, bad password)
         psycopg.connect(url, connect_timeout=int(SERVER_TIMEOUT)).close()
-    except Exception as err:
-        raise _unreachable(url, err) from None
+    except psycopg.OperationalError as err:  # no SQLSTATE: the server never answered (refused, timed out)
+        raise _open_error(url, err, unreachable=err.sqlstate is None) from None
+    except psycopg.Error as err:  # a malformed URL (ProgrammingError)...
+        raise _open_error(url, err, unreachable=False) from None
     # check: a connection that a restart of the server broke is replaced before use, not handed out
     pool = ConnectionPool(
         url,
@@ -160,10 +196,11 @@ def _postgres(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> 
     try:
         bucket = PostgresBucket(pool, key, rates)
         pauses = PostgresPauses(pool, key)
-    except Exception as err:
+    except (psycopg.Error, PoolTimeout) as err:
         pool.close()
-        raise _unreachable(url, err) from None
-    return SharedBudget(bucket, pauses, key, storage=masked_url(url), **timing)
+        raise _open_error(url, err, unreachable=isinstance(err, (psycopg.OperationalError, PoolTimeout))) from None
+    errors = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+    return SharedBudget(bucket, pauses, key, storage=masked_url(url), storage_errors=errors, **timing)
 
 
 class SQLitePauses:
@@ -238,7 +275,8 @@ class PostgresPauses:
     def __init__(self, pool: Any, key: str) -> None:
         self._pool = pool
         self.key = key
-        with pool.connection() as conn:
+        with pool.connection() as conn:  # one transaction: two clients opening at once do not collide
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('ecwid_rate_pause'))")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS ecwid_rate_pause (key TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL)"
             )

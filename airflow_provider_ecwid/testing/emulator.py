@@ -129,12 +129,12 @@ def main(argv: list[str] | None = None) -> None:
     # may send SIGTERM at once, and the default action would end the process without stopping the server.
     signal.signal(signal.SIGTERM, _interrupt)
     emulator = EcwidEmulator(config, host=args.host, port=args.port)
-    emulator.start()
-    print(f"Ecwid emulator listening; API base URL: {emulator.base_url}", flush=True)
-    for store_id in config.stores:
-        print(f"  store {store_id}: AIRFLOW_CONN_ECWID_DEFAULT='{emulator.connection_json(store_id)}'", flush=True)
-    print("Press Ctrl-C (or send SIGTERM) to stop.", flush=True)
     try:
+        emulator.start()
+        print(f"Ecwid emulator listening; API base URL: {emulator.base_url}", flush=True)
+        for store_id in config.stores:
+            print(f"  store {store_id}: AIRFLOW_CONN_ECWID_DEFAULT='{emulator.connection_json(store_id)}'", flush=True)
+        print("Press Ctrl-C (or send SIGTERM) to stop.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

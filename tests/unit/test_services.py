@@ -23,8 +23,8 @@ import pytest
 def test_with_redis():
     assert True
 
-@pytest.mark.needs("chromium", "postgresql")
-def test_with_browser_and_database():
+@pytest.mark.needs("chromium", "redis-server")
+def test_with_browser_and_redis():
     assert True
 
 def test_without_services():
@@ -43,7 +43,7 @@ def test_tests_whose_service_is_missing_are_skipped_and_named_once(
     loud = [line for line in result.outlines if line.startswith("!!!! SKIPPED for missing services")]
     assert loud == [
         "!!!! SKIPPED for missing services: chromium (1 file(s): test_needs.py); redis-server (1 file(s): "
-        "test_needs.py). Install them with: sudo apt-get install -y chromium redis-server"
+        "test_needs.py). Install them with: sudo apt-get update && sudo apt-get install -y chromium redis-server"
     ]
 
 
@@ -62,4 +62,14 @@ def test_an_unknown_service_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_typo='import pytest\n\n@pytest.mark.needs("redis")\ndef test_it():\n    pass\n')
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "unknown service 'redis'" in "\n".join(result.errlines + result.outlines)
+    assert "unknown service(s) ['redis']" in "\n".join(result.errlines + result.outlines)
+
+
+def test_a_missing_service_is_an_error_where_every_test_must_run(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "present", lambda service: service != "chromium")
+    monkeypatch.setenv("ECWID_TESTS_REQUIRE_SERVICES", "1")  # as .ci/run sets it
+    result = suite.runpytest_inprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "missing service chromium" in "\n".join(result.errlines + result.outlines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -27,3 +28,18 @@ def celery_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Depl
         yield running
     finally:
         running.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What Airflow did about each fault of test_faults.py (README: When things fail), after the run's summary."""
+    from tests.deployment.celery.test_faults import OUTCOMES
+
+    if not OUTCOMES:
+        return
+    terminalreporter.write_line("faults on Celery + PostgreSQL + Redis (README: When things fail):")
+    for outcome in OUTCOMES:
+        terminalreporter.write_line(
+            f"  {outcome.fault}: tries {outcome.tries}, success {outcome.recovery_s:.0f} s after the fault, run "
+            f"{outcome.run_s:.0f} s, components restarted as a supervisor would: {outcome.revived or 'none'}"
+            + (f"; {outcome.note}" if outcome.note else "")
+        )

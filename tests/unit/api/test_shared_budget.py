@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import requests_mock as rm
+from pyrate_limiter import SQLiteBucket
 
+from airflow_provider_ecwid.api import ratelimit
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.api.connection import settings_from_connection
-from airflow_provider_ecwid.api.ratelimit import budget_key, budget_rates
-from airflow_provider_ecwid.api.ratestorage import default_sqlite_path, open_shared_budget
+from airflow_provider_ecwid.api.ratelimit import SharedBudget, budget_key, budget_rates
+from airflow_provider_ecwid.api.ratestorage import default_sqlite_path, masked_url, open_shared_budget
 from airflow_provider_ecwid.errors import EcwidConfigError
 from tests.budget_checks import assert_two_processes_share_one_bucket
 
@@ -135,3 +137,80 @@ def test_postgres_without_its_library_names_the_extra(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # as where the postgres extra is not installed
     with pytest.raises(EcwidConfigError, match=r"airflow-provider-ecwid\[postgres\]"):
         open_shared_budget("postgresql://user:pw@127.0.0.1:1/db", "ecwid_1_x", 500)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:hunter2@redis:6379/0", "redis://:***@redis:6379/0"),
+        ("postgresql://ecwid:pa#ss@127.0.0.1:5432/db", "postgresql://ecwid:***@127.0.0.1:5432/db"),  # unencoded #
+        ("redis://ecwid:pa/ss@redis/0", "redis://ecwid:***@redis/0"),  # unencoded /
+        (
+            "postgresql://db/budget?sslmode=require&password=hunter2",
+            "postgresql://db/budget?sslmode=require&password=***",
+        ),
+        ("redis://redis:6379/0", "redis://redis:6379/0"),
+    ],
+)
+def test_a_storage_url_is_shown_with_every_password_masked(url: str, shown: str) -> None:
+    assert masked_url(url) == shown
+
+
+class FlakyPauses:
+    """A pause store whose server can be switched off (it then raises what a refused connection raises)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.broken: Exception | None = None
+
+    def until(self) -> float:
+        if self.broken is not None:
+            raise self.broken
+        if self.down:
+            raise ConnectionRefusedError("connection refused")
+        return 0.0
+
+    def extend(self, until: float) -> None:
+        self.until()
+
+    def close(self) -> None:
+        pass
+
+
+def flaky_budget(tmp_path: Path, pauses: FlakyPauses) -> SharedBudget:
+    rates = budget_rates(60_000)
+    bucket = SQLiteBucket.init_from_file(rates, table="ecwid_1_x", db_path=str(tmp_path / "b.sqlite"))
+    return SharedBudget(bucket, pauses, "ecwid_1_x", storage="the flaky store", storage_errors=(OSError,))
+
+
+def test_a_storage_outage_fails_no_call_and_is_said_once_then_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "OUTAGE_RETRY_INTERVAL", 0.0)
+    caplog.set_level(logging.WARNING, logger=ratelimit.__name__)
+    pauses = FlakyPauses()
+    budget = flaky_budget(tmp_path, pauses)
+    budget.acquire()
+    pauses.down = True
+    for _ in range(5):
+        budget.acquire()  # no call fails
+    budget.pause(30)  # a 429's pause cannot be shared now: no error either
+    assert budget.in_outage
+    assert (budget.outages, budget.calls_during_outages) == (1, 5)
+    assert [r.getMessage() for r in caplog.records if "cannot be reached" in r.getMessage()] == [
+        "The shared rate budget ecwid_1_x in the flaky store cannot be reached (ConnectionRefusedError): this "
+        "client keeps to a budget of its own at the same rate until it is back (other clients' calls are not "
+        "counted meanwhile, and a 429 pauses this client only). Trying it again every 0 s."
+    ]
+    pauses.down = False
+    budget.acquire()
+    assert not budget.in_outage
+    assert "is reachable again after" in caplog.text
+    assert "5 call(s) of this client were counted by its own budget" in caplog.text
+
+
+def test_an_error_that_is_not_the_storages_is_raised(tmp_path: Path) -> None:
+    pauses = FlakyPauses()
+    pauses.broken = KeyError("a bug, not an outage")
+    with pytest.raises(KeyError):
+        flaky_budget(tmp_path, pauses).acquire()

@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_ecwid.api.ratelimit import budget_key
 from airflow_provider_ecwid.api.ratestorage import open_shared_budget
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidStorageUnreachableError
 from tests.budget_checks import (
     BASE,
     TOKEN,
@@ -45,9 +45,32 @@ def test_a_redis_restart_mid_run_fails_no_call_and_is_logged(
 
 def test_an_unreachable_redis_is_a_clear_error_with_its_password_masked() -> None:
     url = f"redis://:hunter2secret@127.0.0.1:{free_port()}/0"  # nobody listens there
-    with pytest.raises(EcwidConfigError) as raised:
+    with pytest.raises(EcwidStorageUnreachableError) as raised:  # Airflow retries: it may be restarting
         open_shared_budget(url, budget_key("1002", TOKEN, BASE), 500)
     message = str(raised.value)
     assert f"redis://:***@127.0.0.1:{url.rsplit(':', 1)[1]}" in message
     assert "cannot be used: ConnectionError" in message
     assert "hunter2secret" not in message
+
+
+def test_a_password_redis_does_not_want_is_a_configuration_error(redis_url: str) -> None:
+    url = redis_url.replace("redis://", "redis://:hunter2secret@")  # this Redis has no password
+    with pytest.raises(EcwidConfigError) as raised:  # not retried: another try would fail the same way
+        open_shared_budget(url, budget_key("1002", TOKEN, BASE), 500)
+    assert "redis://:***@127.0.0.1" in str(raised.value)
+    assert "hunter2secret" not in str(raised.value)
+
+
+def test_a_restart_between_two_calls_reloads_the_bucket_without_an_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with running_redis(tmp_path / "redis.log") as (redis, server):
+        budget = open_shared_budget(redis.url(), budget_key("1005", TOKEN, BASE), 60_000)
+        budget.acquire()
+        server.stop()
+        server.start()  # the same port, empty: the bucket's script is gone
+        budget.acquire()
+        assert not budget.in_outage
+        assert budget.outages == 0
+        assert "cannot be reached" not in caplog.text
+        budget.close()
