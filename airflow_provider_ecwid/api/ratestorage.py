@@ -12,26 +12,32 @@ Every name in the storage is the budget's key: the store id and a hash, never th
 
 A storage that cannot be used when a client opens it is an error that names it with its password masked: a
 malformed URL or a refused password is an :class:`EcwidConfigError` (another try would fail the same way), a server
-that does not answer an :class:`EcwidStorageUnreachableError` (Airflow retries the try: the server may be
-restarting). Nothing has been sent yet, and a wrong host or password should not go unnoticed. A storage that goes
-away later fails no call: see :class:`~.ratelimit.SharedBudget`.
+that does not answer within :data:`OPEN_PATIENCE` seconds an :class:`EcwidStorageUnreachableError` (Airflow retries
+the try: the server may be restarting; a restart shorter than that costs nothing but the wait). Nothing has been
+sent yet, and a wrong host or password should not go unnoticed. A storage that goes away later fails no call: see
+:class:`~.ratelimit.SharedBudget`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pyrate_limiter import PostgresBucket, Rate, RedisBucket, SQLiteBucket
 
 from airflow_provider_ecwid.api.ratelimit import SharedBudget, budget_rates
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError, EcwidStorageUnreachableError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The URL schemes ``rate_limit_storage`` accepts.
 STORAGE_SCHEMES = ("sqlite", "redis", "rediss", "postgresql", "postgres")
@@ -41,6 +47,53 @@ SQLITE_BUSY_TIMEOUT = 30.0
 
 #: Seconds to connect to (or wait on) a Redis or PostgreSQL storage before counting it as out of reach.
 SERVER_TIMEOUT = 5.0
+
+#: Seconds a client opening the storage keeps trying a server that does not answer (a restart takes a few) before
+#: it raises EcwidStorageUnreachableError.
+OPEN_PATIENCE = 30.0
+
+#: What libpq says when no server answered (as opposed to a server that refused the user, password or database).
+_POSTGRES_UNREACHABLE = (
+    "connection refused",
+    "timeout expired",
+    "timed out",
+    "no route to host",
+    "network is unreachable",
+    "could not translate host name",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "server closed the connection",
+)
+
+
+class _Unreachable(Exception):
+    """The server did not answer this time (inside :func:`_patiently`)."""
+
+    def __init__(self, err: Exception) -> None:
+        super().__init__(str(err))
+        self.err = err
+
+
+def _patiently(url: str, attempt: Callable[[], T]) -> T:
+    """``attempt()`` until it does not raise :class:`_Unreachable` or :data:`OPEN_PATIENCE` has passed, backing off
+    1, 2, 4... s; then raise :class:`EcwidStorageUnreachableError` with the last error."""
+    deadline = time.monotonic() + OPEN_PATIENCE
+    wait = 1.0
+    while True:
+        try:
+            return attempt()
+        except _Unreachable as unreachable:
+            if time.monotonic() + wait > deadline:
+                raise _open_error(url, unreachable.err, unreachable=True) from None
+            log.warning(
+                "rate_limit_storage %s does not answer (%s): trying again in %.0f s, for up to %.0f s in all",
+                masked_url(url),
+                type(unreachable.err).__name__,
+                wait,
+                OPEN_PATIENCE,
+            )
+            time.sleep(wait)
+            wait = min(wait * 2, 8.0)
 
 
 #: Query parameters that carry a password (libpq and redis-py both take ``?password=``).
@@ -157,14 +210,20 @@ def _redis(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> Sha
         assert isinstance(bucket, RedisBucket)  # a sync client gives a bucket, not an awaitable
         return bucket
 
+    def connect() -> RedisBucket:
+        try:
+            client.ping()
+            return redis_bucket()
+        except (AuthenticationError, ResponseError) as err:  # a wrong password, a server that refuses us...
+            raise _open_error(url, err, unreachable=False) from None
+        except RedisError as err:  # refused, timed out: the server is not there (now)
+            raise _Unreachable(err) from None
+
     try:
         client = Redis.from_url(url, socket_connect_timeout=SERVER_TIMEOUT, socket_timeout=SERVER_TIMEOUT)
-        client.ping()
-        bucket = redis_bucket()
-    except (ValueError, AuthenticationError, ResponseError) as err:  # a malformed URL, a wrong password...
+    except ValueError as err:  # a malformed URL
         raise _open_error(url, err, unreachable=False) from None
-    except RedisError as err:  # refused, timed out: the server is not there (now)
-        raise _open_error(url, err, unreachable=True) from None
+    bucket = _patiently(url, connect)
     pauses = RedisPauses(client, key)
     return SharedBudget(
         bucket, pauses, key, reopen=redis_bucket, storage=masked_url(url), storage_errors=(RedisError,), **timing
@@ -177,12 +236,16 @@ def _postgres(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> 
         from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError as err:
         raise _missing("postgres", err) from None
-    try:  # one plain connection first: its error says why (refused, no such database, bad password)
-        psycopg.connect(url, connect_timeout=int(SERVER_TIMEOUT)).close()
-    except psycopg.OperationalError as err:  # no SQLSTATE: the server never answered (refused, timed out)
-        raise _open_error(url, err, unreachable=err.sqlstate is None) from None
-    except psycopg.Error as err:  # a malformed URL (ProgrammingError)...
-        raise _open_error(url, err, unreachable=False) from None
+
+    def connect() -> None:  # one plain connection first: its error says why (refused, no such database...)
+        try:
+            psycopg.connect(url, connect_timeout=int(SERVER_TIMEOUT)).close()
+        except psycopg.Error as err:  # libpq gives no SQLSTATE here: tell by its words whether anyone answered
+            if any(words in str(err).lower() for words in _POSTGRES_UNREACHABLE):
+                raise _Unreachable(err) from None
+            raise _open_error(url, err, unreachable=False) from None  # a malformed URL, a refused password...
+
+    _patiently(url, connect)
     # check: a connection that a restart of the server broke is replaced before use, not handed out
     pool = ConnectionPool(
         url,

@@ -263,8 +263,10 @@ def test_redis_restarted_while_the_sync_is_deferred(nightly: Deployment, feed: P
     restart(nightly, "redis", signal.SIGTERM)
     outcome = sync.finish(f"Redis (broker, rate budget) down {OUTAGE:.0f} s while deferred")
     assert outcome.tries == ["success"], "an outage of the rate budget's storage must not cost a try"
-    # not hidden: the trigger, which polled while Redis was down, said it kept to a budget of its own
-    assert "cannot be reached" in logs_of_run(nightly, sync.run_id)
+    # not hidden: whoever met the outage said so (a client that was open: "cannot be reached", then its own
+    # budget; one that opened during it, as the trigger does at the deferral: "does not answer", then waited)
+    logs = logs_of_run(nightly, sync.run_id)
+    assert "cannot be reached" in logs or "does not answer" in logs
 
 
 def test_postgres_restarted_while_the_sync_is_deferred(nightly: Deployment, feed: Path) -> None:

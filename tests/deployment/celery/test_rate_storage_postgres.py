@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_ecwid.api import ratestorage
 from airflow_provider_ecwid.api.ratelimit import budget_key
 from airflow_provider_ecwid.api.ratestorage import open_shared_budget
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidStorageUnreachableError
@@ -58,8 +59,9 @@ def test_a_postgres_restart_mid_run_fails_no_call_and_is_logged(
     ids=["unreachable", "malformed"],
 )
 def test_a_bad_postgres_storage_is_a_clear_error_with_its_password_masked(
-    url: str, error: type[Exception], reason: str
+    url: str, error: type[Exception], reason: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(ratestorage, "OPEN_PATIENCE", 1.5)  # one try again, after a second
     with pytest.raises(error) as raised:
         open_shared_budget(url, budget_key("1002", TOKEN, BASE), 500)
     message = str(raised.value)

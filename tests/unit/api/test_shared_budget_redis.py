@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from airflow_provider_ecwid.api import ratestorage
 from airflow_provider_ecwid.api.ratelimit import budget_key
 from airflow_provider_ecwid.api.ratestorage import open_shared_budget
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidStorageUnreachableError
@@ -43,7 +45,8 @@ def test_a_redis_restart_mid_run_fails_no_call_and_is_logged(
         assert_an_outage_fails_no_call_and_is_logged(redis.url(), server, caplog, monkeypatch)
 
 
-def test_an_unreachable_redis_is_a_clear_error_with_its_password_masked() -> None:
+def test_an_unreachable_redis_is_a_clear_error_with_its_password_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ratestorage, "OPEN_PATIENCE", 1.5)  # one try again, after a second
     url = f"redis://:hunter2secret@127.0.0.1:{free_port()}/0"  # nobody listens there
     with pytest.raises(EcwidStorageUnreachableError) as raised:  # Airflow retries: it may be restarting
         open_shared_budget(url, budget_key("1002", TOKEN, BASE), 500)
@@ -51,6 +54,22 @@ def test_an_unreachable_redis_is_a_clear_error_with_its_password_masked() -> Non
     assert f"redis://:***@127.0.0.1:{url.rsplit(':', 1)[1]}" in message
     assert "cannot be used: ConnectionError" in message
     assert "hunter2secret" not in message
+
+
+def test_a_redis_that_comes_back_while_a_client_opens_it_is_waited_for(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A trigger or a resumed task that opens its client while Redis restarts waits for it, saying so."""
+    with running_redis(tmp_path / "redis.log") as (redis, server):
+        server.stop()
+        restart = threading.Timer(2.0, server.start)
+        restart.start()
+        budget = open_shared_budget(redis.url(), budget_key("1006", TOKEN, BASE), 60_000)
+        restart.join()
+        budget.acquire()
+        assert not budget.in_outage
+        assert "does not answer (ConnectionError): trying again in 1 s" in caplog.text
+        budget.close()
 
 
 def test_a_password_redis_does_not_want_is_a_configuration_error(redis_url: str) -> None:
