@@ -199,11 +199,9 @@ def _missing(extra: str, err: ImportError) -> EcwidConfigError:
 def _redis(url: str, key: str, rates: list[Rate], timing: dict[str, Any]) -> SharedBudget:
     try:
         from redis import Redis
-        from redis.exceptions import RedisError
+        from redis.exceptions import AuthenticationError, RedisError, ResponseError
     except ImportError as err:
         raise _missing("redis", err) from None
-
-    from redis.exceptions import AuthenticationError, ResponseError
 
     def redis_bucket() -> RedisBucket:  # loads the bucket's script into Redis (again, after a restart)
         bucket = RedisBucket.init(rates, client, key)
