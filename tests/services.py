@@ -148,9 +148,14 @@ class Postgres:
 
 @dataclass
 class Redis:
-    """A Redis server on a port of its own, with no persistence."""
+    """A Redis server on a port of its own, with no persistence.
+
+    :param port: the port it listens on (loopback only).
+    :param password: the password it requires (``requirepass``); none by default.
+    """
 
     port: int
+    password: str | None = None
 
     def command(self) -> list[str]:
         return [
@@ -163,16 +168,20 @@ class Redis:
             "",
             "--appendonly",
             "no",
+            *(["--requirepass", self.password] if self.password else []),
         ]
 
-    def url(self, database: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{database}"
+    def url(self, database: int = 0, password: str | None = None) -> str:
+        """The server's URL, with ``password`` (by default the server's own, if it has one)."""
+        password = self.password if password is None else password
+        userinfo = f":{password}@" if password else ""
+        return f"redis://{userinfo}127.0.0.1:{self.port}/{database}"
 
     def accepts_connections(self) -> bool:
         import redis  # the deployment group's client (Celery's broker transport uses it too)
 
         try:
-            return bool(redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2).ping())
+            return bool(redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_timeout=2).ping())
         except redis.RedisError:
             return False
 
@@ -232,9 +241,9 @@ def running_postgres(log: Path) -> Iterator[tuple[Postgres, ServerProcess]]:
 
 
 @contextmanager
-def running_redis(log: Path) -> Iterator[tuple[Redis, ServerProcess]]:
-    """A Redis server with no persistence, running until the block ends."""
-    redis = Redis(free_port())
+def running_redis(log: Path, password: str | None = None) -> Iterator[tuple[Redis, ServerProcess]]:
+    """A Redis server with no persistence (requiring ``password``, if given), running until the block ends."""
+    redis = Redis(free_port(), password)
     server = ServerProcess(redis.command(), redis.accepts_connections, log)
     try:
         server.start()

@@ -10,7 +10,9 @@ pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
-def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A small suite run as a user runs it: without CI's ECWID_TESTS_REQUIRE_SERVICES (the tests that want it set it)."""
+    monkeypatch.delenv("ECWID_TESTS_REQUIRE_SERVICES", raising=False)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makeconftest(
         "from tests.conftest import pytest_collection_modifyitems, pytest_configure, pytest_terminal_summary\n"

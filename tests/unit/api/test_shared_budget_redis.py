@@ -72,12 +72,21 @@ def test_a_redis_that_comes_back_while_a_client_opens_it_is_waited_for(
         budget.close()
 
 
-def test_a_password_redis_does_not_want_is_a_configuration_error(redis_url: str) -> None:
-    url = redis_url.replace("redis://", "redis://:hunter2secret@")  # this Redis has no password
-    with pytest.raises(EcwidConfigError) as raised:  # not retried: another try would fail the same way
-        open_shared_budget(url, budget_key("1002", TOKEN, BASE), 500)
+def test_a_password_redis_refuses_is_a_configuration_error(tmp_path: Path) -> None:
+    with running_redis(tmp_path / "redis.log", password="the-right-one") as (redis, _):
+        url = redis.url(password="hunter2secret")
+        with pytest.raises(EcwidConfigError) as raised:  # not retried: another try would fail the same way
+            open_shared_budget(url, budget_key("1002", TOKEN, BASE), 500)
     assert "redis://:***@127.0.0.1" in str(raised.value)
     assert "hunter2secret" not in str(raised.value)
+
+
+def test_a_redis_with_a_password_is_used_with_it(tmp_path: Path) -> None:
+    with running_redis(tmp_path / "redis.log", password="the-right-one") as (redis, _):
+        budget = open_shared_budget(redis.url(), budget_key("1007", TOKEN, BASE), 60_000)
+        budget.acquire()
+        assert not budget.in_outage
+        budget.close()
 
 
 def test_a_restart_between_two_calls_reloads_the_bucket_without_an_outage(
