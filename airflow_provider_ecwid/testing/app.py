@@ -221,6 +221,11 @@ def _add_inspection_routes(app: FastAPI, state: EmulatorState) -> None:
         state.advance_clock(seconds)
         return {"offset": state.clock_offset}
 
+    @app.post("/_emulator/processing")
+    def processing(held: bool) -> dict[str, bool]:
+        state.hold_processing(held)
+        return {"held": held}
+
     @app.post("/_emulator/import-lock")
     def import_lock(seconds: float) -> dict[str, float]:
         state.lock_imports(seconds)

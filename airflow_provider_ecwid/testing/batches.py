@@ -148,6 +148,10 @@ def parse_items(payload: Any) -> list[BatchItem]:
     return items
 
 
+#: How often a held worker looks whether it may start the next batch (seconds).
+HOLD_POLL = 0.01
+
+
 class BatchRunner:
     """
     Runs the batches of every store on the event loop: one first-in first-out worker per store.
@@ -178,6 +182,8 @@ class BatchRunner:
     async def _work(self, queue: asyncio.Queue[Batch]) -> None:
         while True:
             batch = await queue.get()
+            while self.state.processing_held:  # a test holds the store's work: it stays queued (cancellable)
+                await asyncio.sleep(HOLD_POLL)
             if batch.deleted or batch.state == "COMPLETED":
                 continue
             await self._run(batch)

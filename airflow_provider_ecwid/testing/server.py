@@ -203,6 +203,15 @@ class EcwidEmulator:
         """Move the emulator's clock forward (deduplication TTL, rate windows, 449 windows)."""
         self.state.advance_clock(seconds)
 
+    def hold_processing(self) -> None:
+        """Start no queued batch until :meth:`release_processing` (the batch running finishes): queued work waits,
+        and can be cancelled (``DELETE /batch``), as on a busy store."""
+        self.state.hold_processing(True)
+
+    def release_processing(self) -> None:
+        """Start queued batches again, in order."""
+        self.state.hold_processing(False)
+
     def lock_imports(self, seconds: float) -> None:
         """Answer 449 to catalog writes for the next ``seconds``."""
         self.state.lock_imports(seconds)

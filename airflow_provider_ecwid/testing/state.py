@@ -49,6 +49,8 @@ class EmulatorState:
             self.dedup: dict[tuple[int, str], tuple[str, float]] = {}
             self.clock_offset = 0.0
             self.first_call_at: float | None = None  # 449 windows count from the first API call
+            #: while True, no queued batch starts (the running one finishes): a test's way to make work wait
+            self.processing_held = False
 
     # -- time --------------------------------------------------------------------------------------------
 
@@ -77,6 +79,11 @@ class EmulatorState:
         """Answer 449 to catalog writes for the next ``seconds``."""
         with self.lock:
             self.config.import_lock_windows.append((self._since_first_call(), seconds))
+
+    def hold_processing(self, held: bool) -> None:
+        """Start no queued batch while ``held`` (the batch running finishes); release with ``False``."""
+        with self.lock:
+            self.processing_held = held
 
     # -- auth and limits ---------------------------------------------------------------------------------
 

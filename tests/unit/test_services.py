@@ -11,7 +11,7 @@ pytest_plugins = ["pytester"]
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A small suite run as a user runs it: without CI's ECWID_TESTS_REQUIRE_SERVICES (the tests that want it set it)."""
+    """A small suite run as a user runs it, without CI's ECWID_TESTS_REQUIRE_SERVICES (tests that want it set it)."""
     monkeypatch.delenv("ECWID_TESTS_REQUIRE_SERVICES", raising=False)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makeconftest(

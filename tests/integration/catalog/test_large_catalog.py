@@ -3,7 +3,6 @@ sent exactly once."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from airflow_provider_ecwid.testing import EcwidEmulator
 from benchmarks.bench_whole_catalog import whole_catalog_operator
 from benchmarks.bench_whole_catalog_dag import feed
 from tests.integration.fakes import FakeStateStore, FakeTaskInstance, make_context
+from tests.integration.helpers import wait_for_batches
 
 PRODUCTS = 50_000  # x (1 product row + 3 variation rows) = 200,000 feed rows, as the benchmark makes them
 
@@ -24,9 +24,11 @@ def done(emulator: EcwidEmulator, method: str, endpoint: str) -> int:
     return emulator.call_count(scope="inner", method=method, endpoint=endpoint, status=200)
 
 
-# the store lags the submission (the kill cancels queued work): at 0.3 ms a request its 75,000 variation creates take
-# 22 s, several times the 150 POSTs that queue them (at 0.1 ms it once kept up, and the kill found nothing queued)
-@pytest.mark.ecwid_emulator(processing_time=0.0003, rate_limit_per_minute=0)
+HELD_FROM = 75  # the store starts no variation batch posted after this one...
+KILLED_AT = 150  # ...of 300, until the task is killed here: the kill always finds 75+ batches queued to cancel
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.0001, rate_limit_per_minute=0)
 def test_a_sync_of_200000_rows_killed_in_its_variations_and_retried_sends_every_request_once(
     emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -39,20 +41,25 @@ def test_a_sync_of_200000_rows_killed_in_its_variations_and_retried_sends_every_
 
     def killed_halfway(self: PhaseRunner, chunks: Any) -> Iterator[EncodedChunk]:
         for count, chunk in enumerate(noted(self, chunks), 1):
-            yield chunk
+            yield chunk  # the next step runs once this chunk has been posted
             if self.submission is not None and self.submission.identity.endswith("|phase:variations"):
                 sent.append(count)
-                if count == 150:  # of 300: what Airflow calls when the task is killed
-                    killed.on_kill()
+                if count == HELD_FROM:
+                    emulator_conn.hold_processing()  # a busy store: what comes next waits in its queue
+                if count == KILLED_AT:
+                    killed.on_kill()  # what Airflow calls when the task is killed
 
     monkeypatch.setattr(PhaseRunner, "_noted", killed_halfway)
     state = FakeStateStore()
-    with pytest.raises(Exception, match="killed"):
-        killed.execute(make_context(FakeTaskInstance(), state))
-    assert max(sent) < 300  # it stopped sending
-    time.sleep(1)  # the batch running at the kill finishes; the queued ones were cancelled
+    try:
+        with pytest.raises(Exception, match="killed"):
+            killed.execute(make_context(FakeTaskInstance(), state))
+    finally:
+        emulator_conn.release_processing()
+    assert KILLED_AT <= max(sent) < 300  # it stopped sending at the kill
+    wait_for_batches(emulator_conn)  # the batch running at the hold finishes; the queued ones were cancelled
     variations_before_retry = done(emulator_conn, "POST", "/products/{id}/combinations")
-    assert 0 < variations_before_retry < 150 * 500  # the kill cancelled some of those sent (~30,000 here)
+    assert variations_before_retry <= HELD_FROM * 500  # what was posted after the hold never ran
 
     monkeypatch.setattr(PhaseRunner, "_noted", noted)
     ti = FakeTaskInstance()  # the retry of the same task run

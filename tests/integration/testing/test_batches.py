@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 
 import pytest
 import requests
@@ -151,6 +152,25 @@ def test_delete_stops_a_queued_batch_only(api: Api, ecwid_emulator: EcwidEmulato
     api.wait(api.batch([product_request("AFTER")]))
     assert "Q" not in {p["sku"] for p in ecwid_emulator.products()}
     assert api.call("DELETE", "/batch", params={"ticket": "no-such"}).status_code == 404
+
+
+def test_held_processing_keeps_batches_queued_and_cancellable_until_released(
+    api: Api, ecwid_emulator: EcwidEmulator
+) -> None:
+    ecwid_emulator.hold_processing()
+    kept, cancelled = api.batch([product_request("KEPT")]), api.batch([product_request("CANCELLED")])
+    time.sleep(0.2)  # many times what a free store takes to run both
+    assert api.status(kept)["status"] == api.status(cancelled)["status"] == "QUEUED"
+    assert api.call("DELETE", "/batch", params={"ticket": cancelled}).json() == {"deleteCount": 1}
+    requests.post(f"{ecwid_emulator.url}/_emulator/processing", params={"held": "false"}, timeout=5)
+    assert api.wait(kept)["completedRequests"] == 1
+    assert [p["sku"] for p in ecwid_emulator.products()] == ["KEPT"]
+    requests.post(f"{ecwid_emulator.url}/_emulator/processing", params={"held": "true"}, timeout=5)
+    held = api.batch([product_request("HELD")])
+    time.sleep(0.2)
+    assert api.status(held)["status"] == "QUEUED"
+    ecwid_emulator.release_processing()
+    assert api.wait(held)["completedRequests"] == 1
 
 
 @pytest.mark.ecwid_emulator(processing_time=0.02)
