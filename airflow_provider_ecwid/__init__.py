@@ -21,16 +21,17 @@ from airflow_provider_ecwid.errors import (
     EcwidError,
     EcwidInputError,
     EcwidNotFoundError,
-    EcwidProgressLost,
+    EcwidProgressLostError,
     EcwidResponseError,
     EcwidRetriesExhaustedError,
     EcwidStorageUnreachableError,
-    EcwidSubmissionKilled,
-    EcwidSyncRefused,
+    EcwidSubmissionKilledError,
+    EcwidSyncRefusedError,
     EcwidUnknownTicketError,
     EcwidUnsafePathError,
     EcwidValidationError,
     EcwidWaitError,
+    deprecated_name,
 )
 
 __version__ = "0.1.0"
@@ -56,9 +57,9 @@ __all__ = [
     "EcwidResponseError",
     "EcwidRetriesExhaustedError",
     "EcwidStorageUnreachableError",
-    "EcwidSubmissionKilled",
-    "EcwidProgressLost",
-    "EcwidSyncRefused",
+    "EcwidSubmissionKilledError",
+    "EcwidProgressLostError",
+    "EcwidSyncRefusedError",
     "EcwidUnknownTicketError",
     "EcwidUnsafePathError",
     "EcwidValidationError",
@@ -69,7 +70,7 @@ __all__ = [
 
 def get_provider_info() -> dict[str, Any]:
     """Describe this provider to Airflow's ProvidersManager (the ``apache_airflow_provider`` entry point)."""
-    from airflow_provider_ecwid.provider_info import provider_info
+    from airflow_provider_ecwid.provider_info import provider_info  # plain data: imports nothing
 
     return provider_info()
 
@@ -80,4 +81,4 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return deprecated_name(__name__, name)  # an old name, with a warning; else AttributeError

@@ -6,10 +6,9 @@ None of these messages ever carries the store's token: they are built from the H
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from airflow_provider_ecwid.batch.problems import RowProblem
+import warnings
+from dataclasses import dataclass
+from typing import Any
 
 #: What a validation error says was sent: normally nothing, since every row is checked before the first call.
 NOTHING_SENT = "nothing was sent to Ecwid"
@@ -118,6 +117,27 @@ class EcwidInputError(EcwidError, ValueError):
     """The input cannot be read (a missing file, a malformed line); nothing was sent."""
 
 
+@dataclass(frozen=True)
+class RowProblem:
+    """
+    One reason why one input row cannot be sent (what :class:`EcwidValidationError` lists).
+
+    :param row: the row's 0-based position in the input.
+    :param request_id: the request id the row would have had, when known.
+    :param column: the column (or request field) at fault.
+    :param reason: what is wrong.
+    """
+
+    row: int
+    request_id: str | None
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        who = f"row {self.row}" + (f" (id {self.request_id!r})" if self.request_id is not None else "")
+        return f"{who}, column {self.column!r}: {self.reason}"
+
+
 class EcwidValidationError(EcwidError, ValueError):
     """
     The input has rows that cannot be sent.
@@ -158,16 +178,16 @@ class EcwidUnknownTicketError(EcwidWaitError):
         super().__init__(message, "unknown_ticket")
 
 
-class EcwidProgressLost(EcwidError):
+class EcwidProgressLostError(EcwidError):
     """The file a whole-catalog sync's progress record names is missing, unreadable or not the one written: the
     sync starts over (it reads the store again) rather than plan on a wrong state."""
 
 
-class EcwidSyncRefused(EcwidError):
+class EcwidSyncRefusedError(EcwidError):
     """The sync would touch more of the catalog than allowed; nothing was sent."""
 
 
-class EcwidSubmissionKilled(EcwidError):
+class EcwidSubmissionKilledError(EcwidError):
     """The task was killed while it submitted or waited; the group's not-yet-run requests were cancelled."""
 
 
@@ -177,6 +197,27 @@ NOT_RETRYABLE: tuple[type[EcwidError], ...] = (
     EcwidConfigError,
     EcwidInputError,
     EcwidValidationError,
-    EcwidSyncRefused,
+    EcwidSyncRefusedError,
     EcwidAuthError,
 )
+
+
+#: Old public names kept for one release: each still works, with a DeprecationWarning that names the new one.
+DEPRECATED_NAMES = {
+    "EcwidProgressLost": "EcwidProgressLostError",
+    "EcwidSyncRefused": "EcwidSyncRefusedError",
+    "EcwidSubmissionKilled": "EcwidSubmissionKilledError",
+}
+
+
+def deprecated_name(module: str, name: str) -> Any:
+    """The class an old name stands for, with a warning; :class:`AttributeError` for an unknown name."""
+    new = DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(f"{module}.{name} is deprecated: use {new}", DeprecationWarning, stacklevel=3)
+    return globals()[new]
+
+
+def __getattr__(name: str) -> Any:
+    return deprecated_name(__name__, name)

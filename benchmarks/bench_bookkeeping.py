@@ -47,12 +47,15 @@ class Recorder:
     def set(self, key: str, value: Any) -> None:
         self._write(key, value)
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str, default: Any = None) -> Any:
         started = time.perf_counter()
         found = self.saved.get(key)
-        value = None if found is None else json.loads(found)
+        value = default if found is None else json.loads(found)
         self.seconds += time.perf_counter() - started
         return value
+
+    def delete(self, key: str) -> None:
+        self.saved.pop(key, None)
 
 
 def run() -> list[Figure]:

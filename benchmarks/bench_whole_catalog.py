@@ -67,7 +67,7 @@ def whole_catalog_operator(data: pd.DataFrame, memory: str, poll_interval: float
         option_columns=["Size"],
         image_column="image",
         gallery_column="gallery",
-        image_memory_path=memory,
+        memory_path=memory,
         poll_interval=poll_interval,
     )
 

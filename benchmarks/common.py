@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,7 @@ def machine() -> dict[str, Any]:
     with suppress(OSError, StopIteration), open("/proc/cpuinfo") as info:
         cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": platform.python_version(),

@@ -7,7 +7,7 @@ and variations (a long feed: each variation row names its product in ``parent_sk
 image, a gallery, a variation's own image). Only what differs from the store is sent, in phases that each wait
 for their batches (the last one, the images, in the triggerer), so running it twice sends nothing the second
 time. The image memory (what was last sent,
-per SKU) lives under ``$AIRFLOW_HOME/ecwid/image-memory`` unless ``image_memory_path`` says otherwise. The last
+per SKU) lives under ``$AIRFLOW_HOME/ecwid/image-memory`` unless ``memory_path`` says otherwise. The last
 task logs the summary and fails the run when any row did not make it, naming each one by SKU and phase.
 
 Connection: ``ecwid_default`` (Store ID + secret token; see the README), or the one the param ``conn_id`` names.

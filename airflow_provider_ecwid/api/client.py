@@ -32,7 +32,6 @@ from airflow_provider_ecwid.api.retries import (
     RetryableAnswer,
     RetryPolicy,
     is_retryable,
-    parse_retry_after,
     retry_after_of,
 )
 from airflow_provider_ecwid.api.status import error_fields, parse_batch_status
@@ -229,10 +228,6 @@ class EcwidClient:
     @property
     def max_retries(self) -> int:
         return self.retry_policy.max_retries
-
-    @max_retries.setter
-    def max_retries(self, value: int) -> None:
-        self.retry_policy.max_retries = value
 
     @property
     def max_retry_wait(self) -> float:
@@ -458,4 +453,4 @@ def _count(answer: Any, camel: str, snake: str) -> int:
     raise EcwidResponseError(f"Ecwid's answer holds no {camel}: {answer!r:.200}")
 
 
-__all__ = ["DEFAULT_BASE_URL", "REDACTED", "EcwidClient", "TokenScrubber", "is_loopback_host", "parse_retry_after"]
+__all__ = ["DEFAULT_BASE_URL", "REDACTED", "EcwidClient", "TokenScrubber", "is_loopback_host"]

@@ -1,8 +1,8 @@
 """How an Airflow Connection of type ``ecwid`` maps to an EcwidClient's settings. No Airflow import.
 
 Fields: login = store id, password = secret token, extras ``base_url``, ``timeout``, ``rate_limit_per_minute``,
-``max_retries``, ``max_retry_wait``, ``rate_limit_storage``. Kept here so that the hook, the trigger and
-provider_info share it.
+``max_retries``, ``max_retry_wait``, ``rate_limit_storage`` (the form that shows them is described in
+:mod:`airflow_provider_ecwid.provider_info`).
 """
 
 from __future__ import annotations
@@ -26,70 +26,7 @@ from airflow_provider_ecwid.errors import EcwidConfigError
 
 log = logging.getLogger(__name__)
 
-#: Extra fields of the connection form: provider info's ``conn-fields`` (read by Airflow >= 3.2) and the source of
-#: ``EcwidHook.get_connection_form_widgets()`` (Airflow 2.11 to 3.1).
-CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
-    "base_url": {
-        "label": "API base URL",
-        "description": f"Leave empty for {DEFAULT_BASE_URL}. Set it for the bundled emulator or a proxy.",
-        "schema": {"type": ["string", "null"]},
-    },
-    "timeout": {
-        "label": "Request time-out (seconds)",
-        "description": f"How long one API call may take to answer (default {DEFAULT_TIMEOUT:g} s).",
-        "schema": {"type": ["number", "null"], "default": DEFAULT_TIMEOUT},
-    },
-    "rate_limit_per_minute": {
-        "label": "Rate limit (requests per minute)",
-        "description": "The client's own budget; Ecwid allows 600 a minute per token.",
-        "schema": {"type": ["integer", "null"], "default": DEFAULT_RATE_LIMIT_PER_MINUTE},
-    },
-    "rate_limit_storage": {
-        "label": "Rate limit storage",
-        "description": "Where every task, trigger and worker using this token shares the rate limit: empty for a "
-        "SQLite file in this machine's temp directory (one machine), or sqlite:///path, redis://host:6379/0 or "
-        "postgresql://user@host/db (many machines).",
-        "schema": {"type": ["string", "null"]},
-    },
-    "max_retries": {
-        "label": "Max retries",
-        "description": "Retries of 5xx, time-outs and connection errors (0: no retries at all). 403 is never retried.",
-        "schema": {"type": ["integer", "null"], "default": DEFAULT_MAX_RETRIES},
-    },
-    "max_retry_wait": {
-        "label": "Max retry wait (seconds)",
-        "description": "The most time spent waiting between the attempts of one call; 429 and 449 (an import "
-        "in progress) are retried until it is spent.",
-        "schema": {"type": ["number", "null"], "default": DEFAULT_MAX_RETRY_WAIT},
-    },
-}
-
 _FORM_PREFIX = "extra__ecwid__"
-
-_HIDDEN_FIELDS = ["schema", "port", "host"]
-_RELABELING = {"login": "Store ID", "password": "Secret token"}
-_PLACEHOLDERS = {
-    "login": "1234567",
-    "password": "secret_...",
-    "base_url": DEFAULT_BASE_URL,
-    "extra": '{"base_url": "http://127.0.0.1:8089/api/v3", "rate_limit_per_minute": 500}',
-}
-
-#: The form's field behaviour in provider info (``ui-field-behaviour``, kebab-case keys; read by Airflow >= 3.2).
-UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": _HIDDEN_FIELDS,
-    "relabeling": _RELABELING,
-    "placeholders": _PLACEHOLDERS,
-}
-
-#: The same, as ``EcwidHook.get_ui_field_behaviour()`` returns it: Airflow 2.11 to 3.1 validate it against their
-#: ``customized_form_field_behaviours.schema.json``, which requires ``hidden_fields`` and ``relabeling``, and drop a
-#: dict that does not match.
-HOOK_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden_fields": _HIDDEN_FIELDS,
-    "relabeling": _RELABELING,
-    "placeholders": _PLACEHOLDERS,
-}
 
 
 @dataclass(frozen=True)

@@ -4,30 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from airflow_provider_ecwid.errors import NOTHING_SENT, EcwidValidationError
+from airflow_provider_ecwid.errors import NOTHING_SENT, EcwidValidationError, RowProblem
+
+__all__ = ["SHOWN_PROBLEMS", "ProblemLog", "RowProblem"]  # RowProblem lives with the error that lists it
 
 SHOWN_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """
-    One reason why one input row cannot be sent.
-
-    :param row: the row's 0-based position in the input.
-    :param request_id: the request id the row would have had, when known.
-    :param column: the column (or request field) at fault.
-    :param reason: what is wrong.
-    """
-
-    row: int
-    request_id: str | None
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        who = f"row {self.row}" + (f" (id {self.request_id!r})" if self.request_id is not None else "")
-        return f"{who}, column {self.column!r}: {self.reason}"
 
 
 @dataclass

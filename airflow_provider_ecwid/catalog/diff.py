@@ -24,7 +24,7 @@ from airflow_provider_ecwid.batch.plan import SHOWN_REQUESTS, BatchPlan, PlanSum
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.sources import FrameSource, InputSource, ReadyRequestsSource, check_column_names
 from airflow_provider_ecwid.batch.values import MISSING, column_values
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefusedError
 from airflow_provider_ecwid.tickets.verdict import check_fraction
 
 OnMissing = Literal["keep", "disable", "delete"]
@@ -358,7 +358,7 @@ class CatalogSync:
             what = "store products"
         share = summary.missing / max(1, catalog)
         if share > self.max_missing_share:
-            raise EcwidSyncRefused(
+            raise EcwidSyncRefusedError(
                 f"on_missing={self.on_missing!r} would touch {summary.missing:,} of {catalog:,} {what} "
                 f"({share:.1%}), more than max_missing_share={self.max_missing_share:.1%}; nothing was sent. "
                 f"Check the feed, or raise max_missing_share (None removes the cap). First ones: "

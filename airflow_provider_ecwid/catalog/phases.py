@@ -21,6 +21,7 @@ from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.sources import MadeRequestsSource, ReadyRequestsSource
 from airflow_provider_ecwid.tickets.report import BatchReport
+from airflow_provider_ecwid.tickets.state import StateStore
 from airflow_provider_ecwid.tickets.submission import Submission
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
 
@@ -137,7 +138,7 @@ class PhaseStateStore:
     :param written: where to note each key written, so that the sync can delete them when it ends.
     """
 
-    def __init__(self, store: Any, phase: str, namespace: str = "", written: list[str] | None = None) -> None:
+    def __init__(self, store: StateStore, phase: str, namespace: str = "", written: list[str] | None = None) -> None:
         self.store = store
         self.prefix = f"ecwid_phase:{namespace}:{phase}:"
         self.written = written if written is not None else []
@@ -151,15 +152,7 @@ class PhaseStateStore:
         self.store.set(self.prefix + key, value)
 
     def delete(self, key: str) -> None:
-        forget(self.store, self.prefix + key)
-
-
-def forget(store: Any, key: str) -> None:
-    """Delete a state-store key (a store without ``delete`` gets an empty value, which reads as nothing)."""
-    if hasattr(store, "delete"):
-        store.delete(key)
-    else:
-        store.set(key, {})
+        self.store.delete(self.prefix + key)
 
 
 def ready_plan(
@@ -208,7 +201,7 @@ class PhaseRunner:
     poll_interval: float
     progress_timeout: float | None
     sleep: Callable[[float], None]
-    state_store: Any = None
+    state_store: StateStore | None = None
     namespace: str = ""
     state_keys: list[str] = field(default_factory=list)
     on_submission: Callable[[Submission], None] | None = None

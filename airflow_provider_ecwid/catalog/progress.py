@@ -103,8 +103,6 @@ class SyncProgress:
     def from_json(cls, value: dict[str, Any]) -> SyncProgress:
         values = dict(value)
         pending = values.pop("pending", None)
-        if pending:  # an earlier release's record kept the image groups: they are made again now
-            pending = {name: value for name, value in pending.items() if name != "groups"}
         return cls(**values, pending=Pending(**pending) if pending else None)
 
     def next_step(self) -> None:

@@ -9,7 +9,7 @@ ObjectStoragePath URL), written whole (a local file through a temporary file and
 one, and the one before is deleted once the record names the new one; the sync's end deletes the last.
 
 A record whose file is missing, unreadable or does not match its digest is never planned on: :meth:`load`
-raises :class:`EcwidProgressLost`, and the sync starts over (it reads the store again; what the lost progress
+raises :class:`EcwidProgressLostError`, and the sync starts over (it reads the store again; what the lost progress
 sent is then in the store, and is not sent again).
 """
 
@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from airflow_provider_ecwid.catalog.phases import forget
 from airflow_provider_ecwid.catalog.progress import Pending, SyncProgress
 from airflow_provider_ecwid.catalog.store_memory import Opener
-from airflow_provider_ecwid.errors import EcwidProgressLost
+from airflow_provider_ecwid.errors import EcwidProgressLostError
+from airflow_provider_ecwid.tickets.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -129,22 +129,22 @@ class ProgressFiles:
         return record
 
     def load(self, record: dict[str, Any]) -> SyncProgress:
-        """The progress a record names; :class:`EcwidProgressLost` when its file is not the one written."""
+        """The progress a record names; :class:`EcwidProgressLostError` when its file is not the one written."""
         spill = record.get("spill")
         if not isinstance(spill, dict) or not spill.get("path"):
-            raise EcwidProgressLost("The sync's progress record names no progress file")
+            raise EcwidProgressLostError("The sync's progress record names no progress file")
         url, digest = str(spill["path"]), str(spill.get("digest"))
         try:
             with self.opener(url, "rb") as handle:
                 data = handle.read()
         except OSError as err:
-            raise EcwidProgressLost(f"The sync's progress file {url} is missing or unreadable ({err})") from err
+            raise EcwidProgressLostError(f"The sync's progress file {url} is missing or unreadable ({err})") from err
         if hashlib.sha256(data).hexdigest() != digest:
-            raise EcwidProgressLost(f"The sync's progress file {url} does not match its digest")
+            raise EcwidProgressLostError(f"The sync's progress file {url} does not match its digest")
         try:
             progress = join(record, json.loads(gzip.decompress(data)))
         except (OSError, EOFError, ValueError, KeyError, TypeError) as err:
-            raise EcwidProgressLost(f"The sync's progress file {url} is not a progress file ({err})") from err
+            raise EcwidProgressLostError(f"The sync's progress file {url} is not a progress file ({err})") from err
         self._note(url)
         return progress
 
@@ -173,19 +173,19 @@ class ProgressFiles:
 
 
 def load_record(record: dict[str, Any], files: ProgressFiles | None) -> SyncProgress:
-    """The progress a record holds (a record without a file) or names (:class:`EcwidProgressLost`: it is lost)."""
+    """The progress a record holds (a record without a file) or names (:class:`EcwidProgressLostError`: it is lost)."""
     if "spill" not in record:
         return SyncProgress.from_json(record)
     if files is None:
-        raise EcwidProgressLost("The sync's progress record names a file, and this run has no progress files")
+        raise EcwidProgressLostError("The sync's progress record names a file, and this run has no progress files")
     return files.load(record)
 
 
-def abandon(record: dict[str, Any], state: Any, files: ProgressFiles | None) -> None:
+def abandon(record: dict[str, Any], state: StateStore | None, files: ProgressFiles | None) -> None:
     """A lost sync's traces: its state-store keys (its chunks' tickets are not taken for a new sync's), its file."""
     if state is not None:
         for key in unpack(record.get("state_keys") or []):
-            forget(state, key)
+            state.delete(key)
     spill = record.get("spill")
     if files is not None and isinstance(spill, dict) and spill.get("path"):
         files.discard(str(spill["path"]))

@@ -33,24 +33,17 @@ from airflow_provider_ecwid.catalog.diff import CatalogIndex, read_feed
 from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory
 from airflow_provider_ecwid.catalog.options import LookupMode
-from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, forget, settle
+from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, settle
 from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress
 from airflow_provider_ecwid.catalog.progress_files import ProgressFiles, abandon, load_record
 from airflow_provider_ecwid.catalog.store_memory import Opener
-from airflow_provider_ecwid.errors import EcwidError, EcwidProgressLost
+from airflow_provider_ecwid.errors import EcwidError, EcwidProgressLostError
+from airflow_provider_ecwid.tickets.state import StateStore
 from airflow_provider_ecwid.tickets.submission import KILLED_STATE_KEY, Submission
 from airflow_provider_ecwid.tickets.verdict import FailOn, judge
 
 log = logging.getLogger(__name__)
-
-
-class StateStore(Protocol):
-    """Where a sync's progress survives a retry: Airflow 3.3's task state store (JSON values by key)."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-    def set(self, key: str, value: Any) -> None: ...
 
 
 class Outbox(Protocol):
@@ -251,7 +244,7 @@ class CatalogRun:
         """The last try's progress; None (its state-store keys and file forgotten) when its file is lost."""
         try:
             return load_record(record, self.progress_files)
-        except EcwidProgressLost as err:
+        except EcwidProgressLostError as err:
             log.warning("%s: the sync starts over (the store is read again)", err)
         abandon(record, self.state, self.progress_files)
         return None
@@ -363,7 +356,7 @@ class CatalogRun:
         """The sync is over: clear its keys from the state store (a later try starts over); return the summary."""
         if self.state is not None:
             for key in [*self.progress.state_keys, PROGRESS_KEY]:
-                forget(self.state, key)
+                self.state.delete(key)
         if self.progress_files is not None:
             self.progress_files.clear()
         if self.changes is not None and self.progress.failed_count == 0:

@@ -1,0 +1,1 @@
+"""The Ecwid hook: an Airflow connection turned into a client."""

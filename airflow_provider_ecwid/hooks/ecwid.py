@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Callable
 from functools import cached_property
@@ -10,13 +11,9 @@ from typing import Any, cast
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_ecwid.api.client import EcwidClient
-from airflow_provider_ecwid.api.connection import (
-    CONNECTION_FIELDS,
-    HOOK_FIELD_BEHAVIOUR,
-    EcwidConnectionSettings,
-    settings_from_connection,
-)
+from airflow_provider_ecwid.api.connection import EcwidConnectionSettings, settings_from_connection
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidError
+from airflow_provider_ecwid.provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 
 #: Airflow 2.11 to 3.1 set an attribute on cryptography's MultiFernet, which cryptography 51 no longer allows; with
 #: a Fernet key set, no connection with a password can then be read (Airflow 3.2 wraps the Fernet and runs with 51).
@@ -86,9 +83,12 @@ class EcwidHook(BaseHook):
         """
         Relabel and hide fields of the connection form.
 
-        Airflow 2.11 to 3.1 read this; Airflow 3.2+ reads ``ui-field-behaviour`` from the provider info instead.
+        Airflow 2.11 to 3.1 read this; Airflow 3.2+ reads ``ui-field-behaviour`` from the provider info instead: the
+        same form, with snake_case keys, since those versions validate it against their
+        ``customized_form_field_behaviours.schema.json`` (which requires ``hidden_fields`` and ``relabeling``) and
+        drop a dict that does not match.
         """
-        return copy.deepcopy(HOOK_FIELD_BEHAVIOUR)
+        return {key.replace("-", "_"): copy.deepcopy(value) for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
@@ -97,7 +97,7 @@ class EcwidHook(BaseHook):
 
         Airflow 2.11 to 3.1 read this (3.0 and 3.1 through stand-ins for the WTForms classes, so FAB need not be
         installed); Airflow 3.2+ reads ``conn-fields`` from the provider info instead. Both come from
-        :data:`~airflow_provider_ecwid.api.connection.CONNECTION_FIELDS`. Whole numbers get an ``IntegerField``;
+        :data:`~airflow_provider_ecwid.provider_info.CONNECTION_FIELDS`. Whole numbers get an ``IntegerField``;
         seconds, which may have a fraction, a ``StringField`` (WTForms' FloatField is not one Airflow allows).
         """
         from wtforms import IntegerField, StringField
@@ -151,6 +151,24 @@ class EcwidHook(BaseHook):
     def get_conn(self) -> EcwidClient:
         """Return the cached :class:`EcwidClient`."""
         return self.client
+
+    async def aget_conn(self) -> EcwidClient:
+        """
+        Return the cached :class:`EcwidClient`, reading the connection without blocking the event loop.
+
+        For triggers: the connection comes through Airflow's async connection API, and opening the client's shared
+        rate budget (a SQLite file, Redis or PostgreSQL) runs in a thread. The same checks as :meth:`get_conn`.
+        """
+        if "client" in self.__dict__:
+            return self.client
+        from airflow.providers.common.compat.connection import get_async_connection
+
+        await asyncio.to_thread(check_airflow_can_decrypt, self.ecwid_conn_id)
+        conn = await get_async_connection(self.ecwid_conn_id)
+        self.__dict__["settings"] = settings_from_connection(
+            self.ecwid_conn_id, login=conn.login, password=conn.password, host=conn.host, extra=conn.extra_dejson
+        )
+        return await asyncio.to_thread(lambda: self.client)
 
     def test_connection(self) -> tuple[bool, str]:
         """Read ``GET /profile``; return ``(ok, message)`` without raising. The message never holds the token."""

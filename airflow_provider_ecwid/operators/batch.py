@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE, check_chunk_size
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilledError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.lineage import foreign_catalog_outlets, operator_lineage
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, EcwidStoreLink, admin_url
@@ -172,6 +172,7 @@ class EcwidBatchOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> EcwidHook:
+        """The hook of ``ecwid_conn_id``, made on first use."""
         return EcwidHook(self.ecwid_conn_id)
 
     # -- planning -----------------------------------------------------------------------------------------
@@ -209,6 +210,7 @@ class EcwidBatchOperator(BaseOperator):
     # -- execute ------------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        """Read and check the rows, then submit them (or only report them, in a dry run) and wait if asked."""
         with fail_without_retry():  # bad input, a refused sync or a 403: another try would fail the same way
             self._start(context)
             plan = self._plan(context)
@@ -295,7 +297,7 @@ class EcwidBatchOperator(BaseOperator):
         )
         try:
             tickets = self.submission.run(plan.chunks(), summary.chunks, summary.requests)
-        except EcwidSubmissionKilled as err:
+        except EcwidSubmissionKilledError as err:
             raise AirflowException(str(err)) from err
         self.expected = self.submission.expected
         return tickets

@@ -4,6 +4,7 @@ whole-catalog sync (``airflow_provider_ecwid.catalog``), to which it hands plain
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from airflow.providers.common.compat.sdk import AirflowException, Context
 
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
 from airflow_provider_ecwid.catalog.options import check_lookup
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilledError, EcwidWaitError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, as_bool
 from airflow_provider_ecwid.tasks.ticket_wait import check_event, fail_without_retry, released_on_deferral
 from airflow_provider_ecwid.tickets.verdict import check_fraction
@@ -60,10 +61,12 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
     :param image_column: a product's main image URL (a variation row: the variation's image).
     :param gallery_column: a product's gallery: a list of URLs, or one text joined by ``gallery_separator``.
     :param gallery_separator: default ``|``.
-    :param image_memory_path: the folder (local path or ObjectStoragePath URL such as ``s3://bucket/ecwid``)
-        holding the image memory, one JSON document per store (``store-<id>.json``). Default:
-        ``$AIRFLOW_HOME/ecwid/image-memory``; point every DAG that syncs a store at the same place. A sync in
-        flight keeps its progress files there too (``progress-<run key>-<digest>.json.gz``, deleted when it ends).
+    :param memory_path: the folder (local path or ObjectStoragePath URL such as ``s3://bucket/ecwid``) of the
+        sync's memories: the image memory, one JSON document per store (``store-<id>.json``), the catalog memory
+        (see ``catalog_memory_max_age``) and, while a sync is in flight, its progress files
+        (``progress-<run key>-<digest>.json.gz``, deleted when it ends). Default: ``$AIRFLOW_HOME/ecwid/image-memory``;
+        point every DAG that syncs a store at the same place.
+    :param image_memory_path: deprecated name of ``memory_path`` (it warns, and goes in the next release).
     :param refresh_images: send every image again, whatever the image memory says.
     :param catalog_memory_max_age: the whole-catalog sync keeps, next to the image memory, what its last completed
         run knew of the store (``catalog-<hash of the store id>.json``); the next run asks ``GET /latest-stats``
@@ -80,7 +83,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         *EcwidBatchOperator.template_fields,
         "sku_column",
         "on_missing",
-        "image_memory_path",
+        "memory_path",
         "refresh_images",
     )
 
@@ -103,9 +106,10 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         image_column: str | None = None,
         gallery_column: str | None = None,
         gallery_separator: str = "|",
-        image_memory_path: str | None = None,
+        memory_path: str | None = None,
         refresh_images: bool = False,
         catalog_memory_max_age: timedelta | float | None = DEFAULT_MEMORY_AGE,
+        image_memory_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         for taken in ("path", "method", "method_column", "body", "id_column"):
@@ -128,7 +132,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             "gallery_column": gallery_column,
             "gallery_separator": gallery_separator,
         }
-        self.image_memory_path = image_memory_path
+        self.memory_path = _memory_path(memory_path, image_memory_path)
         self.refresh_images = refresh_images
         age = catalog_memory_max_age
         self.catalog_memory_max_age = age.total_seconds() if isinstance(age, timedelta) else float(age or 0)
@@ -136,6 +140,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             raise EcwidConfigError("catalog_memory_max_age must not be negative")
 
     def execute(self, context: Context) -> Any:
+        """Read the feed, compare it with the store and send the difference (phase by phase for a whole catalog)."""
         with fail_without_retry(), released_on_deferral():  # bad feed, a refused sync or a 403: no retry helps
             return self._sync(context)
 
@@ -234,7 +239,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         over (it waits for the store to be at rest and reads it again, so nothing is sent twice).
         """
         from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
-        from airflow_provider_ecwid.errors import EcwidProgressLost
+        from airflow_provider_ecwid.errors import EcwidProgressLostError
 
         ti = context["ti"]
         saved = ti.xcom_pull(task_ids=self.task_id, key=PROGRESS_KEY, map_indexes=getattr(ti, "map_index", None))
@@ -244,7 +249,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         files = self._progress_files()
         try:
             progress = files.load(saved)
-        except EcwidProgressLost as err:
+        except EcwidProgressLostError as err:
             self.log.warning("%s: the whole-catalog sync starts over", err)
             return self._sync_whole_catalog(context)
         assert progress.pending is not None
@@ -320,7 +325,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
     def _memory_folder(self) -> str:
         from airflow_provider_ecwid.tasks.storage import default_memory_folder
 
-        return str(self.image_memory_path or default_memory_folder())
+        return str(self.memory_path or default_memory_folder())
 
     def _image_memory(self, whole: WholeCatalogSync, store_id: str) -> LazyMemory:
         from airflow_provider_ecwid.catalog.image_memory import ImageMemory, memory_url
@@ -342,7 +347,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         while True:
             try:
                 done = run.advance()
-            except (EcwidWaitError, EcwidSubmissionKilled) as err:  # killed: the next try sends what it cancelled
+            except (EcwidWaitError, EcwidSubmissionKilledError) as err:  # killed: the next try sends what it cancelled
                 raise AirflowException(str(err)) from err
             if done:
                 return self._conclude(context, run)
@@ -370,3 +375,18 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         if verdict is not None:
             raise AirflowException(verdict)
         return summary
+
+
+def _memory_path(memory_path: str | None, image_memory_path: str | None) -> str | None:
+    """``memory_path``, or the deprecated ``image_memory_path`` with a warning (both, differing, is an error)."""
+    if image_memory_path is None:
+        return memory_path
+    warnings.warn(
+        "EcwidCatalogSyncOperator(image_memory_path=...) is deprecated: use memory_path (the folder holds the image "
+        "memory, the catalog memory and the progress files)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if memory_path is not None and memory_path != image_memory_path:
+        raise EcwidConfigError("memory_path and its deprecated name image_memory_path differ: pass memory_path only")
+    return image_memory_path

@@ -1,0 +1,1 @@
+"""The Ecwid sensor: waits on batch tickets and reports them row by row."""

@@ -94,6 +94,7 @@ class EcwidBatchSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> EcwidHook:
+        """The hook of ``ecwid_conn_id``, made on first use."""
         return EcwidHook(self.ecwid_conn_id)
 
     def _ticket_list(self) -> list[str]:
@@ -114,6 +115,7 @@ class EcwidBatchSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        """Poll once; when every ticket has finished, return the report as the XCom value."""
         with fail_without_retry():
             statuses = self._poll(context)
         if statuses is None:
@@ -155,6 +157,7 @@ class EcwidBatchSensor(BaseSensorOperator):
         return expected
 
     def execute(self, context: Context) -> Any:
+        """Wait for the tickets (poking, or deferring to :class:`EcwidBatchTrigger`) and return the report."""
         tickets = self._ticket_list()
         if not tickets:
             self.log.info("No tickets to wait for.")

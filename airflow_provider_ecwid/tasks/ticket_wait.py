@@ -20,7 +20,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.models import BatchStatus
-from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidConfigError, EcwidSubmissionKilled, EcwidWaitError
+from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidConfigError, EcwidSubmissionKilledError, EcwidWaitError
 from airflow_provider_ecwid.tasks.results import finish
 from airflow_provider_ecwid.tickets.accounting import EXPECTED_XCOM_KEY
 from airflow_provider_ecwid.tickets.verdict import FailOn
@@ -118,7 +118,7 @@ class TicketWait:
                 progress_timeout=self.progress_timeout,
                 sleep=sleep,
             )
-        except (EcwidWaitError, EcwidSubmissionKilled) as err:
+        except (EcwidWaitError, EcwidSubmissionKilledError) as err:
             raise AirflowException(str(err)) from err
         return self.report(statuses, expected)
 

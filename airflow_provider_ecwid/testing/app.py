@@ -26,8 +26,9 @@ from airflow_provider_ecwid.testing.answers import (
     echo_authorization,
     proxy_error_page,
 )
-from airflow_provider_ecwid.testing.batches import BatchRunner, parse_items, shorten
+from airflow_provider_ecwid.testing.batches import parse_items, shorten
 from airflow_provider_ecwid.testing.images import sources as image_sources
+from airflow_provider_ecwid.testing.runner import BatchRunner
 from airflow_provider_ecwid.testing.state import EmulatorState
 from airflow_provider_ecwid.testing.store import product_view
 

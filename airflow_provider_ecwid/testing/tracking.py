@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_ecwid.testing.answers import Answer, bad_request
@@ -35,7 +35,7 @@ SORTS: dict[str, tuple[str, bool]] = {
 
 def date_text(timestamp: int) -> str:
     """UNIX seconds as Ecwid writes dates: ``2026-12-05 23:10:02 +0000``."""
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime(DATE_FORMAT)
+    return datetime.fromtimestamp(timestamp, UTC).strftime(DATE_FORMAT)
 
 
 def parse_time(text: str, name: str) -> int:
@@ -48,7 +48,7 @@ def parse_time(text: str, name: str) -> int:
             parsed = datetime.strptime(text, layout)
         except ValueError:
             continue
-        return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp())
+        return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
     raise bad_request(f"{name} must be UNIX seconds or a date 'yyyy-MM-dd HH:mm:ss Z', got {text!r}")
 
 

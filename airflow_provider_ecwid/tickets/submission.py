@@ -20,8 +20,9 @@ from typing import Any
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE, EncodedChunk, deduplication_key
 from airflow_provider_ecwid.batch.models import ItemStatus
-from airflow_provider_ecwid.errors import EcwidSubmissionKilled
+from airflow_provider_ecwid.errors import EcwidSubmissionKilledError
 from airflow_provider_ecwid.tickets.accounting import EXPECTED_XCOM_KEY, expectation
+from airflow_provider_ecwid.tickets.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Submission:
         identity: str,
         group_id: str,
         ti: Any,
-        state_store: Any,
+        state_store: StateStore | None,
         stop_on_first_failure: bool,
         allow_parallel_mode: bool,
     ) -> None:
@@ -183,7 +184,7 @@ class Submission:
             return
         if self.state_store is not None:
             self.state_store.set(KILLED_STATE_KEY, {"group": self.group_id})
-        raise EcwidSubmissionKilled(
+        raise EcwidSubmissionKilledError(
             f"The task was killed after {len(self.tickets)} batch(es) were submitted; the not-yet-run requests of "
             f"group {self.group_id} were cancelled and nothing more is sent"
         )

@@ -1,0 +1,1 @@
+"""The Ecwid trigger: waits on batch tickets in the triggerer."""

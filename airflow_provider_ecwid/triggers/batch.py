@@ -9,9 +9,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_ecwid.api.client import EcwidClient
-from airflow_provider_ecwid.api.connection import settings_from_connection
 from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidError, EcwidWaitError
+from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, poll_until_done
 
 #: The error event's reason when another try cannot help (e.g. Ecwid answered 403): the task fails without retries.
@@ -85,6 +84,7 @@ class EcwidBatchTrigger(BaseTrigger):
         self.cancel_on_kill = cancel_on_kill
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The trigger's class path and keyword arguments, as Airflow stores them while the task is deferred."""
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
@@ -100,19 +100,10 @@ class EcwidBatchTrigger(BaseTrigger):
             },
         )
 
-    async def _client(self) -> EcwidClient:
-        from airflow.providers.common.compat.connection import get_async_connection
-
-        conn = await get_async_connection(self.conn_id)
-        settings = settings_from_connection(
-            self.conn_id, login=conn.login, password=conn.password, host=conn.host, extra=conn.extra_dejson
-        )
-        # opening the shared rate budget touches its storage (a SQLite file, Redis, PostgreSQL): off the event loop
-        return await asyncio.to_thread(settings.make_client)
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until every ticket has finished or a deadline passes, then yield the one event."""
         try:
-            client = await self._client()
+            client = await EcwidHook(self.conn_id).aget_conn()
         except Exception as err:
             yield self._error("api_error", f"cannot read connection {self.conn_id!r}: {err}")
             return
@@ -151,7 +142,7 @@ class EcwidBatchTrigger(BaseTrigger):
         if not (self.cancel_on_kill and self.group_id):
             return
         try:
-            client = await self._client()
+            client = await EcwidHook(self.conn_id).aget_conn()
             count = await asyncio.to_thread(client.cancel_group, self.group_id)
             self.log.info("Cancelled %d not-yet-run request(s) of group %s", count, self.group_id)
         except Exception as err:

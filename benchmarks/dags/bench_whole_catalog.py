@@ -20,7 +20,7 @@ def bench_whole_catalog() -> None:
         option_columns=["Size"],
         image_column="image",
         gallery_column="gallery",
-        image_memory_path=os.environ.get("BENCH_MEMORY", "/nonexistent"),
+        memory_path=os.environ.get("BENCH_MEMORY", "/nonexistent"),
         deferrable=True,
         poll_interval=1,
         progress_timeout=1800,

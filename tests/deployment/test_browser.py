@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_ecwid.api.connection import CONNECTION_FIELDS
+from airflow_provider_ecwid.provider_info import CONNECTION_FIELDS
 from tests.deployment.browser import Screens
 from tests.deployment.deployment import OTHER_STORE_ID, OTHER_TOKEN, Deployment
 

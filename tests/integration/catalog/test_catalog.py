@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, EcwidValidationError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefusedError, EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, TaskLogs, make_context
@@ -80,7 +80,7 @@ def test_integral_floats_and_ints_compare_equal(emulator_conn: EcwidEmulator) ->
 def test_on_missing_disable_and_delete_with_a_safety_cap(emulator_conn: EcwidEmulator) -> None:
     sync(feed(40))
     wait_for_batches(emulator_conn)
-    with fails_without_retry(EcwidSyncRefused, match="would touch 10 of 40"):
+    with fails_without_retry(EcwidSyncRefusedError, match="would touch 10 of 40"):
         sync(feed(30), run_id="run-2", on_missing="disable")
     calls = emulator_conn.call_count(method="POST", endpoint="/batch")
     _, summary = sync(feed(30), run_id="run-3", on_missing="disable", max_missing_share=0.5)

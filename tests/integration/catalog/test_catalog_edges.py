@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefused, EcwidValidationError
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefusedError, EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
@@ -52,7 +52,7 @@ def test_the_missing_share_of_disable_counts_live_products_only(emulator_conn: E
     store = pd.concat([feed(5), feed(100).iloc[5:].assign(enabled=False)], ignore_index=True)
     run_sync(store)
     wait_for_batches(emulator_conn)
-    with fails_without_retry(EcwidSyncRefused, match="5 of 5 enabled store products"):
+    with fails_without_retry(EcwidSyncRefusedError, match="5 of 5 enabled store products"):
         run_sync(pd.DataFrame({"sku": ["OTHER-1"], "name": ["o"]}), run_id="run-2", on_missing="disable")
     wait_for_batches(emulator_conn)
     assert sum(product["enabled"] for product in emulator_conn.products()) == 5

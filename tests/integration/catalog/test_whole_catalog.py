@@ -62,7 +62,7 @@ def sync_operator(data: Any, memory: Path, **options: Any) -> EcwidCatalogSyncOp
         option_columns=["Size", "Color"],
         image_column="image",
         gallery_column="gallery",
-        image_memory_path=str(memory),
+        memory_path=str(memory),
         poll_interval=0.05,
         **options,
     )

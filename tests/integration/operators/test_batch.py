@@ -300,7 +300,7 @@ def test_on_kill_never_raises(emulator_conn: EcwidEmulator, task_logs: TaskLogs)
     operator = EcwidBatchOperator(task_id="k", data=[], path="/products")
     operator.group_id = "g"
     emulator_conn.stop()
-    operator.hook.get_conn().max_retries = 0
+    operator.hook.get_conn().retry_policy.max_retries = 0  # the stopped emulator's refusals are not retried
     operator.on_kill()
     assert "could not cancel group g" in task_logs.text()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +16,8 @@ import requests
 import requests_mock as rm
 
 from airflow_provider_ecwid import __version__
-from airflow_provider_ecwid.api.client import EcwidClient, parse_retry_after
+from airflow_provider_ecwid.api.client import EcwidClient
+from airflow_provider_ecwid.api.retries import parse_retry_after
 from airflow_provider_ecwid.api.status import parse_batch_status
 from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.models import BatchRequest, BatchState
@@ -125,7 +126,7 @@ def test_429_without_retry_after_waits_ten_seconds(client: EcwidClient, http: rm
 
 
 def test_429_with_an_http_date() -> None:
-    now = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=42), usegmt=True)
     assert parse_retry_after(header, now=now.timestamp) == pytest.approx(42)
     assert parse_retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True), now=now.timestamp) == 0

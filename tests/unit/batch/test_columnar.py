@@ -56,7 +56,7 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     frame = pd.DataFrame(columns)
     dtype = draw(st.sampled_from(["str", "object"]))
     for name in ("sku", "name"):
-        frame[name] = frame[name].astype(dtype) if dtype == "object" else frame[name].astype("str")
+        frame[name] = frame[name].astype(object) if dtype == "object" else frame[name].astype("str")
     shuffled: pd.DataFrame = frame[draw(st.permutations(list(frame.columns)))]
     return shuffled
 

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_ecwid.catalog.progress import Pending, SyncProgress
 from airflow_provider_ecwid.catalog.progress_files import ProgressFiles
-from airflow_provider_ecwid.errors import EcwidProgressLost
+from airflow_provider_ecwid.errors import EcwidProgressLostError
 from airflow_provider_ecwid.tasks.storage import open_url, remove_url
 
 MIB = 1024 * 1024
@@ -109,7 +109,7 @@ def test_a_lost_or_altered_file_is_never_loaded(tmp_path: Path, damage: Any) -> 
     files = ProgressFiles(str(tmp_path), open_url, remove_url)
     record = files.save(large_progress(products=10, tickets=2))
     damage(Path(record["spill"]["path"]))
-    with pytest.raises(EcwidProgressLost, match="progress file"):
+    with pytest.raises(EcwidProgressLostError, match="progress file"):
         ProgressFiles(str(tmp_path), open_url, remove_url).load(record)
 
 
@@ -119,5 +119,5 @@ def test_a_record_whose_digest_matches_but_body_is_not_progress_is_refused(tmp_p
     data = gzip.compress(b'{"product_ids": {}}')
     Path(record["spill"]["path"]).write_bytes(data)
     record["spill"]["digest"] = hashlib.sha256(data).hexdigest()
-    with pytest.raises(EcwidProgressLost, match="not a progress file"):
+    with pytest.raises(EcwidProgressLostError, match="not a progress file"):
         files.load(record)
