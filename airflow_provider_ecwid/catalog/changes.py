@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.catalog.categories import CategoryTree
 from airflow_provider_ecwid.catalog.diff import CatalogIndex, record_text
-from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.own_writes import after_own_writes
 from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
 from airflow_provider_ecwid.catalog.progress import PATH_JOIN, SyncProgress
+from airflow_provider_ecwid.catalog.settings import Lookup
 from airflow_provider_ecwid.catalog.store_memory import (
     Opener,
     StoreSnapshot,
@@ -96,7 +96,7 @@ class ChangeReader:
     """
 
     client: EcwidClient
-    lookup: LookupMode
+    lookup: Lookup
     folder: str
     run_key: str
     opener: Opener
@@ -126,7 +126,7 @@ class ChangeReader:
         return CategoryTree(self.client.iter_categories())
 
     def products(self, sync: WholeCatalogSync) -> CatalogIndex:
-        if self.lookup == "batch":
+        if self.lookup.mode == "batch":
             return sync.look_up_products(self.client, self.lookup)
         fields, extras = sync.index_fields()
         index = CatalogIndex(fields, extras)
@@ -245,7 +245,7 @@ class ChangeReader:
 
     def conclude(self, whole: WholeCatalogSync, progress: SyncProgress) -> None:
         """Keep what the completed sync knows of the store (no failed row): its read, patched with its writes."""
-        if self.lookup == "batch":
+        if self.lookup.mode == "batch":
             return
         read, why = self.read, ""
         if read is None:

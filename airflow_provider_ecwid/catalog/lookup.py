@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from urllib.parse import quote
 
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.models import ItemStatus
 from airflow_provider_ecwid.catalog.diff import CatalogIndex, lookup_costs, record_text
-from airflow_provider_ecwid.catalog.options import LookupMode, check_lookup
+from airflow_provider_ecwid.catalog.settings import Lookup
 from airflow_provider_ecwid.errors import EcwidError
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
 
@@ -62,8 +61,9 @@ def wait_for_store_at_rest(client: EcwidClient, *, poll_interval: float, progres
     return len(unfinished)
 
 
-def batch_lookup(client: EcwidClient, index: CatalogIndex, skus: Sequence[str], *, poll_interval: float = 2.0) -> None:
-    """Look each SKU up with ``GET /products?sku=`` inside batches of 500 run in parallel mode."""
+def batch_lookup(client: EcwidClient, index: CatalogIndex, skus: Sequence[str], lookup: Lookup) -> None:
+    """Look each SKU up with ``GET /products?sku=`` inside batches of 500 run in parallel mode, waiting for them
+    within ``lookup``'s limits."""
     tickets = []
     for start in range(0, len(skus), 500):
         requests = [
@@ -76,7 +76,9 @@ def batch_lookup(client: EcwidClient, index: CatalogIndex, skus: Sequence[str], 
         ]
         tickets.append(client.create_batch(requests, allow_parallel_mode=True, stop_on_first_failure=False))
     poller = TicketPoller(tickets, client.get_batch)
-    statuses = wait_for_tickets(poller, poll_interval=poll_interval, deadline=time.time() + 3600, progress_timeout=600)
+    statuses = wait_for_tickets(
+        poller, poll_interval=lookup.poll_interval, deadline=lookup.deadline(), progress_timeout=lookup.progress_timeout
+    )
     for status in statuses:
         for item in status.responses:
             if item.status is not ItemStatus.COMPLETED or not isinstance(item.body, dict):
@@ -91,14 +93,14 @@ def build_index(
     client: EcwidClient,
     fields: Sequence[str],
     skus: Sequence[str],
-    mode: LookupMode,
+    lookup: Lookup,
     *,
     need_complete: bool,
     extra_fields: Sequence[str] = (),
     records: dict[str, str] | None = None,
 ) -> CatalogIndex:
     """Build the SKU index the cheapest way (``auto``), or as told (the way used is in ``index.way``)."""
-    mode = check_lookup(mode)
+    mode = lookup.mode
     index = CatalogIndex(fields, extra_fields)
     if mode == "auto":
         answer = client.request("GET", "/products", params={"limit": 1, "responseFields": "total"})
@@ -120,10 +122,10 @@ def build_index(
     if mode == "scan":
         scan_catalog(client, index, records)
     else:
-        batch_lookup(client, index, skus)
+        batch_lookup(client, index, skus, lookup)
     log.info("Found %s of the feed's SKUs in the store", f"{sum(1 for s in skus if s in index.products):,}")
     index.way = mode
     return index
 
 
-__all__ = ["LookupMode", "batch_lookup", "build_index", "scan_catalog"]
+__all__ = ["batch_lookup", "build_index", "scan_catalog"]

@@ -31,9 +31,10 @@ from airflow_provider_ecwid.catalog.diff import CatalogIndex, CatalogSync
 from airflow_provider_ecwid.catalog.feed_shape import FeedRows, FeedShape, split_rows
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory
 from airflow_provider_ecwid.catalog.images import ImagePlanner, remember_images
-from airflow_provider_ecwid.catalog.lookup import LookupMode, build_index
+from airflow_provider_ecwid.catalog.lookup import build_index
 from airflow_provider_ecwid.catalog.phases import PhaseResult, ready_plan
 from airflow_provider_ecwid.catalog.progress import LISTED, PATH_JOIN, Pending, SyncProgress, feed_digest
+from airflow_provider_ecwid.catalog.settings import Lookup
 from airflow_provider_ecwid.catalog.variations import NewVariations, derive_options, options_shape, plan_variations
 from airflow_provider_ecwid.errors import EcwidValidationError
 
@@ -131,7 +132,7 @@ class WholeCatalogSync:
 
     # -- 2. read the store ----------------------------------------------------------------------------------
 
-    def read_store(self, client: EcwidClient, lookup: LookupMode) -> None:
+    def read_store(self, client: EcwidClient, lookup: Lookup) -> None:
         """Read the store's categories and look up the feed's products (what a dry run previews)."""
         if self.shape.category_column:
             self.tree = CategoryTree(client.iter_categories())
@@ -143,7 +144,7 @@ class WholeCatalogSync:
         return fields, ["options", VARIATION_FIELDS] if self.shape.parent_sku_column else []
 
     def look_up_products(
-        self, client: EcwidClient, lookup: LookupMode, records: dict[str, str] | None = None
+        self, client: EcwidClient, lookup: Lookup, records: dict[str, str] | None = None
     ) -> CatalogIndex:
         """Look the feed's products up once (with their options and variations when the feed has them); a whole
         read's products are kept in ``records`` too when given."""
@@ -151,7 +152,7 @@ class WholeCatalogSync:
         skus = list(self.rows.products["sku"])
         # "auto" pages the catalog here: batched lookups are inner requests, and an unchanged feed should cost
         # reads only (a batch of lookups would also be a batch POST on every run)
-        need_complete = lookup == "auto" or self.options.get("on_missing", "keep") != "keep"
+        need_complete = lookup.mode == "auto" or self.options.get("on_missing", "keep") != "keep"
         return build_index(
             client, fields, skus, lookup, need_complete=need_complete, extra_fields=extras, records=records
         )

@@ -32,11 +32,11 @@ from airflow_provider_ecwid.catalog.changes import ChangeReader
 from airflow_provider_ecwid.catalog.diff import CatalogIndex, read_feed
 from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory
-from airflow_provider_ecwid.catalog.options import LookupMode
 from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, settle
 from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress
 from airflow_provider_ecwid.catalog.progress_files import ProgressFiles, abandon, load_record
+from airflow_provider_ecwid.catalog.settings import Lookup
 from airflow_provider_ecwid.catalog.store_memory import Opener
 from airflow_provider_ecwid.errors import EcwidError, EcwidProgressLostError
 from airflow_provider_ecwid.tickets.state import StateStore
@@ -59,7 +59,7 @@ class RunSettings:
 
     :param identity: the task run (dag, run, task, map index): the base of every deduplication key.
     :param group_id: the task run's batch group (a kill cancels it).
-    :param lookup: how to look the feed's products up (``auto``, ``scan`` or ``batch``).
+    :param lookup: how to look the feed's products up, and how long batched lookups may wait.
     :param chunk_size: requests per batch.
     :param poll_interval: seconds between status calls.
     :param progress_timeout: seconds without a newly completed request before giving up (None: no limit).
@@ -73,7 +73,7 @@ class RunSettings:
 
     identity: str
     group_id: str
-    lookup: LookupMode
+    lookup: Lookup
     chunk_size: int
     poll_interval: float
     progress_timeout: float | None
@@ -90,11 +90,11 @@ class ClientReader:
     Reads the store's listings through the client (``catalog.planner.StoreReader``).
 
     :param client: the store's client.
-    :param lookup: how to look the feed's products up (``auto``, ``scan`` or ``batch``).
+    :param lookup: how to look the feed's products up, and how long batched lookups may wait.
     """
 
     client: EcwidClient
-    lookup: LookupMode
+    lookup: Lookup
 
     def categories(self) -> CategoryTree:
         return CategoryTree(self.client.iter_categories())

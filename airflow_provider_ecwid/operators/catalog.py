@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, Context
 
 from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
-from airflow_provider_ecwid.catalog.options import check_lookup
+from airflow_provider_ecwid.catalog.settings import Lookup, check_lookup
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilledError, EcwidWaitError
 from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, as_bool
 from airflow_provider_ecwid.tasks.ticket_wait import check_event, fail_without_retry, released_on_deferral
@@ -20,11 +20,11 @@ from airflow_provider_ecwid.tickets.verdict import check_fraction
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
     from airflow_provider_ecwid.catalog.diff import CatalogIndex, CatalogSync, OnMissing
-    from airflow_provider_ecwid.catalog.options import LookupMode
     from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
     from airflow_provider_ecwid.catalog.progress import SyncProgress
     from airflow_provider_ecwid.catalog.progress_files import ProgressFiles
     from airflow_provider_ecwid.catalog.run import CatalogRun, LazyMemory
+    from airflow_provider_ecwid.catalog.settings import LookupMode
 
 SYNC_XCOM_KEY = "sync_summary"
 DEFAULT_MEMORY_AGE = timedelta(days=7)
@@ -185,8 +185,12 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         client = self.hook.get_conn()
         self._wait_for_store_at_rest(client)
         return build_index(
-            client, sync.compared_fields, sync.skus, self.lookup, need_complete=self.on_missing != "keep"
+            client, sync.compared_fields, sync.skus, self._lookup(), need_complete=self.on_missing != "keep"
         )
+
+    def _lookup(self) -> Lookup:
+        """The lookup mode, with this operator's wait limits for batched lookups."""
+        return Lookup(self.lookup, timeout=self.wait_timeout, progress_timeout=self.progress_timeout)
 
     def _product_options(self) -> dict[str, Any]:
         """The product diff's options (``catalog.diff.CatalogSync``), the flat sync's and the phased one's alike."""
@@ -291,7 +295,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         settings = RunSettings(
             identity=identity,
             group_id=self.group_id,
-            lookup=self.lookup,
+            lookup=self._lookup(),
             chunk_size=self.chunk_size,
             poll_interval=self.poll_interval,
             progress_timeout=self.progress_timeout,

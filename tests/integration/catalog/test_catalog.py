@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefusedError, EcwidValidationError
+from airflow_provider_ecwid.errors import (
+    EcwidConfigError,
+    EcwidSyncRefusedError,
+    EcwidValidationError,
+    EcwidWaitError,
+)
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, TaskLogs, make_context
@@ -140,3 +146,17 @@ def test_dry_run_reports_what_would_change(emulator_conn: EcwidEmulator) -> None
     result = EcwidCatalogSyncOperator(task_id="s", data=changed, dry_run=True).execute(make_context())
     assert result["by_pattern"] == {"POST /products": 1, "PUT /products/{id}": 1}
     assert len(emulator_conn.products()) == 5
+
+
+def test_batched_lookups_wait_within_the_operators_own_limits(emulator_conn: EcwidEmulator) -> None:
+    """A store that never runs the lookups fails the sync at the operator's wait_timeout, not an hour later."""
+    emulator_conn.hold_processing()  # the lookup batches stay queued
+    started = time.monotonic()
+    try:
+        with pytest.raises(EcwidWaitError, match="Timed out waiting for Ecwid batches") as raised:
+            sync(feed(3), lookup="batch", wait_timeout=1.0)
+    finally:
+        emulator_conn.release_processing()
+    assert raised.value.reason == "timeout"
+    assert time.monotonic() - started < 60  # one poll after the deadline (the lookups poll every 2 s)
+    assert emulator_conn.call_count(scope="inner", method="GET", endpoint="/products") == 0

@@ -22,5 +22,5 @@ def test_the_old_name_still_works_with_a_warning_naming_the_new_one() -> None:
 
 
 def test_both_names_that_differ_are_refused() -> None:
-    with pytest.warns(DeprecationWarning), pytest.raises(EcwidConfigError, match="differ"):
+    with pytest.warns(DeprecationWarning, match="use memory_path"), pytest.raises(EcwidConfigError, match="differ"):
         EcwidCatalogSyncOperator(task_id="sync", data=[], memory_path="/a", image_memory_path="/b")
