@@ -59,9 +59,10 @@ class BatchRunner:
                 await asyncio.sleep(HOLD_POLL)
             if batch.deleted or batch.state == "COMPLETED":
                 continue
-            await self._run(batch)
+            await self.run(batch)
 
-    async def _run(self, batch: Batch) -> None:
+    async def run(self, batch: Batch) -> None:
+        """Run one batch to its end (each store's worker calls it in turn; a test may call it directly)."""
         with self.state.lock:
             batch.state = "IN_PROGRESS"
             batch.started_at = time.monotonic()
