@@ -11,13 +11,15 @@ import copy
 from typing import Any
 
 INTEGRATION = "Ecwid"
+#: The client's default base URL, as the form shows it.
+DEFAULT_BASE_URL = "https://app.ecwid.com/api/v3"
 
 #: Extra fields of the connection form: provider info's ``conn-fields`` (read by Airflow >= 3.2) and the source of
 #: ``EcwidHook.get_connection_form_widgets()`` (Airflow 2.11 to 3.1).
 CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
     "base_url": {
         "label": "API base URL",
-        "description": "Leave empty for https://app.ecwid.com/api/v3. Set it for the bundled emulator or a proxy.",
+        "description": f"Leave empty for {DEFAULT_BASE_URL}. Set it for the bundled emulator or a proxy.",
         "schema": {"type": ["string", "null"]},
     },
     "timeout": {
@@ -57,7 +59,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {
         "login": "1234567",
         "password": "secret_...",
-        "base_url": "https://app.ecwid.com/api/v3",
+        "base_url": DEFAULT_BASE_URL,
         "extra": '{"base_url": "http://127.0.0.1:8089/api/v3", "rate_limit_per_minute": 500}',
     },
 }
