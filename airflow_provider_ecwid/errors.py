@@ -7,6 +7,7 @@ None of these messages ever carries the store's token: they are built from the H
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,13 +211,29 @@ DEPRECATED_NAMES = {
 }
 
 
-def deprecated_name(module: str, name: str) -> Any:
-    """The class an old name stands for, with a warning; :class:`AttributeError` for an unknown name."""
-    new = DEPRECATED_NAMES.get(name)
+def renamed(
+    module: str, name: str, names: Mapping[str, str], namespace: Mapping[str, Any], *, stacklevel: int = 3
+) -> Any:
+    """
+    What an old name of ``module`` stands for, with a warning that names the new one (a module's ``__getattr__``).
+
+    :param module: the module's name.
+    :param name: the name asked for.
+    :param names: old name -> new name.
+    :param namespace: the module's globals, where the new names live.
+    :param stacklevel: the warning's stack level (3: the line that used the name, through ``__getattr__``).
+    :raises AttributeError: for a name that is neither.
+    """
+    new = names.get(name)
     if new is None:
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
-    warnings.warn(f"{module}.{name} is deprecated: use {new}", DeprecationWarning, stacklevel=3)
-    return globals()[new]
+    warnings.warn(f"{module}.{name} is deprecated: use {new}", DeprecationWarning, stacklevel=stacklevel)
+    return namespace[new]
+
+
+def deprecated_name(module: str, name: str) -> Any:
+    """An old error class name (:data:`DEPRECATED_NAMES`), with a warning; :class:`AttributeError` otherwise."""
+    return renamed(module, name, DEPRECATED_NAMES, globals(), stacklevel=4)
 
 
 def __getattr__(name: str) -> Any:

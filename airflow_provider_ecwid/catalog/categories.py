@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from airflow_provider_ecwid.catalog.request_ids import CATEGORY
+
 Path = tuple[str, ...]
 
 
@@ -74,4 +76,5 @@ class CategoryTree:
 
 
 def request_id(path: Path, separator: str) -> str:
-    return "category:" + separator.join(path)
+    """The id of the request that creates ``path``."""
+    return CATEGORY.make(separator.join(path))

@@ -30,7 +30,7 @@ from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.catalog.categories import CategoryTree
 from airflow_provider_ecwid.catalog.diff import CatalogIndex, record_text
 from airflow_provider_ecwid.catalog.own_writes import after_own_writes
-from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
+from airflow_provider_ecwid.catalog.planner import CatalogPlanner
 from airflow_provider_ecwid.catalog.progress import PATH_JOIN, SyncProgress
 from airflow_provider_ecwid.catalog.settings import Lookup
 from airflow_provider_ecwid.catalog.store_memory import (
@@ -83,7 +83,7 @@ class Stats:
 @dataclass
 class ChangeReader:
     """
-    Reads the store's listings, from its memory and the changes since when it can (``catalog.planner.StoreReader``).
+    Reads the store's listings, from its memory and the changes since when it can (``catalog.phases.StoreReader``).
 
     :param client: the store's client.
     :param lookup: the sync's lookup (``batch`` looks SKUs up and so neither uses nor keeps a memory).
@@ -125,15 +125,15 @@ class ChangeReader:
             return tree
         return CategoryTree(self.client.iter_categories())
 
-    def products(self, sync: WholeCatalogSync) -> CatalogIndex:
+    def products(self, planner: CatalogPlanner) -> CatalogIndex:
         if self.lookup.mode == "batch":
-            return sync.look_up_products(self.client, self.lookup)
-        fields, extras = sync.index_fields()
+            return planner.look_up_products(self.client, self.lookup)
+        fields, extras = planner.index_fields()
         index = CatalogIndex(fields, extras)
         records = self._remembered(index.response_fields)
         if records is None:
             records = {}
-            index = sync.look_up_products(self.client, self.lookup, records)
+            index = planner.look_up_products(self.client, self.lookup, records)
             full_read_at = time.time()
         else:
             for text in records.values():
@@ -243,7 +243,7 @@ class ChangeReader:
 
     # -- the end of a completed sync -----------------------------------------------------------------------------
 
-    def conclude(self, whole: WholeCatalogSync, progress: SyncProgress) -> None:
+    def conclude(self, whole: CatalogPlanner, progress: SyncProgress) -> None:
         """Keep what the completed sync knows of the store (no failed row): its read, patched with its writes."""
         if self.lookup.mode == "batch":
             return

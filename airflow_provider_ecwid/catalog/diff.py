@@ -13,21 +13,21 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from airflow_provider_ecwid.batch.build import NullValues, RequestBuilder
+from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import first_requests
 from airflow_provider_ecwid.batch.plan import SHOWN_REQUESTS, BatchPlan, PlanSummary
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.sources import FrameSource, InputSource, ReadyRequestsSource, check_column_names
 from airflow_provider_ecwid.batch.values import MISSING, column_values
-from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefusedError
-from airflow_provider_ecwid.tickets.verdict import check_fraction
+from airflow_provider_ecwid.catalog.request_ids import MISSING_PRODUCT
+from airflow_provider_ecwid.catalog.settings import ProductSettings
+from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSyncRefusedError, renamed
 
-OnMissing = Literal["keep", "disable", "delete"]
 PRODUCT_ID_COLUMN = "_ecwid_product_id"
 NEW, CHANGED, UNCHANGED = 0, 1, 2
 #: Rows read at a time while the feed is read into memory.
@@ -175,41 +175,26 @@ def read_feed(feed: InputSource, sku_column: str) -> pd.DataFrame:
     return frame
 
 
-class CatalogSync:
+class ProductDiff:
     """
-    Plans a sync of a feed, read once into ``frame``, into the store.
+    Compares a feed, read once into ``frame``, with the store's products, and plans what differs.
 
     :param frame: the feed's rows (see :func:`read_feed`), its SKU column named ``sku``.
-    :param feed_sku_column: what the feed calls its SKU column (for messages).
-    :param body_columns: the product fields to send; default every column of the feed.
-    :param enabled_default: ``enabled`` sent with new products when the feed has no ``enabled`` column
-        (Ecwid makes a product without it disabled).
-    :param on_missing: ``keep``, ``disable`` or ``delete`` store products whose SKU is not in the feed.
-    :param max_missing_share: refuse when on_missing would touch more than this share of the catalog.
-    :param null_values: ``omit`` or ``null`` for empty feed values.
+    :param settings: what to send and what to do with products the feed does not name.
     """
 
-    def __init__(
-        self,
-        frame: pd.DataFrame,
-        *,
-        feed_sku_column: str = "sku",
-        body_columns: Sequence[str] | None = None,
-        enabled_default: bool = True,
-        on_missing: OnMissing = "keep",
-        max_missing_share: float | None = 0.1,
-        null_values: NullValues = "omit",
-    ) -> None:
-        if on_missing not in ("keep", "disable", "delete"):
-            raise EcwidConfigError(f"on_missing must be 'keep', 'disable' or 'delete', got {on_missing!r}")
+    def __init__(self, frame: pd.DataFrame, settings: ProductSettings) -> None:
         self.frame = frame
+        self.settings = settings
         self.sku_column = "sku"  # sent as Ecwid's product field, whatever the feed calls it
-        self.feed_sku_column = feed_sku_column
-        self.body_columns = [self.sku_column if name == feed_sku_column else name for name in body_columns or ()]
-        self.enabled_default = enabled_default
-        self.on_missing = on_missing
-        self.max_missing_share = check_fraction(max_missing_share, "max_missing_share")
-        self.null_values = null_values
+        self.feed_sku_column = settings.feed_sku_column
+        self.body_columns = [
+            self.sku_column if name == settings.feed_sku_column else name for name in settings.body_columns or ()
+        ]
+        self.enabled_default = settings.enabled_default
+        self.on_missing = settings.on_missing
+        self.max_missing_share = settings.max_missing_share
+        self.null_values = settings.null_values
         self.skus: list[str] = []
         self.columns: list[str] = []
         self.create_only: list[str] = []
@@ -367,9 +352,12 @@ class CatalogSync:
 
     def _missing_requests(self, missing: list[tuple[str, int]], index: CatalogIndex) -> list[dict[str, Any]]:
         if self.on_missing == "delete":
-            return [{"id": f"missing:{sku}", "method": "DELETE", "path": f"/products/{pid}"} for sku, pid in missing]
+            return [
+                {"id": MISSING_PRODUCT.make(sku), "method": "DELETE", "path": f"/products/{pid}"}
+                for sku, pid in missing
+            ]
         return [
-            {"id": f"missing:{sku}", "method": "PUT", "path": f"/products/{pid}", "body": {"enabled": False}}
+            {"id": MISSING_PRODUCT.make(sku), "method": "PUT", "path": f"/products/{pid}", "body": {"enabled": False}}
             for sku, pid in missing
         ]
 
@@ -379,3 +367,11 @@ def lookup_costs(catalog_size: int, feed_skus: int) -> tuple[int, int]:
     scan = math.ceil(catalog_size / 100) if catalog_size else 1
     batched = 3 * math.ceil(feed_skus / 500) if feed_skus else 0
     return scan, batched
+
+
+#: The old names, kept for one release (they warn).
+RENAMED = {"CatalogSync": "ProductDiff"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, RENAMED, globals())

@@ -1,4 +1,4 @@
-"""The shape of a whole-catalog feed: which columns carry categories, variations and images, and their checks.
+"""A whole-catalog feed read against its shape (``catalog.settings.FeedShape``): its cells, and its checks.
 
 A feed is *long*: one row per product, plus one row per variation that names its product in the parent
 column (e.g. ``parent_sku``) and its choices in option columns (e.g. ``Size``, ``Color``). A product row may
@@ -9,16 +9,16 @@ joined by a separator); a variation row may carry its own image in the image col
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
 
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
-from airflow_provider_ecwid.errors import EcwidConfigError
+from airflow_provider_ecwid.catalog.settings import FeedShape
 
-KeepOrDelete = Literal["keep", "delete"]
+__all__ = ["FeedRows", "FeedShape", "category_paths", "gallery_urls", "is_empty", "split_rows", "text", "url_problem"]
 
 
 def is_empty(value: Any) -> bool:
@@ -38,80 +38,23 @@ def text(value: Any) -> str:
     return str(value).strip()
 
 
-@dataclass
-class FeedShape:
-    """
-    Which feed columns carry what, beyond the product fields.
+def category_paths(shape: FeedShape, value: Any) -> list[list[str]]:
+    """A category cell as paths of level names (a list cell holds several paths)."""
+    if is_empty(value):
+        return []
+    cells = list(value) if isinstance(value, list | tuple) else [value]
+    return [[level.strip() for level in text(cell).split(shape.category_separator.strip())] for cell in cells]
 
-    :param category_column: category paths of each product row (text, or a list of paths).
-    :param category_separator: what separates a path's levels (default ``" > "``; blanks around it are ignored).
-    :param on_missing_categories: ``keep`` (default) or ``delete`` store categories no feed path names.
-    :param parent_sku_column: on a variation row, its product's SKU; empty on product rows.
-    :param option_columns: the option columns of variation rows (e.g. ``["Size", "Color"]``), in display order.
-    :param on_missing_variations: ``keep`` (default) or ``delete`` a product's store variations the feed does not
-        name.
-    :param image_column: the main image URL of a product row, the image of a variation row.
-    :param gallery_column: a product row's gallery: a list of URLs, or a text joined by ``gallery_separator``.
-    :param gallery_separator: the separator of a gallery given as text (default ``|``).
-    """
 
-    category_column: str | None = None
-    category_separator: str = " > "
-    on_missing_categories: KeepOrDelete = "keep"
-    parent_sku_column: str | None = None
-    option_columns: Sequence[str] = field(default_factory=tuple)
-    on_missing_variations: KeepOrDelete = "keep"
-    image_column: str | None = None
-    gallery_column: str | None = None
-    gallery_separator: str = "|"
-
-    def __post_init__(self) -> None:
-        self.option_columns = tuple(self.option_columns or ())
-        for name, value in (
-            ("on_missing_categories", self.on_missing_categories),
-            ("on_missing_variations", self.on_missing_variations),
-        ):
-            if value not in ("keep", "delete"):
-                raise EcwidConfigError(f"{name} must be 'keep' or 'delete', got {value!r}")
-        if bool(self.parent_sku_column) != bool(self.option_columns):
-            raise EcwidConfigError("variations need both parent_sku_column and option_columns")
-        if not self.category_separator.strip() or not self.gallery_separator:
-            raise EcwidConfigError("category_separator and gallery_separator must not be blank")
-
-    @property
-    def active(self) -> bool:
-        """True when the feed carries more than flat product fields."""
-        return bool(self.category_column or self.parent_sku_column or self.image_column or self.gallery_column)
-
-    @property
-    def special_columns(self) -> list[str]:
-        """The columns that are not product fields."""
-        named = [self.category_column, self.parent_sku_column, self.image_column, self.gallery_column]
-        return [name for name in named if name] + list(self.option_columns)
-
-    def check_columns(self, columns: Sequence[str]) -> None:
-        missing = [name for name in self.special_columns if name not in columns]
-        if missing:
-            raise EcwidConfigError(f"the feed has no column(s) {missing}; its columns are {list(columns)}")
-
-    # -- cell readers ---------------------------------------------------------------------------------------
-
-    def paths(self, value: Any) -> list[list[str]]:
-        """A category cell as paths of level names (a list cell holds several paths)."""
-        if is_empty(value):
-            return []
-        cells = list(value) if isinstance(value, list | tuple) else [value]
-        return [[level.strip() for level in text(cell).split(self.category_separator.strip())] for cell in cells]
-
-    def gallery(self, value: Any) -> list[str]:
-        """A gallery cell as URLs in order (a list, or a text joined by the separator)."""
-        if is_empty(value):
-            return []
-        if isinstance(value, list | tuple):
-            return [str(url).strip() for url in value if not is_empty(url)]
-        if hasattr(value, "tolist"):  # a numpy array from Parquet
-            return [str(url).strip() for url in value.tolist() if not is_empty(url)]
-        return [url.strip() for url in str(value).split(self.gallery_separator) if url.strip()]
+def gallery_urls(shape: FeedShape, value: Any) -> list[str]:
+    """A gallery cell as URLs in order (a list, or a text joined by the separator)."""
+    if is_empty(value):
+        return []
+    if isinstance(value, list | tuple):
+        return [str(url).strip() for url in value if not is_empty(url)]
+    if hasattr(value, "tolist"):  # a numpy array from Parquet
+        return [str(url).strip() for url in value.tolist() if not is_empty(url)]
+    return [url.strip() for url in str(value).split(shape.gallery_separator) if url.strip()]
 
 
 def url_problem(url: str) -> str | None:
@@ -211,7 +154,7 @@ def _check_cells(frame: pd.DataFrame, is_variation: Any, shape: FeedShape, probl
     rows = zip(frame.index.tolist(), frame["sku"].tolist(), categories, images, galleries, strict=True)
     for position, (row, sku, category, image, gallery) in enumerate(rows):
         if shape.category_column:
-            for path in shape.paths(category):
+            for path in category_paths(shape, category):
                 if any(not level for level in path):
                     why = f"category path {shape.category_separator.join(path)!r} has an empty level"
                     problems.add(RowProblem(int(row), sku, shape.category_column, why))
@@ -219,7 +162,7 @@ def _check_cells(frame: pd.DataFrame, is_variation: Any, shape: FeedShape, probl
         if shape.image_column and not is_empty(image):
             urls.append((shape.image_column, text(image)))
         if shape.gallery_column and not is_variation[position]:
-            urls += [(shape.gallery_column, url) for url in shape.gallery(gallery)]
+            urls += [(shape.gallery_column, url) for url in gallery_urls(shape, gallery)]
         for column, url in urls:
             problem = url_problem(url)
             if problem is not None:

@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from airflow_provider_ecwid.catalog.feed_shape import FeedShape, is_empty, text
+from airflow_provider_ecwid.catalog.feed_shape import FeedShape, gallery_urls, is_empty, text
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory, fingerprint
+from airflow_provider_ecwid.catalog.request_ids import IMAGE_KINDS
 
 
 @dataclass
@@ -35,8 +36,8 @@ class ImageGroup:
     remember: str | None
     requests: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, method: str, path: str, suffix: str = "") -> None:
-        request_id = f"{self.kind}-image:{self.sku}{suffix}"
+    def add(self, method: str, path: str, step: int | str | None = None) -> None:
+        request_id = IMAGE_KINDS[self.kind].make(self.sku, step)
         self.requests.append({"id": request_id, "method": method, "path": path})
 
     @property
@@ -91,7 +92,7 @@ class ImagePlanner:
             if shape.image_column:
                 yield from _main(memory, sku, base, "" if is_empty(main) else text(main), self.refresh or new)
             if shape.gallery_column:
-                yield from _gallery(memory, sku, base, shape.gallery(gallery), self.refresh or new, new)
+                yield from _gallery(memory, sku, base, gallery_urls(shape, gallery), self.refresh or new, new)
         if shape.image_column:
             yield from self._variation_groups()
 
@@ -139,9 +140,9 @@ def _gallery(
         return
     group = ImageGroup(sku, "gallery", wanted)
     if not new:
-        group.add("DELETE", f"{base}/gallery", ":clear")
+        group.add("DELETE", f"{base}/gallery", "clear")
     for position, url in enumerate(urls, 1):
-        group.add("POST", _source(f"{base}/gallery", url), f":{position}")
+        group.add("POST", _source(f"{base}/gallery", url), position)
     yield group
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from airflow_provider_ecwid.batch.values import MISSING, column_values
 from airflow_provider_ecwid.catalog.diff import record_text
-from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
+from airflow_provider_ecwid.catalog.planner import CatalogPlanner
 from airflow_provider_ecwid.catalog.progress import SyncProgress
 from airflow_provider_ecwid.catalog.variations import variation_bodies
 
@@ -24,7 +24,7 @@ from airflow_provider_ecwid.catalog.variations import variation_bodies
 SLICE = 10_000
 
 
-def after_own_writes(records: dict[str, str], whole: WholeCatalogSync, progress: SyncProgress) -> dict[str, str]:
+def after_own_writes(records: dict[str, str], whole: CatalogPlanner, progress: SyncProgress) -> dict[str, str]:
     """
     ``records`` (product id as text -> product as JSON text) as they are once the sync's requests all completed.
 
@@ -62,14 +62,14 @@ def after_own_writes(records: dict[str, str], whole: WholeCatalogSync, progress:
             _variations(patched, by_sku, variations.loc[variations["_parent"].isin(by_sku)], whole, progress)
         result.update({key: record_text(record) for key, record in patched.items()})
         in_feed.update(by_sku)
-    _missing(result, in_feed, str(whole.options.get("on_missing", "keep")))
+    _missing(result, in_feed, whole.products.on_missing)
     return result
 
 
-def _created(record: dict[str, Any], sku: str, whole: WholeCatalogSync, *, feed_sets_enabled: bool) -> None:
+def _created(record: dict[str, Any], sku: str, whole: CatalogPlanner, *, feed_sets_enabled: bool) -> None:
     """What a product's create wrote besides the feed's values: ``enabled`` and its options."""
     if not feed_sets_enabled:
-        record["enabled"] = bool(whole.options.get("enabled_default", True))
+        record["enabled"] = whole.products.enabled_default
     if sku in whole.derived_options:
         record["options"] = whole.derived_options[sku]
 
@@ -78,7 +78,7 @@ def _variations(
     records: dict[str, dict[str, Any]],
     by_sku: dict[str, str],
     rows: pd.DataFrame,
-    whole: WholeCatalogSync,
+    whole: CatalogPlanner,
     progress: SyncProgress,
 ) -> None:
     combinations: dict[str, dict[str, dict[str, Any]]] = {}

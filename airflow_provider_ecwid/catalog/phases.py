@@ -1,262 +1,383 @@
-"""One phase of a whole-catalog sync: submit its batches, wait until they ran, and say what each row became.
+"""The whole-catalog sync's phases, one class each, and the order the run loop walks them in.
 
-Later phases need ids that earlier ones create (a new product's id before its variations and images), so each
-phase waits for its own batches before the next one is planned. Every phase is a submission of its own, with
-deduplication keys derived from the task run, the phase's name and the chunk's content: a retried task that
-plans the same requests within the hour gets the same tickets back instead of sending them twice. On Airflow
-3.3 each phase's tickets are also kept in the task state store, under the phase's name.
+A phase plans its requests from the progress (``catalog.progress.SyncProgress``) and the checked feed
+(``catalog.planner.CatalogPlanner``), and, once its batches ran, applies what they answered back to the progress:
+the ids they created, and the rows that cannot go on because a request they needed failed. Between the two,
+``catalog.run.CatalogRun`` submits the phase and waits for it, in the worker or in the triggerer.
+
+To add a phase: write a :class:`Phase` (its ``name``, when it ``runs_for`` a feed, ``plan`` and ``apply``),
+give its requests a kind in ``catalog.request_ids``, keep in the progress any id a later phase needs, and put it
+in :data:`PHASES`. The run loop needs no change.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, ClassVar, Protocol
 
-from airflow_provider_ecwid.api.client import EcwidClient
-from airflow_provider_ecwid.batch.build import RequestBuilder
-from airflow_provider_ecwid.batch.chunks import EncodedChunk, request_targets
-from airflow_provider_ecwid.batch.models import BatchStatus
+import pandas as pd
+
 from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
-from airflow_provider_ecwid.batch.sources import MadeRequestsSource, ReadyRequestsSource
-from airflow_provider_ecwid.tickets.report import BatchReport
-from airflow_provider_ecwid.tickets.state import StateStore
-from airflow_provider_ecwid.tickets.submission import Submission
-from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
+from airflow_provider_ecwid.catalog.categories import CategoryTree, Path, request_id
+from airflow_provider_ecwid.catalog.diff import CatalogIndex
+from airflow_provider_ecwid.catalog.image_memory import ImageMemory
+from airflow_provider_ecwid.catalog.images import remember_images
+from airflow_provider_ecwid.catalog.phase_runner import PhaseResult, ready_plan
+from airflow_provider_ecwid.catalog.planner import CatalogPlanner
+from airflow_provider_ecwid.catalog.progress import PATH_JOIN, Pending, SyncProgress
+from airflow_provider_ecwid.catalog.request_ids import MISSING_PRODUCT, OPTIONS, UNUSED_CATEGORY, VARIATION
+from airflow_provider_ecwid.catalog.variations import NewVariations, options_shape, plan_variations
 
-log = logging.getLogger(__name__)
+#: Store products whose listing is parsed at a time, to plan the variations of known products.
+STORE_SLICE = 10_000
+#: The step after the last phase.
+DONE = "done"
 
 
-#: The columns of a whole-catalog sync's results file, one row per request sent.
-OUTCOME_FIELDS = (
-    "phase",
-    "sku",
-    "method",
-    "path",
-    "status",
-    "http_status",
-    "error_code",
-    "error_message",
-    "id",
-    "ticket",
-)
+class StoreReader(Protocol):
+    """Reads the store's listings, each once: its categories, and the feed's products (with their extras)."""
+
+    def categories(self) -> CategoryTree: ...
+
+    def products(self, planner: CatalogPlanner) -> CatalogIndex: ...
+
+
+class MemoryOpener(Protocol):
+    """The image memory, loaded when the images phase needs it; ``wanted``: the feed has image columns."""
+
+    wanted: bool
+    refresh: bool
+
+    def load(self) -> ImageMemory: ...
 
 
 @dataclass
-class PhaseResult:
+class PhaseContext:
     """
-    What one phase sent and what became of it.
+    What a phase plans from and applies its answers to.
 
-    :param phase: the phase's name.
-    :param report: the report of its batches (empty when it sent nothing).
+    :param planner: the checked feed, and what was read of the store.
+    :param progress: how far the sync got (the phase keeps its ids and failures here).
+    :param reader: reads the store's listings, when a phase first needs them.
+    :param memory: the image memory, loaded when the images phase needs it.
+    """
+
+    planner: CatalogPlanner
+    progress: SyncProgress
+    reader: StoreReader
+    memory: MemoryOpener
+
+
+@dataclass
+class Planned:
+    """
+    One phase, planned: its name, plan and plan summary, whether it may run in parallel mode, and what its
+    settling needs (see :class:`~airflow_provider_ecwid.catalog.progress.Pending`).
     """
 
     phase: str
-    report: BatchReport = field(default_factory=BatchReport)
-
-    @property
-    def sent(self) -> int:
-        return self.report.total
-
-    def created(self) -> dict[str, int]:
-        """Request id -> the id Ecwid gave the created entity."""
-        return dict(self.iter_created())
-
-    def iter_created(self) -> Iterator[tuple[str, int]]:
-        """Request id -> created id, one pair at a time (a phase of 750,000 creates builds no dict of them)."""
-        for key, value in self.report.created_pairs():
-            if str(value).isdigit():
-                yield key, int(value)
-
-    def failed_ids(self) -> set[str]:
-        return {row.id for row in self.report.not_done if row.id is not None}
-
-    def failures(self) -> list[dict[str, Any]]:
-        """Every request that did not complete, with its SKU (the part of its id after the first colon)."""
-        return [
-            {
-                "phase": self.phase,
-                "sku": sku_of(row.id or ""),
-                "request": row.id,
-                "status": row.status,
-                "http_status": row.http_status,
-                "error_code": row.error_code,
-                "error_message": row.error_message,
-            }
-            for row in self.report.not_done
-        ]
-
-    def outcomes(self, targets: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
-        """
-        Every request's outcome, for a results file (see :data:`OUTCOME_FIELDS`).
-
-        :param targets: the phase's requests by id: ``[method, path]``.
-        """
-        rows = []
-        for row in self.report.rows():
-            method, path = targets.get(row["id"] or "", ("", ""))
-            rows.append(
-                {
-                    "phase": self.phase,
-                    "sku": sku_of(row["id"] or ""),
-                    "method": method,
-                    "path": path,
-                    **{name: row[name] for name in ("status", "http_status", "error_code", "error_message")},
-                    "id": row["id"],
-                    "ticket": row["ticket"],
-                }
-            )
-        return rows
+    plan: BatchPlan
+    summary: PlanSummary
+    parallel: bool
+    skus: list[str] = field(default_factory=list)
 
 
-#: Request id prefixes of the phases' ready requests (a product's own requests carry its bare SKU).
-PREFIXES = ("category:", "category-missing:", "missing:", "options:", "variation:", "variation-missing:")
-IMAGE_PREFIXES = ("main-image:", "gallery-image:", "variation-image:")
-
-
-def sku_of(request_id: str) -> str:
-    """The SKU (or category path) a request id names: ``gallery-image:TEE:2`` -> ``TEE``."""
-    for prefix in IMAGE_PREFIXES:
-        if request_id.startswith(prefix):
-            rest = request_id[len(prefix) :]
-            return rest.rsplit(":", 1)[0] if prefix == "gallery-image:" else rest
-    for prefix in PREFIXES:
-        if request_id.startswith(prefix):
-            return request_id[len(prefix) :]
-    return request_id
-
-
-class PhaseStateStore:
+class Phase:
     """
-    Airflow 3.3's task state store, with every key kept apart per sync and phase (chunk 0 of one phase is not
-    another's, nor an earlier sync's).
+    One phase of the sync. ``name`` is its step in the progress and its key in the summary's ``sent``.
 
-    :param store: the task's state store.
-    :param phase: the phase's name.
-    :param namespace: the sync's own key (``SyncProgress.run_key``).
-    :param written: where to note each key written, so that the sync can delete them when it ends.
+    A phase runs once per sync, unless it ``repeats``: then it is planned again after each settled round until
+    :meth:`plan` says it is over (the categories, one level at a time).
     """
 
-    def __init__(self, store: StateStore, phase: str, namespace: str = "", written: list[str] | None = None) -> None:
-        self.store = store
-        self.prefix = f"ecwid_phase:{namespace}:{phase}:"
-        self.written = written if written is not None else []
+    name: ClassVar[str]
+    repeats: ClassVar[bool] = False
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.store.get(self.prefix + key, default)
+    def runs_for(self, context: PhaseContext) -> bool:
+        """Whether this sync has the phase at all (the feed has the columns it needs)."""
+        return True
 
-    def set(self, key: str, value: Any) -> None:
-        if self.prefix + key not in self.written:
-            self.written.append(self.prefix + key)
-        self.store.set(self.prefix + key, value)
+    def plan(self, context: PhaseContext) -> Planned | None:
+        """The phase's requests (they may be none), or None when the phase is over."""
+        raise NotImplementedError
 
-    def delete(self, key: str) -> None:
-        self.store.delete(self.prefix + key)
+    def apply(self, context: PhaseContext, result: PhaseResult, pending: Pending) -> None:
+        """Keep what the settled phase created, and hold back what depended on what failed."""
+        context.progress.record(self.name, result)
 
-
-def ready_plan(
-    requests: Sequence[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]], chunk_size: int
-) -> tuple[BatchPlan, PlanSummary]:
-    """
-    Ready batch requests as a plan, validated.
-
-    :param requests: the requests, or a function that makes them anew at each call (they are then made as
-        they are checked and again as they are sent, never all held at once).
-    :param chunk_size: requests per batch.
-    """
-    source = MadeRequestsSource(requests) if callable(requests) else ReadyRequestsSource(list(requests))
-    plan = BatchPlan(source, RequestBuilder(path=None), chunk_size)
-    return plan, plan.validate()
+    def ready(self, context: PhaseContext, name: str, requests: Any, *, parallel: bool = False) -> Planned:
+        """Ready requests (a list, or a function that makes them anew at each read) as this phase's plan."""
+        chunk_size = context.planner.chunk_size
+        return Planned(name, *ready_plan(requests, chunk_size), parallel and context.planner.parallel)
 
 
-@dataclass
-class PhaseRunner:
-    """
-    Submits the phases of one task try and waits for them in the worker.
+class CategoryLevels(Phase):
+    """The store's categories read once; the missing ones created level by level, parents first."""
 
-    :param client: the store's client.
-    :param identity: the task run (dag, run, task, map index), the base of every deduplication key.
-    :param group_id: the task run's batch group (``on_kill`` cancels it).
-    :param ti: the task instance, for XCom.
-    :param chunk_size: requests per batch.
-    :param poll_interval: seconds between status calls.
-    :param progress_timeout: seconds without a newly completed request before giving up.
-    :param sleep: how to wait between status calls (stops early when the task is killed).
-    :param state_store: Airflow 3.3's task state store, or None: each phase's chunks are kept there (under the
-        phase's name), so a retried try resumes a phase at the chunk it reached.
-    :param namespace: the sync's own key in the state store (see ``PhaseStateStore``).
-    :param state_keys: where the keys written to the state store are noted.
-    :param on_submission: told of each phase's ``Submission`` as it starts (the operator's ``on_kill`` stops it).
-    :param record_targets: note each request's method and path as it is sent (in ``targets``, per phase), for
-        a results file.
-    """
+    name = "categories"
+    repeats = True
 
-    client: EcwidClient
-    _: KW_ONLY
-    identity: str
-    group_id: str
-    ti: Any
-    chunk_size: int
-    poll_interval: float
-    progress_timeout: float | None
-    sleep: Callable[[float], None]
-    state_store: StateStore | None = None
-    namespace: str = ""
-    state_keys: list[str] = field(default_factory=list)
-    on_submission: Callable[[Submission], None] | None = None
-    record_targets: bool = False
-    submission: Submission | None = field(default=None, init=False)
-    #: the last phase's requests by id: [method, path] (only when ``record_targets``)
-    targets: dict[str, list[str]] = field(default_factory=dict, init=False)
+    def runs_for(self, context: PhaseContext) -> bool:
+        return bool(context.planner.shape.category_column)
 
-    def phase_store(self, phase: str) -> PhaseStateStore | None:
-        """The state store as the phase's submission sees it (None without a state store)."""
-        if self.state_store is None:
+    def plan(self, context: PhaseContext) -> Planned | None:
+        planner, progress = context.planner, context.progress
+        if progress.category_ids is None:  # the store's categories, read once
+            progress.keep_paths(context.reader.categories().ids)
+        planner.tree.ids = progress.paths()
+        separator = planner.shape.category_separator
+        levels = planner.tree.missing_levels(planner.all_category_paths())  # a failed level stays missing
+        depth = progress.depth + 1
+        if depth > len(levels):
+            for sku, product_paths in planner.product_paths.items():
+                lost = [path for path in product_paths if path not in planner.tree.ids]
+                if lost:
+                    progress.blocked[sku] = f"category {separator.join(lost[0])!r} could not be created"
             return None
-        return PhaseStateStore(self.state_store, phase, self.namespace, self.state_keys)
-
-    def submit(
-        self, phase: str, plan: BatchPlan, summary: PlanSummary, *, parallel: bool
-    ) -> tuple[list[str], dict[str, dict[str, Any]]]:
-        """Send a plan's batches as one phase; return the tickets and what each holds (see ``tickets.accounting``)."""
-        log.info("Phase %s: %s request(s) in %s batch(es)", phase, f"{summary.requests:,}", f"{summary.chunks:,}")
-        self.submission = Submission(
-            self.client,
-            identity=f"{self.identity}|phase:{phase}",
-            group_id=self.group_id,
-            ti=self.ti,
-            state_store=self.phase_store(phase),
-            stop_on_first_failure=False,  # one bad row must not stop its neighbours
-            allow_parallel_mode=parallel,
+        ready = [path for path in levels[depth - 1] if len(path) == 1 or path[:-1] in planner.tree.ids]
+        planned = self.ready(
+            context, f"{self.name}-{depth}", planner.tree.create_requests(ready, separator), parallel=True
         )
-        if self.on_submission is not None:
-            self.on_submission(self.submission)
-        self.targets = {}
-        tickets = self.submission.run(self._noted(plan.chunks()), summary.chunks, summary.requests)
-        return tickets, self.submission.expected
+        planned.skus = [PATH_JOIN.join(path) for path in ready]
+        return planned
 
-    def _noted(self, chunks: Iterable[EncodedChunk]) -> Iterator[EncodedChunk]:
-        """The chunks as they go, their requests' methods and paths noted when a results file wants them."""
-        for chunk in chunks:
-            if self.record_targets:
-                self.targets.update({key: list(target) for key, target in request_targets(chunk.payload).items()})
-            yield chunk
-
-    def wait(self, tickets: Sequence[str]) -> list[BatchStatus]:
-        """Wait here until every ticket's batch ran."""
-        poller = TicketPoller(list(tickets), self.client.get_batch)
-        return wait_for_tickets(
-            poller,
-            poll_interval=self.poll_interval,
-            deadline=None,
-            progress_timeout=self.progress_timeout,
-            sleep=self.sleep,
-        )
+    def apply(self, context: PhaseContext, result: PhaseResult, pending: Pending) -> None:
+        planner, progress = context.planner, context.progress
+        separator = planner.shape.category_separator
+        ids = progress.paths()
+        created = result.created()
+        for key in pending.skus:
+            path = tuple(key.split(PATH_JOIN))
+            if request_id(path, separator) in created:
+                ids[path] = created[request_id(path, separator)]
+        progress.keep_paths(ids)
+        failures = []
+        for failure in result.failures():  # a category's failure names the feed rows whose paths pass through it
+            path = tuple(str(failure["sku"]).split(separator))
+            rows = [sku for sku, paths in planner.product_paths.items() if _passes_through(paths, path)]
+            failures.append({**failure, "phase": self.name, "rows": rows})
+        progress.record(self.name, result, failures)
+        progress.depth += 1
 
 
-def settle(phase: str, statuses: Sequence[BatchStatus], expected: Mapping[str, Mapping[str, Any]]) -> PhaseResult:
-    """What a phase's finished batches did."""
-    result = PhaseResult(phase, BatchReport.from_statuses(statuses, expected))
-    log.info("Phase %s done: %d completed, %d did not", phase, result.report.completed, len(result.report.not_done))
-    return result
+def _passes_through(paths: list[Path], category: Path) -> bool:
+    return any(path[: len(category)] == category for path in paths)
+
+
+class Products(Phase):
+    """The feed's products read from the store once; new ones created (with their options), changed ones updated."""
+
+    name = "products"
+
+    def plan(self, context: PhaseContext) -> Planned:
+        planner, progress = context.planner, context.progress
+        planner.tree.ids = progress.paths()
+        planner.index = context.reader.products(planner)  # the store's products, read once, when first needed
+        _keep_store_facts(planner, progress)
+        frame = planner.product_frame()
+        frame = frame.loc[[sku not in progress.blocked for sku in frame["sku"]]]
+        frame.index = pd.RangeIndex(len(frame))
+        create_only = []
+        if planner.shape.parent_sku_column:  # a new product gets its options with its create: one request less
+            derived = planner.derived_options
+            options_column = pd.Series([derived.get(sku) for sku in frame["sku"]], index=frame.index, dtype=object)
+            frame = frame.assign(options=options_column)
+            create_only = ["options"]
+        diff = planner.product_diff(frame)
+        diff.accept_checked(list(frame["sku"]), create_only=create_only)
+        diff.held_back = set(progress.blocked)
+        plan, sent, found = diff.plan(planner.index, planner.chunk_size)
+        progress.product_changes = {"new": found.new, "changed": found.changed, "unchanged": found.unchanged}
+        return Planned(self.name, plan, sent, planner.parallel, skus=list(frame["sku"]))
+
+    def apply(self, context: PhaseContext, result: PhaseResult, pending: Pending) -> None:
+        progress = context.progress
+        created = {sku: pid for sku, pid in result.created().items() if MISSING_PRODUCT.key(sku) is None}
+        progress.product_ids.update(created)
+        progress.created_products = sorted(created)
+        for sku in pending.skus:
+            if sku not in progress.product_ids:
+                progress.blocked[sku] = "the product could not be created"
+        super().apply(context, result, pending)
+
+
+def _keep_store_facts(planner: CatalogPlanner, progress: SyncProgress) -> None:
+    """What later phases need of the store's listing: ids, stale options, the known products' variations."""
+    feed_products = set(planner.rows.products["sku"])
+    known = {sku: entry[0] for sku, entry in planner.index.products.items() if sku in feed_products}
+    progress.product_ids = dict(known)
+    progress.options_stale, progress.variation_ids, progress.variation_requests = [], {}, {}
+    if not planner.shape.parent_sku_column:
+        return
+    parents = list(known)
+    for start in range(0, len(parents), STORE_SLICE):  # a slice of the listing parsed at a time
+        _keep_variation_facts(planner, progress, {sku: known[sku] for sku in parents[start : start + STORE_SLICE]})
+    progress.options_stale.sort()
+
+
+def _keep_variation_facts(planner: CatalogPlanner, progress: SyncProgress, known: dict[str, int]) -> None:
+    listed = {sku: planner.index.extra(sku) for sku in known}
+    derived = planner.derived_options
+    progress.options_stale += [
+        parent
+        for parent, listing in listed.items()
+        if parent in derived and options_shape(listing.get("options")) != options_shape(derived[parent])
+    ]
+    store = {sku: listing.get("combinations") or [] for sku, listing in listed.items()}
+    progress.variation_ids.update(
+        {str(item.get("sku")): int(item["id"]) for items in store.values() for item in items if "id" in item}
+    )
+    variations = planner.rows.variations
+    rows = variations.loc[variations["_parent"].isin(known)]
+    by_id = {product_id: sku for sku, product_id in known.items()}
+    for request in plan_variations(rows, planner.shape, known, store, {}).requests:
+        parent = by_id[int(request["path"].split("/")[2])]
+        progress.variation_requests.setdefault(parent, []).append(request)
+
+
+class Options(Phase):
+    """Known products whose options differ from those their variations derive get them (new ones got them)."""
+
+    name = "options"
+
+    def runs_for(self, context: PhaseContext) -> bool:
+        return bool(context.planner.shape.parent_sku_column)
+
+    def plan(self, context: PhaseContext) -> Planned:
+        planner, progress = context.planner, context.progress
+        requests = []
+        for parent in progress.options_stale:
+            if parent in progress.blocked or parent not in progress.product_ids:
+                continue
+            body = {"options": planner.derived_options[parent]}
+            path = f"/products/{progress.product_ids[parent]}"
+            requests.append({"id": OPTIONS.make(parent), "method": "PUT", "path": path, "body": body})
+        return self.ready(context, self.name, requests, parallel=True)
+
+    def apply(self, context: PhaseContext, result: PhaseResult, pending: Pending) -> None:
+        for request in result.failed_ids():
+            context.progress.blocked[str(OPTIONS.key(request))] = "its options could not be updated"
+        super().apply(context, result, pending)
+
+
+class Variations(Phase):
+    """Variations deleted, updated and created, in that order (a SKU may move), in Ecwid's sequential mode."""
+
+    name = "variations"
+
+    def runs_for(self, context: PhaseContext) -> bool:
+        return bool(context.planner.shape.parent_sku_column)
+
+    def plan(self, context: PhaseContext) -> Planned:
+        planner, progress = context.planner, context.progress
+        known = set(progress.product_ids) - set(progress.created_products)
+        variations = planner.rows.variations
+        new_rows = variations.loc[~variations["_parent"].isin(known)]
+        new = NewVariations(new_rows, planner.shape, progress.product_ids, dict(progress.blocked))
+        progress.blocked.update(new.skipped())
+        held = known & set(progress.blocked)  # known products whose options failed (or whose category did)
+        rows = variations.loc[variations["_parent"].isin(held)]
+        for sku, parent in zip(rows["sku"], rows["_parent"], strict=True):
+            progress.blocked[sku] = progress.blocked[parent]
+        planned = [
+            request for parent, found in progress.variation_requests.items() if parent not in held for request in found
+        ]
+        order = {"DELETE": 0, "PUT": 1, "POST": 2}  # deletes, then updates, then creates (a SKU may move)
+        planned.sort(key=lambda request: order.get(str(request["method"]), 3))
+
+        def requests() -> Iterator[dict[str, Any]]:  # made again at each read: checked, then sent
+            return chain(planned, new.requests())
+
+        return self.ready(context, self.name, requests)
+
+    def apply(self, context: PhaseContext, result: PhaseResult, pending: Pending) -> None:
+        progress = context.progress
+        new_variations = []
+        for key, value in result.iter_created():
+            sku = str(VARIATION.key(key))
+            progress.variation_ids[sku] = value
+            new_variations.append(sku)
+        progress.new_variations = sorted(new_variations)
+        super().apply(context, result, pending)
+
+
+class Images(Phase):
+    """Only the images that changed since they were last sent (the image memory); a gallery: delete, then add."""
+
+    name = "images"
+
+    def runs_for(self, context: PhaseContext) -> bool:
+        return context.memory.wanted
+
+    def plan(self, context: PhaseContext) -> Planned:
+        images = context.planner.image_planner(context.progress, context.memory.load(), refresh=context.memory.refresh)
+        return self.ready(context, self.name, images.requests)
+
+    def apply(self, context: PhaseContext, result: PhaseResult, pending: Pending) -> None:
+        memory = context.memory.load()
+        groups = context.planner.image_planner(context.progress, memory, refresh=context.memory.refresh).groups()
+        remember_images(memory, groups, result.failed_ids())
+        super().apply(context, result, pending)
+
+
+class UnusedCategories(Phase):
+    """With ``on_missing_categories="delete"``: the store categories no feed path uses, children first."""
+
+    name = "categories-unused"
+
+    def runs_for(self, context: PhaseContext) -> bool:
+        shape = context.planner.shape
+        return bool(shape.category_column) and shape.on_missing_categories == "delete"
+
+    def plan(self, context: PhaseContext) -> Planned:
+        planner = context.planner
+        planner.tree.ids = context.progress.paths()
+        separator = planner.shape.category_separator
+        requests = [
+            {"id": UNUSED_CATEGORY.make(separator.join(path)), "method": "DELETE", "path": f"/categories/{category_id}"}
+            for path, category_id in planner.tree.unused(planner.all_category_paths())
+        ]
+        return self.ready(context, self.name, requests)  # in order: children first
+
+
+#: The phases, in the order they run: each one's requests may need ids an earlier one created.
+PHASES: tuple[Phase, ...] = (CategoryLevels(), Products(), Options(), Variations(), Images(), UnusedCategories())
+#: The progress's steps: every phase's name, then :data:`DONE`.
+STEPS = (*(phase.name for phase in PHASES), DONE)
+
+
+def phase_named(step: str) -> Phase:
+    """The phase of a progress's step."""
+    for phase in PHASES:
+        if phase.name == step:
+            return phase
+    raise ValueError(f"no phase is called {step!r}")
+
+
+def step_after(step: str) -> str:
+    """The step after ``step`` (:data:`DONE` after the last phase)."""
+    return STEPS[STEPS.index(step) + 1]
+
+
+def plan_next(context: PhaseContext) -> Planned | None:
+    """
+    The next round of the progress's step (it may send nothing), or None when that step is over: the progress
+    then names the next step.
+    """
+    progress = context.progress
+    phase = phase_named(progress.step)
+    planned = phase.plan(context) if phase.runs_for(context) else None
+    if planned is None:
+        progress.step = step_after(progress.step)
+    return planned
+
+
+def apply_settled(context: PhaseContext, result: PhaseResult, pending: Pending) -> None:
+    """Apply a settled round to the progress; move on unless its phase repeats (the next level is planned)."""
+    progress = context.progress
+    phase = phase_named(progress.step)
+    phase.apply(context, result, pending)
+    if not phase.repeats:
+        progress.step = step_after(progress.step)

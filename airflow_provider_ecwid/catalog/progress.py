@@ -17,12 +17,10 @@ from typing import Any
 import pandas as pd
 
 from airflow_provider_ecwid.catalog.categories import Path
-from airflow_provider_ecwid.catalog.phases import PhaseResult
+from airflow_provider_ecwid.catalog.phase_runner import PhaseResult
 
 #: XCom and task-state-store key of the progress.
 PROGRESS_KEY = "ecwid_sync_progress"
-#: The steps, in order; ``categories`` repeats once per level.
-STEPS = ("categories", "products", "options", "variations", "images", "categories-unused", "done")
 #: Joins a category path's levels in the progress (JSON keys are text; no category name holds this character).
 PATH_JOIN = "\x1f"
 #: How many failed requests and held-back SKUs the summary lists (it counts all of them).
@@ -53,7 +51,8 @@ class SyncProgress:
     """
     How far one task run's whole-catalog sync got.
 
-    :param step: the step to plan next (or whose pending phase to settle).
+    :param step: the step to plan next (or whose pending phase to settle): a phase's name (``catalog.phases``), or
+        ``done``.
     :param depth: category levels done.
     :param category_ids: the store's categories and those created, joined path -> id (None: not read yet).
     :param product_ids: feed SKU -> product id (the store's, then those created).
@@ -105,19 +104,21 @@ class SyncProgress:
         pending = values.pop("pending", None)
         return cls(**values, pending=Pending(**pending) if pending else None)
 
-    def next_step(self) -> None:
-        self.step = STEPS[STEPS.index(self.step) + 1]
-
     def paths(self) -> dict[Path, int]:
         return {tuple(key.split(PATH_JOIN)): value for key, value in (self.category_ids or {}).items()}
 
     def keep_paths(self, ids: dict[Path, int]) -> None:
         self.category_ids = {PATH_JOIN.join(path): value for path, value in ids.items()}
 
-    def record(self, result: PhaseResult, failures: Sequence[dict[str, Any]] | None = None) -> None:
-        """Add a settled phase: what it sent (even nothing), and its failures by SKU and phase."""
-        name = result.phase.split("-", 1)[0]
-        self.sent[name] = self.sent.get(name, 0) + result.sent
+    def record(self, phase: str, result: PhaseResult, failures: Sequence[dict[str, Any]] | None = None) -> None:
+        """
+        Add a settled round of a phase: what it sent (even nothing), and its failures by SKU and phase.
+
+        :param phase: the phase's name (each category level adds to ``categories``).
+        :param result: what the round's batches did.
+        :param failures: its failures as the summary lists them (default: every request that did not complete).
+        """
+        self.sent[phase] = self.sent.get(phase, 0) + result.sent
         found = list(result.failures() if failures is None else failures)
         self.failed_count += len(found)
         self.failed = (self.failed + found)[:LISTED]

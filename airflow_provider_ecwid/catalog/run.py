@@ -30,13 +30,13 @@ from airflow_provider_ecwid.batch.sources import InputSource
 from airflow_provider_ecwid.catalog.categories import CategoryTree
 from airflow_provider_ecwid.catalog.changes import ChangeReader
 from airflow_provider_ecwid.catalog.diff import CatalogIndex, read_feed
-from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory
-from airflow_provider_ecwid.catalog.phases import PhaseResult, PhaseRunner, PhaseStateStore, settle
-from airflow_provider_ecwid.catalog.planner import Planned, StoreReader, WholeCatalogSync
+from airflow_provider_ecwid.catalog.phase_runner import PhaseResult, PhaseRunner, PhaseStateStore, settle
+from airflow_provider_ecwid.catalog.phases import DONE, PhaseContext, Planned, StoreReader, apply_settled, plan_next
+from airflow_provider_ecwid.catalog.planner import CatalogPlanner
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, Pending, SyncProgress
 from airflow_provider_ecwid.catalog.progress_files import ProgressFiles, abandon, load_record
-from airflow_provider_ecwid.catalog.settings import Lookup
+from airflow_provider_ecwid.catalog.settings import FeedShape, Lookup, ProductSettings
 from airflow_provider_ecwid.catalog.store_memory import Opener
 from airflow_provider_ecwid.errors import EcwidError, EcwidProgressLostError
 from airflow_provider_ecwid.tickets.state import StateStore
@@ -87,7 +87,7 @@ class RunSettings:
 @dataclass
 class ClientReader:
     """
-    Reads the store's listings through the client (``catalog.planner.StoreReader``).
+    Reads the store's listings through the client (``catalog.phases.StoreReader``).
 
     :param client: the store's client.
     :param lookup: how to look the feed's products up, and how long batched lookups may wait.
@@ -99,14 +99,14 @@ class ClientReader:
     def categories(self) -> CategoryTree:
         return CategoryTree(self.client.iter_categories())
 
-    def products(self, sync: WholeCatalogSync) -> CatalogIndex:
-        return sync.look_up_products(self.client, self.lookup)
+    def products(self, planner: CatalogPlanner) -> CatalogIndex:
+        return planner.look_up_products(self.client, self.lookup)
 
 
 @dataclass
 class LazyMemory:
     """
-    The image memory, loaded once when the images phase needs it (``catalog.planner.MemoryOpener``).
+    The image memory, loaded once when the images phase needs it (``catalog.phases.MemoryOpener``).
 
     :param wanted: the feed has image columns.
     :param refresh: send every image again.
@@ -128,36 +128,36 @@ def read_checked(
     source: InputSource,
     shape: FeedShape,
     *,
-    product_sync: Mapping[str, Any],
+    products: ProductSettings,
     chunk_size: int,
     allow_parallel_mode: bool,
-) -> WholeCatalogSync:
+) -> CatalogPlanner:
     """
     Step *read*: the feed, read once, and every row of it checked (rows, parents, options, paths, URLs) before
     any call.
 
     :param source: the feed.
     :param shape: which columns carry categories, variations and images.
-    :param product_sync: the product phase's options (see :class:`WholeCatalogSync`).
+    :param products: how product rows are compared and sent.
     :param chunk_size: requests per batch.
     :param allow_parallel_mode: run the independent phases in Ecwid's parallel mode.
     """
-    whole = WholeCatalogSync(
-        read_feed(source, str(product_sync["feed_sku_column"])),
+    planner = CatalogPlanner(
+        read_feed(source, products.feed_sku_column),
         shape,
-        product_sync=product_sync,
+        products=products,
         chunk_size=chunk_size,
         allow_parallel_mode=allow_parallel_mode,
     )
-    whole.check()
-    return whole
+    planner.check()
+    return planner
 
 
 class CatalogRun:
     """
     One task try's whole-catalog sync.
 
-    :param sync: the checked feed's planner (see :func:`read_checked`).
+    :param planner: the checked feed (see :func:`read_checked`).
     :param client: the store's client.
     :param settings: the plain values it runs with.
     :param outbox: where the tickets go as they are submitted.
@@ -173,7 +173,7 @@ class CatalogRun:
 
     def __init__(
         self,
-        sync: WholeCatalogSync,
+        planner: CatalogPlanner,
         client: EcwidClient,
         settings: RunSettings,
         *,
@@ -186,7 +186,7 @@ class CatalogRun:
         files: tuple[Opener, Callable[[str], None]] | None = None,
         progress_files: ProgressFiles | None = None,
     ) -> None:
-        self.sync = sync
+        self.planner = planner
         self.client = client
         self.settings = settings
         self.outbox = outbox
@@ -194,7 +194,7 @@ class CatalogRun:
         self.state = state
         self.sleep = sleep
         self.on_submission = on_submission
-        self.progress = progress or SyncProgress(feed_digest=sync.digest)
+        self.progress = progress or SyncProgress(feed_digest=planner.digest)
         self.progress_files = progress_files
         self.saved: dict[str, Any] | None = None
         self.reader: StoreReader = ClientReader(client, settings.lookup)
@@ -216,8 +216,8 @@ class CatalogRun:
 
     def preview(self) -> dict[str, Any]:
         """A dry run: read the store and say what the sync would do; send nothing."""
-        self.sync.read_store(self.client, self.settings.lookup)
-        return self.sync.preview(self.client.store_id)
+        self.planner.read_store(self.client, self.settings.lookup)
+        return self.planner.preview(self.client.store_id)
 
     # -- start, or resume -----------------------------------------------------------------------------------
 
@@ -263,7 +263,7 @@ class CatalogRun:
 
     def feed_changed(self) -> bool:
         """Whether the feed read now differs from the one the progress was planned on."""
-        return bool(self.progress.feed_digest) and self.progress.feed_digest != self.sync.digest
+        return bool(self.progress.feed_digest) and self.progress.feed_digest != self.planner.digest
 
     def resume(self, statuses: Sequence[BatchStatus]) -> None:
         """After a deferral: record the pending phase from its tickets' final statuses."""
@@ -292,7 +292,7 @@ class CatalogRun:
     def advance(self) -> bool:
         """Run phases until every one is done (True), or one is submitted to be waited for elsewhere (False)."""
         progress = self.progress
-        while progress.step != "done":
+        while progress.step != DONE:
             pending = progress.pending
             if pending is not None:
                 if self.settings.deferrable:
@@ -300,12 +300,12 @@ class CatalogRun:
                 self._record(self.runner().wait(pending.tickets))
                 self.save()
                 continue
-            planned = self.sync.plan_step(progress, self.reader, self.memory)
+            planned = plan_next(self._phase_context())
             if planned is None:
                 continue
             if not planned.summary.requests:  # nothing to send: nothing to wait for
                 empty = Pending(planned.phase, [], {}, planned.skus)
-                self.sync.apply(progress, PhaseResult(planned.phase), empty, self.memory)
+                apply_settled(self._phase_context(), PhaseResult(planned.phase), empty)
                 continue
             self._submit(planned)
             self.save()
@@ -347,8 +347,11 @@ class CatalogRun:
         result = settle(pending.phase, statuses, pending.expected)
         if self.settings.record_outcomes:
             self.progress.outcomes.extend(result.outcomes(pending.targets))
-        self.sync.apply(self.progress, result, pending, self.memory)
+        apply_settled(self._phase_context(), result, pending)
         self.progress.pending = None
+
+    def _phase_context(self) -> PhaseContext:
+        return PhaseContext(self.planner, self.progress, self.reader, self.memory)
 
     # -- verdict --------------------------------------------------------------------------------------------
 
@@ -361,10 +364,10 @@ class CatalogRun:
             self.progress_files.clear()
         if self.changes is not None and self.progress.failed_count == 0:
             try:
-                self.changes.conclude(self.sync, self.progress)
+                self.changes.conclude(self.planner, self.progress)
             except (OSError, ValueError, EcwidError) as err:  # the sync is done; the next one reads the catalog
                 log.warning("The catalog memory could not be saved (%s): the next sync reads the whole catalog", err)
-        return self.sync.summary(self.progress)
+        return self.planner.summary(self.progress)
 
     def verdict(self, summary: Mapping[str, Any]) -> str | None:
         """Why the sync fails under ``fail_on`` (every failed row named by SKU and phase), or None."""

@@ -19,6 +19,7 @@ import pandas as pd
 from airflow_provider_ecwid.batch.values import MISSING, column_values
 from airflow_provider_ecwid.catalog.diff import canonical
 from airflow_provider_ecwid.catalog.feed_shape import FeedShape, is_empty, text
+from airflow_provider_ecwid.catalog.request_ids import MISSING_VARIATION, VARIATION
 
 #: Feed columns that are a variation's own fields (sent when the feed has them).
 VARIATION_FIELDS = ("price", "compareToPrice", "costPrice", "quantity", "unlimited", "weight")
@@ -177,7 +178,7 @@ class NewVariations:
 
 def _create(sku: str, product_id: int, body: dict[str, Any]) -> dict[str, Any]:
     path = f"/products/{product_id}/combinations"
-    return {"id": f"variation:{sku}", "method": "POST", "path": path, "body": {"sku": sku, **body}}
+    return {"id": VARIATION.make(sku), "method": "POST", "path": path, "body": {"sku": sku, **body}}
 
 
 def _request(
@@ -190,7 +191,7 @@ def _request(
     changed = {name: value for name, value in body.items() if not _same(name, value, current)}
     if not changed:
         return None
-    return {"id": f"variation:{sku}", "method": "PUT", "path": f"{base}/{current['id']}", "body": changed}
+    return {"id": VARIATION.make(sku), "method": "PUT", "path": f"{base}/{current['id']}", "body": changed}
 
 
 def _same(name: str, value: Any, current: Mapping[str, Any]) -> bool:
@@ -217,7 +218,7 @@ def _deletes(
             if item.get("sku") not in named.get(parent, set()):
                 deletes.append(
                     {
-                        "id": f"variation-missing:{item.get('sku')}",
+                        "id": MISSING_VARIATION.make(str(item.get("sku"))),
                         "method": "DELETE",
                         "path": f"/products/{product_ids[parent]}/combinations/{item['id']}",
                     }

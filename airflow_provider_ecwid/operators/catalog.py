@@ -3,42 +3,52 @@ whole-catalog sync (``airflow_provider_ecwid.catalog``), to which it hands plain
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, Context
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context, conf
 
-from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
-from airflow_provider_ecwid.catalog.settings import Lookup, check_lookup
+from airflow_provider_ecwid.batch.chunks import check_chunk_size
+from airflow_provider_ecwid.catalog.settings import (
+    FeedShape,
+    KeepOrDelete,
+    Lookup,
+    LookupMode,
+    OnMissing,
+    ProductSettings,
+    check_lookup,
+)
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKilledError, EcwidWaitError
-from airflow_provider_ecwid.operators.batch import EcwidBatchOperator, as_bool
-from airflow_provider_ecwid.tasks.ticket_wait import check_event, fail_without_retry, released_on_deferral
-from airflow_provider_ecwid.tickets.verdict import check_fraction
+from airflow_provider_ecwid.hooks.ecwid import EcwidHook
+from airflow_provider_ecwid.links import EcwidStoreLink
+from airflow_provider_ecwid.operators.batch_task import EcwidBatchTaskMixin, as_bool, is_template
+from airflow_provider_ecwid.tasks.ticket_wait import DEFER_GRACE, check_event, fail_without_retry, released_on_deferral
+from airflow_provider_ecwid.tickets.verdict import check_fail_on, check_fraction
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
-    from airflow_provider_ecwid.catalog.diff import CatalogIndex, CatalogSync, OnMissing
-    from airflow_provider_ecwid.catalog.planner import WholeCatalogSync
+    from airflow_provider_ecwid.batch.build import NullValues
+    from airflow_provider_ecwid.batch.sources import FileFormat
+    from airflow_provider_ecwid.catalog.diff import CatalogIndex, ProductDiff
+    from airflow_provider_ecwid.catalog.planner import CatalogPlanner
     from airflow_provider_ecwid.catalog.progress import SyncProgress
     from airflow_provider_ecwid.catalog.progress_files import ProgressFiles
     from airflow_provider_ecwid.catalog.run import CatalogRun, LazyMemory
-    from airflow_provider_ecwid.catalog.settings import LookupMode
 
 SYNC_XCOM_KEY = "sync_summary"
 DEFAULT_MEMORY_AGE = timedelta(days=7)
 
 
-class EcwidCatalogSyncOperator(EcwidBatchOperator):
+class EcwidCatalogSyncOperator(EcwidBatchTaskMixin, BaseOperator):
     """
     Make the store's products match a feed, by SKU, without ever creating a product twice.
 
     SKUs are mapped to product ids first (paging the catalog with trimmed fields, or looking the feed's SKUs
     up in batches: ``lookup="auto"`` picks whichever costs fewer calls). Then new SKUs are created (POST, with
     ``enabled`` sent explicitly), known SKUs whose values differ are updated (PUT of the feed's fields), and
-    unchanged products are left alone: running the same feed twice sends nothing the second time. Everything
-    else (chunking, deduplication keys, groups, resuming, waiting, the report) is EcwidBatchOperator's.
+    unchanged products are left alone: running the same feed twice sends nothing the second time. Chunking,
+    deduplication keys, the batch group, resuming, waiting and the report work as in ``EcwidBatchOperator``.
 
     :param data: the feed: a DataFrame, a list of dicts, or a CSV / Parquet / JSON Lines path or URL.
     :param sku_column: the feed's SKU column (default ``sku``); SKUs must be present and unique.
@@ -73,19 +83,43 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         and reads only what changed since (nothing when nothing did). This bounds how old (since its last read of
         the whole catalog) that memory may be before the whole catalog is read again: a ``timedelta`` or seconds,
         default 7 days; 0 or None reads the whole catalog on every run and keeps no memory.
-    :param kwargs: everything EcwidBatchOperator takes except ``path``, ``method``, ``method_column``,
-        ``body`` and ``id_column``. ``fail_on`` judges the sync's requests as the batch operator's;
-        ``results_path`` gets every request's outcome (in the whole-catalog sync: phase, SKU, method, path,
-        status and Ecwid's message, every phase).
+    :param null_values: ``"omit"`` (default) leaves empty feed values out; ``"null"`` sends them as null.
+    :param chunk_size: requests per batch, 1 to 500 (default 500).
+    :param stop_on_first_failure: the flat sync's batches: Ecwid's default True stops a batch at its first failure
+        (the whole-catalog sync never stops a phase's batches: one bad row must not hold back its neighbours).
+    :param allow_parallel_mode: run the requests that do not depend on each other (products, options, one level
+        of categories) in Ecwid's parallel mode; variations and images always run in order.
+    :param dry_run: read the store and report what would be sent; send nothing.
+    :param wait_for_completion: the flat sync: wait for its batches and return the report instead of the
+        tickets (the whole-catalog sync always waits, phase by phase).
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status calls while waiting.
+    :param wait_timeout: the most seconds to wait in all (None: no limit).
+    :param progress_timeout: seconds without a newly completed request before failing (None: no limit).
+    :param defer_grace: with ``deferrable=True``, seconds to keep polling in the worker before deferring.
+    :param fail_on: ``"any_failed"`` (default), ``"never"``, or the fraction of requests allowed to not complete.
+    :param results_path: every request's outcome, as ``.csv`` or ``.jsonl`` (in the whole-catalog sync: phase,
+        SKU, method, path, status and Ecwid's message, every phase).
+    :param file_format: ``csv``, ``parquet`` or ``jsonl`` when the feed file's suffix does not say.
+    :param read_options: extra keyword arguments for the file reader (e.g. ``{"dtype": {"sku": "str"}}``).
+    :param ecwid_conn_id: the ``ecwid`` connection.
     """
 
     template_fields: Sequence[str] = (
-        *EcwidBatchOperator.template_fields,
+        "data",
         "sku_column",
+        "body_columns",
         "on_missing",
         "memory_path",
         "refresh_images",
+        "results_path",
+        "file_format",
+        "ecwid_conn_id",
+        "is_dry_run",
+        "stop_on_first_failure",
     )
+    operator_extra_links = (EcwidStoreLink(),)
+    ui_color = "#3fb4e0"
 
     def __init__(
         self,
@@ -99,10 +133,10 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         lookup: LookupMode = "auto",
         category_column: str | None = None,
         category_separator: str = " > ",
-        on_missing_categories: str = "keep",
+        on_missing_categories: KeepOrDelete = "keep",
         parent_sku_column: str | None = None,
         option_columns: Sequence[str] | None = None,
-        on_missing_variations: str = "keep",
+        on_missing_variations: KeepOrDelete = "keep",
         image_column: str | None = None,
         gallery_column: str | None = None,
         gallery_separator: str = "|",
@@ -110,34 +144,69 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         refresh_images: bool = False,
         catalog_memory_max_age: timedelta | float | None = DEFAULT_MEMORY_AGE,
         image_memory_path: str | None = None,
+        null_values: NullValues = "omit",
+        chunk_size: int = 500,
+        stop_on_first_failure: bool = True,
+        allow_parallel_mode: bool = False,
+        dry_run: bool = False,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 10.0,
+        wait_timeout: float | None = None,
+        progress_timeout: float | None = 3600.0,
+        defer_grace: float = DEFER_GRACE,
+        fail_on: Any = "any_failed",
+        results_path: str | None = None,
+        file_format: FileFormat | None = None,
+        read_options: dict[str, Any] | None = None,
+        ecwid_conn_id: str = EcwidHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        for taken in ("path", "method", "method_column", "body", "id_column"):
-            if taken in kwargs:
-                raise EcwidConfigError(f"EcwidCatalogSyncOperator decides {taken!r} itself; do not pass it")
-        super().__init__(data=data, path="/products", id_column=sku_column, body_columns=body_columns, **kwargs)
+        super().__init__(**kwargs)
+        self.data = data
         self.sku_column = sku_column
+        self.body_columns = body_columns
         self.enabled_default = enabled_default
         self.on_missing = on_missing
         self.max_missing_share = check_fraction(max_missing_share, "max_missing_share")
-        self.lookup = check_lookup(lookup)  # refused here, before the first call
-        self.shape_options: dict[str, Any] = {
-            "category_column": category_column,
-            "category_separator": category_separator,
-            "on_missing_categories": on_missing_categories,
-            "parent_sku_column": parent_sku_column,
-            "option_columns": tuple(option_columns or ()),
-            "on_missing_variations": on_missing_variations,
-            "image_column": image_column,
-            "gallery_column": gallery_column,
-            "gallery_separator": gallery_separator,
-        }
+        self.null_values = null_values
+        if not any(is_template(value) for value in (sku_column, body_columns, on_missing)):
+            self._product_settings()  # a wrong value fails when the DAG file is parsed
+        self.lookup = check_lookup(lookup)
+        self.shape = FeedShape(
+            category_column=category_column,
+            category_separator=category_separator,
+            on_missing_categories=on_missing_categories,
+            parent_sku_column=parent_sku_column,
+            option_columns=tuple(option_columns or ()),
+            on_missing_variations=on_missing_variations,
+            image_column=image_column,
+            gallery_column=gallery_column,
+            gallery_separator=gallery_separator,
+        )
         self.memory_path = _memory_path(memory_path, image_memory_path)
         self.refresh_images = refresh_images
         age = catalog_memory_max_age
         self.catalog_memory_max_age = age.total_seconds() if isinstance(age, timedelta) else float(age or 0)
         if self.catalog_memory_max_age < 0:
             raise EcwidConfigError("catalog_memory_max_age must not be negative")
+        self.chunk_size = check_chunk_size(chunk_size)
+        self.stop_on_first_failure = stop_on_first_failure
+        self.allow_parallel_mode = allow_parallel_mode
+        self.is_dry_run = dry_run  # BaseOperator already has a dry_run() method
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.wait_timeout = wait_timeout
+        self.progress_timeout = progress_timeout
+        self.defer_grace = defer_grace
+        self.fail_on = check_fail_on(fail_on)
+        self.results_path = results_path
+        self.file_format = file_format
+        self.read_options = read_options
+        self.ecwid_conn_id = ecwid_conn_id
+        self.tickets: list[str] = []
+        self.expected: dict[str, dict[str, Any]] = {}
 
     def execute(self, context: Context) -> Any:
         """Read the feed, compare it with the store and send the difference (phase by phase for a whole catalog)."""
@@ -146,9 +215,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
     def _sync(self, context: Context) -> Any:
         self._start(context)
-        from airflow_provider_ecwid.catalog.feed_shape import FeedShape
-
-        if FeedShape(**self.shape_options).active:  # categories, variations or images: the phased sync
+        if self.shape.active:  # categories, variations or images: the phased sync
             return self._sync_whole_catalog(context)
         sync = self.read_and_check_feed()
         index = self.look_up_skus(sync)
@@ -163,22 +230,21 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         Resume after the trigger fired: a whole-catalog sync records the phase it waited for and runs the next
         ones (every phase that sends something defers); a flat sync reports its batches.
         """
-        from airflow_provider_ecwid.catalog.feed_shape import FeedShape
-
-        if not FeedShape(**self.shape_options).active:
-            return super().execute_complete(context, event)
+        if not self.shape.active:
+            return self._report_after_deferral(context, event)
         with fail_without_retry(), released_on_deferral():
             return self._resume_whole_catalog(context, event)
 
-    def read_and_check_feed(self) -> CatalogSync:
+    def read_and_check_feed(self) -> ProductDiff:
         """Read the feed once (one download for a URL) and validate every row once, before any call."""
-        from airflow_provider_ecwid.catalog.diff import CatalogSync, read_feed
+        from airflow_provider_ecwid.catalog.diff import ProductDiff, read_feed
 
-        sync = CatalogSync(read_feed(self._source(), self.sku_column), **self._product_options())
-        sync.check_feed(self.chunk_size)
-        return sync
+        settings = self._product_settings()
+        diff = ProductDiff(read_feed(self._source(), settings.feed_sku_column), settings)
+        diff.check_feed(self.chunk_size)
+        return diff
 
-    def look_up_skus(self, sync: CatalogSync) -> CatalogIndex:
+    def look_up_skus(self, sync: ProductDiff) -> CatalogIndex:
         """Map the store's SKUs to product ids, once the store's earlier batches have run."""
         from airflow_provider_ecwid.catalog.lookup import build_index
 
@@ -192,16 +258,16 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         """The lookup mode, with this operator's wait limits for batched lookups."""
         return Lookup(self.lookup, timeout=self.wait_timeout, progress_timeout=self.progress_timeout)
 
-    def _product_options(self) -> dict[str, Any]:
-        """The product diff's options (``catalog.diff.CatalogSync``), the flat sync's and the phased one's alike."""
-        return {
-            "feed_sku_column": self.sku_column,
-            "body_columns": list(self.body_columns) if self.body_columns is not None else None,
-            "enabled_default": self.enabled_default,
-            "on_missing": self.on_missing,
-            "max_missing_share": self.max_missing_share,
-            "null_values": self.null_values,
-        }
+    def _product_settings(self) -> ProductSettings:
+        """How product rows are compared and sent, the flat sync's and the phased one's alike (checked)."""
+        return ProductSettings(
+            feed_sku_column=self.sku_column,
+            body_columns=tuple(self.body_columns) if self.body_columns is not None else None,
+            enabled_default=self.enabled_default,
+            on_missing=self.on_missing,
+            max_missing_share=self.max_missing_share,
+            null_values=self.null_values,
+        )
 
     def _wait_for_store_at_rest(self, client: Any) -> None:
         from airflow_provider_ecwid.catalog.lookup import wait_for_store_at_rest
@@ -266,14 +332,13 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         run.resume(self._waiter().collect_or_defer(run.client, progress.pending.tickets))  # each answer read once
         return self._drive(context, run)
 
-    def _read_whole_catalog(self) -> WholeCatalogSync:
-        from airflow_provider_ecwid.catalog.feed_shape import FeedShape
+    def _read_whole_catalog(self) -> CatalogPlanner:
         from airflow_provider_ecwid.catalog.run import read_checked
 
         return read_checked(
             self._source(),
-            FeedShape(**self.shape_options),
-            product_sync=self._product_options(),
+            self.shape,
+            products=self._product_settings(),
             chunk_size=self.chunk_size,
             allow_parallel_mode=self.allow_parallel_mode,
         )
@@ -281,7 +346,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
     def _catalog_run(
         self,
         context: Context,
-        whole: WholeCatalogSync,
+        planner: CatalogPlanner,
         progress: SyncProgress | None = None,
         files: ProgressFiles | None = None,
     ) -> CatalogRun:
@@ -290,8 +355,8 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
         from airflow_provider_ecwid.tasks.storage import open_url, remove_url
 
         client = self.hook.get_conn()
-        identity = self._identity(context)
-        self.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
+        identity = self._open_group(context)
+        assert self.group_id is not None
         settings = RunSettings(
             identity=identity,
             group_id=self.group_id,
@@ -306,11 +371,11 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             catalog_memory_max_age=self.catalog_memory_max_age,
         )
         return CatalogRun(
-            whole,
+            planner,
             client,
             settings,
             outbox=context["ti"],
-            memory=self._image_memory(whole, client.store_id),
+            memory=self._image_memory(client.store_id),
             state=context.get("task_state_store"),
             sleep=self._sleep_unless_killed,
             on_submission=lambda submission: setattr(self, "submission", submission),  # on_kill stops it
@@ -331,14 +396,14 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
 
         return str(self.memory_path or default_memory_folder())
 
-    def _image_memory(self, whole: WholeCatalogSync, store_id: str) -> LazyMemory:
+    def _image_memory(self, store_id: str) -> LazyMemory:
         from airflow_provider_ecwid.catalog.image_memory import ImageMemory, memory_url
         from airflow_provider_ecwid.catalog.run import LazyMemory
         from airflow_provider_ecwid.tasks.storage import open_url
 
         url = memory_url(self._memory_folder(), store_id)
         return LazyMemory(
-            wanted=bool(whole.shape.image_column or whole.shape.gallery_column),
+            wanted=self.shape.has_images,
             refresh=as_bool(self.refresh_images, "refresh_images"),
             opener=lambda: ImageMemory(url, store_id, open_url).load(),
         )
@@ -371,7 +436,7 @@ class EcwidCatalogSyncOperator(EcwidBatchOperator):
             "Whole-catalog sync: sent %s; %d request(s) did not complete", summary["sent"], summary["failed_count"]
         )
         if self.results_path:
-            from airflow_provider_ecwid.catalog.phases import OUTCOME_FIELDS
+            from airflow_provider_ecwid.catalog.phase_runner import OUTCOME_FIELDS
             from airflow_provider_ecwid.tasks.results import write_outcomes
 
             write_outcomes(run.progress.outcomes, OUTCOME_FIELDS, self.results_path, self.log)

@@ -119,11 +119,6 @@ def test_duplicate_and_missing_skus_are_errors(emulator_conn: EcwidEmulator) -> 
     assert sorted(p["sku"] for p in emulator_conn.products()) == ["SKU-0000", "SKU-0001"]
 
 
-def test_refuses_operator_arguments_it_decides_itself() -> None:
-    with pytest.raises(EcwidConfigError, match="'path'"):
-        EcwidCatalogSyncOperator(task_id="x", data=[], path="/products/{id}")
-
-
 def test_auto_lookup_picks_the_cheaper_way(emulator_conn: EcwidEmulator, task_logs: TaskLogs) -> None:
     sync(feed(450))  # a catalog of 450 products
     wait_for_batches(emulator_conn)

@@ -32,7 +32,7 @@ KILLED_AT = 150  # ...of 300, until the task is killed here: the kill always fin
 def test_a_sync_of_200000_rows_killed_in_its_variations_and_retried_sends_every_request_once(
     emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_provider_ecwid.catalog.phases import PhaseRunner
+    from airflow_provider_ecwid.catalog.phase_runner import PhaseRunner
 
     data = feed(PRODUCTS)  # a 3-level category path, a main image and a 2-image gallery per product
     killed = whole_catalog_operator(data, str(tmp_path), poll_interval=0.2)

@@ -74,7 +74,7 @@ async def test_a_resumed_task_whose_progress_file_is_gone_starts_over_and_sends_
 def test_a_retried_task_whose_progress_file_is_lost_starts_over_and_sends_nothing_twice(
     emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
-    from airflow_provider_ecwid.catalog.phases import PhaseRunner
+    from airflow_provider_ecwid.catalog.phase_runner import PhaseRunner
 
     submit, wait = PhaseRunner.submit, PhaseRunner.wait
     submitted: list[str] = []

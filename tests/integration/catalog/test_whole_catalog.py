@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from airflow_provider_ecwid.catalog.phases import OUTCOME_FIELDS
+from airflow_provider_ecwid.catalog.phase_runner import OUTCOME_FIELDS
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY
 from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
@@ -215,7 +215,7 @@ def test_removed_variations_and_categories_go_only_when_asked(emulator_conn: Ecw
 def test_a_retried_task_starts_over_without_a_state_store_and_sends_nothing_twice(
     emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_provider_ecwid.catalog.phases import PhaseRunner
+    from airflow_provider_ecwid.catalog.phase_runner import PhaseRunner
 
     real = PhaseRunner.submit
 
@@ -244,7 +244,7 @@ def test_a_retried_task_starts_over_without_a_state_store_and_sends_nothing_twic
 def test_a_retried_task_resumes_from_the_state_store_at_the_phase_and_chunk_it_reached(
     emulator_conn: EcwidEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies: str
 ) -> None:
-    from airflow_provider_ecwid.catalog.phases import PhaseRunner
+    from airflow_provider_ecwid.catalog.phase_runner import PhaseRunner
 
     submit, wait = PhaseRunner.submit, PhaseRunner.wait
     submitted: list[str] = []
@@ -456,7 +456,7 @@ def test_a_retry_after_a_kill_sends_what_the_kill_cancelled_and_nothing_twice(
 ) -> None:
     """Airflow 3.3: killed while its products batch waits in the store's queue, the task cancels it; the retry
     sends the cancelled products again (once each) and goes on from there."""
-    from airflow_provider_ecwid.catalog.phases import PhaseRunner
+    from airflow_provider_ecwid.catalog.phase_runner import PhaseRunner
 
     submit = PhaseRunner.submit
     killed = sync_operator(feed(), tmp_path)

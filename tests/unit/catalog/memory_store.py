@@ -49,6 +49,11 @@ class MemoryStore(BaseAdapter):
         session.mount(BASE_URL, self)
         return EcwidClient(STORE_ID, TOKEN, base_url=BASE_URL, rate_limit_per_minute=10**9, session=session)
 
+    def add_category(self, name: str) -> None:
+        """A category the store has before the sync (a top-level one)."""
+        with self.state.lock:
+            catalog.handle(self.state.stores[STORE_ID], "POST", "/categories", {}, {"name": name, "enabled": True})
+
     def hold(self) -> None:
         """Run no batch until :meth:`release`: they stay queued."""
         self.holding = True

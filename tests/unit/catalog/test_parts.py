@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from airflow_provider_ecwid.catalog.categories import CategoryTree
-from airflow_provider_ecwid.catalog.feed_shape import FeedShape, split_rows, url_problem
+from airflow_provider_ecwid.catalog.feed_shape import FeedShape, category_paths, gallery_urls, split_rows, url_problem
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory, fingerprint
 from airflow_provider_ecwid.catalog.images import ImagePlanner
 from airflow_provider_ecwid.catalog.variations import derive_options, plan_variations
@@ -20,16 +20,16 @@ SHAPE = FeedShape(parent_sku_column="parent", option_columns=("Size", "Color"), 
 
 def test_category_paths_split_on_the_separator_and_a_list_holds_several() -> None:
     shape = FeedShape(category_column="c", category_separator="/")
-    assert shape.paths("Bikes / Road/Carbon") == [["Bikes", "Road", "Carbon"]]
-    assert shape.paths(["A/B", "C"]) == [["A", "B"], ["C"]]
-    assert shape.paths(float("nan")) == []
+    assert category_paths(shape, "Bikes / Road/Carbon") == [["Bikes", "Road", "Carbon"]]
+    assert category_paths(shape, ["A/B", "C"]) == [["A", "B"], ["C"]]
+    assert category_paths(shape, float("nan")) == []
 
 
 def test_a_gallery_is_a_list_or_a_joined_text() -> None:
     shape = FeedShape(gallery_column="g", gallery_separator=";")
-    assert shape.gallery("https://a/1.jpg; https://a/2.jpg;") == ["https://a/1.jpg", "https://a/2.jpg"]
-    assert shape.gallery(["https://a/1.jpg", None]) == ["https://a/1.jpg"]
-    assert shape.gallery(None) == []
+    assert gallery_urls(shape, "https://a/1.jpg; https://a/2.jpg;") == ["https://a/1.jpg", "https://a/2.jpg"]
+    assert gallery_urls(shape, ["https://a/1.jpg", None]) == ["https://a/1.jpg"]
+    assert gallery_urls(shape, None) == []
 
 
 @pytest.mark.parametrize(

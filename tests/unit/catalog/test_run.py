@@ -17,11 +17,10 @@ import pandas as pd
 import pytest
 
 from airflow_provider_ecwid.batch.sources import make_source
-from airflow_provider_ecwid.catalog.feed_shape import FeedShape
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory
 from airflow_provider_ecwid.catalog.progress import PROGRESS_KEY, SyncProgress
 from airflow_provider_ecwid.catalog.run import CatalogRun, LazyMemory, RunSettings, read_checked
-from airflow_provider_ecwid.catalog.settings import Lookup
+from airflow_provider_ecwid.catalog.settings import FeedShape, Lookup, ProductSettings
 from tests.unit.catalog.memory_store import STORE_ID, MemoryStore
 
 SHAPE = FeedShape(
@@ -31,14 +30,6 @@ SHAPE = FeedShape(
     image_column="image",
     gallery_column="gallery",
 )
-PRODUCT_SYNC = {
-    "feed_sku_column": "sku",
-    "body_columns": None,
-    "enabled_default": True,
-    "on_missing": "keep",
-    "max_missing_share": 0.1,
-    "null_values": "omit",
-}
 #: What the store must hold after a clean sync of :func:`feed`.
 PRODUCTS, VARIATIONS, CATEGORIES, IMAGES = 6, 4, 4, 6 + 2
 
@@ -100,8 +91,16 @@ def local_open(url: str, mode: str) -> IO[Any]:
 class Sync:
     """Makes the runs of one task: the same store, feed, image memory and settings for each."""
 
-    def __init__(self, store: MemoryStore, folder: Path, *, deferrable: bool, state: StateStore | None = None):
-        self.store, self.folder, self.state = store, folder, state
+    def __init__(
+        self,
+        store: MemoryStore,
+        folder: Path,
+        *,
+        deferrable: bool,
+        state: StateStore | None = None,
+        shape: FeedShape = SHAPE,
+    ):
+        self.store, self.folder, self.state, self.shape = store, folder, state, shape
         self.client = store.client()
         self.settings = RunSettings(
             identity="dag|run-1|sync|-1",
@@ -117,7 +116,7 @@ class Sync:
         memory = ImageMemory(str(self.folder / f"store-{STORE_ID}.json"), STORE_ID, local_open)
         return CatalogRun(
             read_checked(
-                make_source(feed()), SHAPE, product_sync=PRODUCT_SYNC, chunk_size=500, allow_parallel_mode=False
+                make_source(feed()), self.shape, products=ProductSettings(), chunk_size=500, allow_parallel_mode=False
             ),
             self.client,
             self.settings,
@@ -243,3 +242,18 @@ def test_a_failed_category_fails_its_phase_and_holds_back_its_products(tmp_path:
     assert "INJECTED_REFUSAL" in verdict
     assert "P3" in verdict  # a product the failed category held back is named
     assert sorted(product["sku"] for product in store.products()) == ["P0", "P1", "P2"]  # Shoes' products wait
+
+
+def test_unused_categories_are_counted_apart_from_the_created_ones(tmp_path: Path) -> None:
+    """``sent`` has a key per phase: deleting unused categories is not creating categories."""
+    store = MemoryStore()
+    store.add_category("Old")
+    shape = FeedShape(**{**SHAPE.__dict__, "on_missing_categories": "delete"})
+    run = Sync(store, tmp_path, deferrable=False, shape=shape).run()
+    run.start()
+    assert run.advance() is True
+    summary = run.finish()
+    assert summary["failed_count"] == 0
+    assert summary["sent"]["categories"] == CATEGORIES
+    assert summary["sent"]["categories-unused"] == 1
+    assert sorted(category["name"] for category in store.categories()) == ["Bikes", "Gravel", "Road", "Shoes"]
