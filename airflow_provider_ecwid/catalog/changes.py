@@ -89,8 +89,8 @@ class ChangeReader:
     :param lookup: the sync's lookup (``batch`` looks SKUs up and so neither uses nor keeps a memory).
     :param folder: where the memory lives (the image memory's folder).
     :param run_key: the sync's own key (names what it read while it is in flight).
-    :param opener: opens a path or URL (``tasks.storage.open_url``).
-    :param remover: deletes a path or URL (``tasks.storage.remove_url``).
+    :param opener: opens a path or URL (``runtime.storage.open_url``).
+    :param remover: deletes a path or URL (``runtime.storage.remove_url``).
     :param max_age: seconds after its last whole read when the memory is not trusted any more.
     :param sleep: how to wait for the store's clock.
     """

@@ -103,7 +103,7 @@ class ProgressFiles:
     Writes and reads the progress's large parts, one file per save, and deletes the ones no record names.
 
     :param folder: where the files go (the image-memory folder: a path or URL).
-    :param opener: opens a path or URL (``"rb"`` or ``"wb"``; ``tasks.storage.open_url``).
+    :param opener: opens a path or URL (``"rb"`` or ``"wb"``; ``runtime.storage.open_url``).
     :param remove: deletes a path or URL (one that is gone already is fine).
     """
 

@@ -166,7 +166,7 @@ class CatalogRun:
     :param sleep: how to wait between status calls (stops early when the task is killed).
     :param on_submission: told of each phase's ``Submission`` as it starts (a kill stops it).
     :param progress: where an earlier stint of this try got to (after a deferral), else a new sync.
-    :param files: opens and deletes a path or URL (``tasks.storage``), for the catalog memory.
+    :param files: opens and deletes a path or URL (``runtime.storage``), for the catalog memory.
     :param progress_files: where the progress's large parts go at each save (then the state store and XCom get
         a small record naming the file); None: the whole progress goes into the record.
     """

@@ -11,7 +11,7 @@ from airflow_provider_ecwid.batch.chunks import check_chunk_size
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.links import EcwidStoreLink
 from airflow_provider_ecwid.operators.batch_task import EcwidBatchTaskMixin
-from airflow_provider_ecwid.tasks.ticket_wait import DEFER_GRACE, fail_without_retry
+from airflow_provider_ecwid.runtime.wait_or_defer import DEFER_GRACE, fail_without_retry
 from airflow_provider_ecwid.tickets.verdict import check_fail_on
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed

@@ -20,10 +20,10 @@ from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKille
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.lineage import foreign_catalog_outlets, operator_lineage
 from airflow_provider_ecwid.links import ADMIN_URL_XCOM_KEY, admin_url
-from airflow_provider_ecwid.tasks import storage
-from airflow_provider_ecwid.tasks.ticket_wait import TicketWait, fail_without_retry, pull_expected
+from airflow_provider_ecwid.runtime import storage
+from airflow_provider_ecwid.runtime.wait_or_defer import WaitOrDefer, fail_without_retry, pull_expected
 from airflow_provider_ecwid.tickets.report import BatchReport
-from airflow_provider_ecwid.tickets.results import check_results_path
+from airflow_provider_ecwid.tickets.results_file import check_results_path
 from airflow_provider_ecwid.tickets.submission import TICKETS_XCOM_KEY, Submission
 from airflow_provider_ecwid.tickets.waiting import TicketPoller
 
@@ -189,8 +189,8 @@ class EcwidBatchTaskMixin:
         self.expected = self.submission.expected
         return tickets
 
-    def _waiter(self) -> TicketWait:
-        return TicketWait(
+    def _waiter(self) -> WaitOrDefer:
+        return WaitOrDefer(
             task=cast("BaseOperator", self),  # the mixin is only ever an operator's
             conn_id=self.ecwid_conn_id,
             poll_interval=self.poll_interval,

@@ -24,7 +24,12 @@ from airflow_provider_ecwid.errors import EcwidConfigError, EcwidSubmissionKille
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.links import EcwidStoreLink
 from airflow_provider_ecwid.operators.batch_task import EcwidBatchTaskMixin, as_bool, is_template
-from airflow_provider_ecwid.tasks.ticket_wait import DEFER_GRACE, check_event, fail_without_retry, released_on_deferral
+from airflow_provider_ecwid.runtime.wait_or_defer import (
+    DEFER_GRACE,
+    check_event,
+    fail_without_retry,
+    released_on_deferral,
+)
 from airflow_provider_ecwid.tickets.verdict import check_fail_on, check_fraction
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load when a task runs, not when a DAG file is parsed
@@ -352,7 +357,7 @@ class EcwidCatalogSyncOperator(EcwidBatchTaskMixin, BaseOperator):
     ) -> CatalogRun:
         """The run, from the task's pieces: its identity, state store, XCom, kill-aware sleep and settings."""
         from airflow_provider_ecwid.catalog.run import CatalogRun, RunSettings
-        from airflow_provider_ecwid.tasks.storage import open_url, remove_url
+        from airflow_provider_ecwid.runtime.storage import open_url, remove_url
 
         client = self.hook.get_conn()
         identity = self._open_group(context)
@@ -387,19 +392,19 @@ class EcwidCatalogSyncOperator(EcwidBatchTaskMixin, BaseOperator):
     def _progress_files(self) -> ProgressFiles:
         """Where the progress's large parts go, next to the image memory (see ``catalog.progress_files``)."""
         from airflow_provider_ecwid.catalog.progress_files import ProgressFiles
-        from airflow_provider_ecwid.tasks.storage import open_url, remove_url
+        from airflow_provider_ecwid.runtime.storage import open_url, remove_url
 
         return ProgressFiles(self._memory_folder(), open_url, remove_url)
 
     def _memory_folder(self) -> str:
-        from airflow_provider_ecwid.tasks.storage import default_memory_folder
+        from airflow_provider_ecwid.runtime.storage import default_memory_folder
 
         return str(self.memory_path or default_memory_folder())
 
     def _image_memory(self, store_id: str) -> LazyMemory:
         from airflow_provider_ecwid.catalog.image_memory import ImageMemory, memory_url
         from airflow_provider_ecwid.catalog.run import LazyMemory
-        from airflow_provider_ecwid.tasks.storage import open_url
+        from airflow_provider_ecwid.runtime.storage import open_url
 
         url = memory_url(self._memory_folder(), store_id)
         return LazyMemory(
@@ -437,7 +442,7 @@ class EcwidCatalogSyncOperator(EcwidBatchTaskMixin, BaseOperator):
         )
         if self.results_path:
             from airflow_provider_ecwid.catalog.phase_runner import OUTCOME_FIELDS
-            from airflow_provider_ecwid.tasks.results import write_outcomes
+            from airflow_provider_ecwid.runtime.finish import write_outcomes
 
             write_outcomes(run.progress.outcomes, OUTCOME_FIELDS, self.results_path, self.log)
         verdict = run.verdict(summary)

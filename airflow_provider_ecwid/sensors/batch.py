@@ -17,15 +17,15 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.errors import EcwidWaitError
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
-from airflow_provider_ecwid.tasks.ticket_wait import (
+from airflow_provider_ecwid.runtime.wait_or_defer import (
     DEFER_GRACE,
-    TicketWait,
+    WaitOrDefer,
     fail_without_retry,
     normalize_tickets,
     pull_expected,
 )
 from airflow_provider_ecwid.tickets.report import BatchReport
-from airflow_provider_ecwid.tickets.results import check_results_path
+from airflow_provider_ecwid.tickets.results_file import check_results_path
 from airflow_provider_ecwid.tickets.verdict import check_fail_on
 from airflow_provider_ecwid.tickets.waiting import TicketPoller
 
@@ -100,8 +100,8 @@ class EcwidBatchSensor(BaseSensorOperator):
     def _ticket_list(self) -> list[str]:
         return normalize_tickets(self.tickets)
 
-    def _waiter(self) -> TicketWait:
-        return TicketWait(
+    def _waiter(self) -> WaitOrDefer:
+        return WaitOrDefer(
             task=self,
             conn_id=self.ecwid_conn_id,
             poll_interval=self.poke_interval,
@@ -137,10 +137,9 @@ class EcwidBatchSensor(BaseSensorOperator):
                 self._poller.restore(store.get(WAIT_STATE_KEY))
         progress_timeout = None if self.reschedule and store is None else self.progress_timeout
         try:
-            if self._poller.poll():
+            if self._poller.turn(None, progress_timeout):  # the total limit is the sensor's own timeout
                 self._expected = self._pull_expected(context)
                 return self._poller.statuses()
-            self._poller.check_deadlines(None, progress_timeout)
         except EcwidWaitError as err:
             raise AirflowException(str(err)) from err
         if store is not None:

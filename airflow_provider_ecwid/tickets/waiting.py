@@ -192,6 +192,19 @@ class TicketPoller:
 
     # -- progress ---------------------------------------------------------------------------------------------
 
+    def turn(self, deadline: float | None, progress_timeout: float | None) -> bool:
+        """
+        One turn of every wait: poll; when not every ticket finished, check the deadlines. True when done.
+
+        :param deadline: wall-clock epoch after which waiting fails (None: no limit).
+        :param progress_timeout: seconds without a newly completed request after which waiting fails.
+        :raises EcwidWaitError: a deadline passed, or a ticket is unknown.
+        """
+        if self.poll():
+            return True
+        self.check_deadlines(deadline, progress_timeout)
+        return False
+
     def check_deadlines(self, deadline: float | None, progress_timeout: float | None) -> None:
         """Raise EcwidWaitError when the total deadline passed or the store did not move for too long."""
         now = self.clock()
@@ -318,8 +331,7 @@ def poll_until_done(
     :param deadline: wall-clock epoch after which waiting fails (None: no limit).
     :param progress_timeout: seconds without a newly completed request after which waiting fails.
     """
-    while not poller.poll():
-        poller.check_deadlines(deadline, progress_timeout)
+    while not poller.turn(deadline, progress_timeout):
         yield poller.next_wait(poll_interval)
 
 

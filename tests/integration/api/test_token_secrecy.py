@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.models import BatchRequest, BatchStatus, ItemStatus
 from airflow_provider_ecwid.errors import EcwidApiError, EcwidAuthError, EcwidRetriesExhaustedError
-from airflow_provider_ecwid.tasks.results import write_results
+from airflow_provider_ecwid.runtime.finish import write_results
 from airflow_provider_ecwid.testing import EcwidEmulator
 from airflow_provider_ecwid.testing.emulator import _parse_args
 from airflow_provider_ecwid.tickets.report import BatchReport

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_ecwid.errors import EcwidValidationError
 from airflow_provider_ecwid.operators.catalog import EcwidCatalogSyncOperator
-from airflow_provider_ecwid.tasks import storage
+from airflow_provider_ecwid.runtime import storage
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.integration.fakes import FakeTaskInstance, make_context
 from tests.integration.helpers import fails_without_retry, wait_for_batches

@@ -49,6 +49,16 @@ class MemoryStore(BaseAdapter):
         session.mount(BASE_URL, self)
         return EcwidClient(STORE_ID, TOKEN, base_url=BASE_URL, rate_limit_per_minute=10**9, session=session)
 
+    def add_product(self, sku: str, **fields: Any) -> int:
+        """A product the store has before the test; its id."""
+        with self.state.lock:
+            answer = catalog.handle(self.state.stores[STORE_ID], "POST", "/products", {}, {"sku": sku, **fields})
+        return int(answer.body["id"])
+
+    def batch_count(self) -> int:
+        """How many batches the store was sent (a resent deduplication key is not a new one)."""
+        return len(self.state.list_batches(STORE_ID, None))
+
     def add_category(self, name: str) -> None:
         """A category the store has before the sync (a top-level one)."""
         with self.state.lock:

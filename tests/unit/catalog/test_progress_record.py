@@ -13,7 +13,7 @@ import pytest
 from airflow_provider_ecwid.catalog.progress import Pending, SyncProgress
 from airflow_provider_ecwid.catalog.progress_files import ProgressFiles
 from airflow_provider_ecwid.errors import EcwidProgressLostError
-from airflow_provider_ecwid.tasks.storage import open_url, remove_url
+from airflow_provider_ecwid.runtime.storage import open_url, remove_url
 
 MIB = 1024 * 1024
 

@@ -78,14 +78,14 @@ def test_fail_on() -> None:
     ],
 )
 def test_normalize_tickets(value: object, expected: list[str]) -> None:
-    from airflow_provider_ecwid.tasks.ticket_wait import normalize_tickets
+    from airflow_provider_ecwid.runtime.wait_or_defer import normalize_tickets
 
     assert normalize_tickets(value) == expected
 
 
 @pytest.mark.parametrize("value", [None, 5, {"x": 1}, [1.5]])
 def test_normalize_tickets_refuses(value: object) -> None:
-    from airflow_provider_ecwid.tasks.ticket_wait import normalize_tickets
+    from airflow_provider_ecwid.runtime.wait_or_defer import normalize_tickets
 
     with pytest.raises(EcwidConfigError):
         normalize_tickets(value)

@@ -1,4 +1,4 @@
-"""The results file: every request's outcome as CSV or JSON Lines, whatever wrote the rows."""
+"""The results file's format: every request's outcome as CSV or JSON Lines, whatever wrote the rows."""
 
 from __future__ import annotations
 

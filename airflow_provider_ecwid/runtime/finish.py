@@ -8,9 +8,9 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_ecwid.batch.models import BatchStatus
-from airflow_provider_ecwid.tasks.storage import open_url
+from airflow_provider_ecwid.runtime.storage import open_url
 from airflow_provider_ecwid.tickets.report import BatchReport
-from airflow_provider_ecwid.tickets.results import BATCH_FIELDS, write_rows
+from airflow_provider_ecwid.tickets.results_file import BATCH_FIELDS, write_rows
 from airflow_provider_ecwid.tickets.verdict import FailOn
 
 
@@ -22,7 +22,7 @@ def write_outcomes(rows: Iterable[Mapping[str, Any]], fields: Sequence[str], pat
 
 
 def write_results(report: BatchReport, path: str, log: Any) -> None:
-    """Write every row of a batch report (see :data:`~airflow_provider_ecwid.tickets.results.BATCH_FIELDS`)."""
+    """Write every row of a batch report (see :data:`~airflow_provider_ecwid.tickets.results_file.BATCH_FIELDS`)."""
     write_outcomes(report.rows(), BATCH_FIELDS, path, log)
 
 

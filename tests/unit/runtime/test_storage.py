@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_provider_ecwid.tasks.storage import open_input, open_url
+from airflow_provider_ecwid.runtime.storage import open_input, open_url
 
 
 def test_a_local_path_and_a_file_url_are_the_same_file(tmp_path: Path) -> None:

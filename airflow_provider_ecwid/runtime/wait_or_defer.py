@@ -1,6 +1,6 @@
 """What the operator and the sensor share once the tickets are known: one way to wait, defer, resume and report.
 
-:class:`TicketWait` is a small collaborator each of them holds (as Databricks' operators share their execute,
+:class:`WaitOrDefer` is a small collaborator each of them holds (as Databricks' operators share their execute,
 defer and ``execute_complete`` code): it waits in the worker with :func:`~airflow_provider_ecwid.tickets.waiting.
 wait_for_tickets`, or hands the same poller's position to :class:`~airflow_provider_ecwid.triggers.batch.
 EcwidBatchTrigger`, which waits on the newest ticket only; after the trigger fired, :func:`collect_or_defer` reads
@@ -21,7 +21,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.errors import NOT_RETRYABLE, EcwidConfigError, EcwidSubmissionKilledError, EcwidWaitError
-from airflow_provider_ecwid.tasks.results import finish
+from airflow_provider_ecwid.runtime.finish import finish
 from airflow_provider_ecwid.tickets.accounting import EXPECTED_XCOM_KEY
 from airflow_provider_ecwid.tickets.verdict import FailOn
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, checked_state, wait_for_tickets
@@ -78,7 +78,7 @@ def fail_without_retry() -> Iterator[None]:
 
 
 @dataclass
-class TicketWait:
+class WaitOrDefer:
     """
     How one task waits on its tickets and reports them.
 
@@ -127,15 +127,21 @@ class TicketWait:
     ) -> list[BatchStatus]:
         """
         Poll in the worker for ``defer_grace`` seconds at most; return every ticket's answer (each read once) when
-        they finished by then, else defer (no return). With no grace (0), defer at once, without a poll.
+        they finished by then, else defer (no return). With no grace (0), defer at once, without a poll. Each poll
+        is a turn of the one wait (``TicketPoller.turn``): the deadlines hold during the grace too.
 
         :param poller: the tickets' poller, fresh or already polled.
         :param sleep: how to wait between polls (a kill-aware sleep in the task).
         """
+        deadline = poller.clock() + self.timeout if self.timeout is not None else None
         for seconds in (0.0, *grace_waits(self.defer_grace)) if self.defer_grace > 0 else ():
             if seconds:
                 sleep(seconds)
-            if poller.poll():
+            try:
+                done = poller.turn(deadline, self.progress_timeout)
+            except EcwidWaitError as err:
+                raise AirflowException(str(err)) from err
+            if done:
                 if seconds:
                     self.task.log.info("The batches finished within the %.0f s grace: no deferral", self.defer_grace)
                 return poller.statuses()
