@@ -162,6 +162,32 @@ def _param_value(value: Any) -> Any:
     return value
 
 
+def checked_credentials(store_id: str | int | None, token: str | None, source: str = "") -> tuple[str, str]:
+    """
+    A store id and token, trimmed and checked once for every way to a client (a connection, or code).
+
+    :param store_id: the store id (digits).
+    :param token: the secret token (it must fit in a header; it is never repeated in a message).
+    :param source: what the message names first, e.g. ``Connection 'ecwid_default'``.
+    :raises EcwidConfigError: for a missing or malformed value.
+    """
+    where = f"{source}: " if source else ""
+    store = str(store_id if store_id is not None else "").strip()
+    if not store:
+        raise EcwidConfigError(f"{where}no Ecwid store id (set it as the connection's login / Store ID)")
+    if not store.isdigit():
+        raise EcwidConfigError(f"{where}the Ecwid store id must be a number, got {store!r}")
+    secret = (token or "").strip()
+    if not secret:
+        raise EcwidConfigError(f"{where}no Ecwid token: the token is empty (set the secret_... token as the password)")
+    if any(char.isspace() or not char.isprintable() for char in secret):
+        raise EcwidConfigError(
+            f"{where}the Ecwid token holds whitespace or control characters, so it cannot go in a header; "
+            "check the connection's password (the token is not repeated here)"
+        )
+    return store, secret
+
+
 class EcwidClient:
     """
     A small, thread-safe client of one Ecwid store's REST API.
@@ -195,16 +221,7 @@ class EcwidClient:
         shared_budget: SharedBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.store_id = str(store_id).strip()
-        if not self.store_id.isdigit():
-            raise EcwidConfigError(f"The Ecwid store id must be a number, got {self.store_id!r}")
-        if not token or not token.strip():
-            raise EcwidConfigError("The Ecwid token is empty")
-        if any(char.isspace() or not char.isprintable() for char in token.strip()):
-            raise EcwidConfigError(
-                "The Ecwid token holds whitespace or control characters, so it cannot go in a header; "
-                "check the connection's password (the token is not repeated here)"
-            )
+        self.store_id, token = checked_credentials(store_id, token)
         if timeout <= 0:
             raise EcwidConfigError(f"timeout must be positive, got {timeout}")
         if max_retries < 0 or max_retry_wait < 0:

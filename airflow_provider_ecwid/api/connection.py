@@ -19,6 +19,7 @@ from airflow_provider_ecwid.api.client import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
     DEFAULT_TIMEOUT,
     EcwidClient,
+    checked_credentials,
 )
 from airflow_provider_ecwid.api.ratelimit import budget_key
 from airflow_provider_ecwid.api.ratestorage import STORAGE_SCHEMES, open_shared_budget
@@ -123,14 +124,7 @@ def settings_from_connection(
     :param extra: the connection's extra fields.
     """
     extra = _plain_extra(extra or {})
-    store_id = (login or "").strip()
-    token = (password or "").strip()
-    if not store_id:
-        raise EcwidConfigError(f"Connection {conn_id!r} has no Ecwid store id (set it as the login / Store ID)")
-    if not store_id.isdigit():
-        raise EcwidConfigError(f"Connection {conn_id!r}: the store id must be a number, got {store_id!r}")
-    if not token:
-        raise EcwidConfigError(f"Connection {conn_id!r} has no Ecwid token (set the secret_... token as the password)")
+    store_id, token = checked_credentials(login, password, f"Connection {conn_id!r}")
     if token.startswith("public_"):
         log.warning(
             "Connection %r holds a public_ token: it can only read the storefront and cannot import a "

@@ -122,7 +122,7 @@ def test_bad_connections_name_the_connection(
 
 def test_missing_store_id_through_the_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     set_conn(monkeypatch, json.dumps({"conn_type": "ecwid", "password": TOKEN}), conn_id="no_store")
-    with pytest.raises(EcwidConfigError, match="'no_store' has no Ecwid store id"):
+    with pytest.raises(EcwidConfigError, match="Connection 'no_store': no Ecwid store id"):
         EcwidHook("no_store").get_conn()
 
 
