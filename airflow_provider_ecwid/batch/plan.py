@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -22,7 +22,7 @@ from airflow_provider_ecwid.batch.chunks import EncodedChunk, RequestRows, check
 from airflow_provider_ecwid.batch.models import BatchRequest
 from airflow_provider_ecwid.batch.problems import ProblemLog, RowProblem
 from airflow_provider_ecwid.batch.ready import ready_requests
-from airflow_provider_ecwid.batch.sources import InputSource
+from airflow_provider_ecwid.batch.sources import InputSource, MadeRequestsSource, ReadyRequestsSource
 from airflow_provider_ecwid.batch.wire import WireRows
 
 #: Rows read and converted at a time, in chunks; bounds memory to a few chunks.
@@ -191,3 +191,18 @@ def _collect(future: Future[tuple[RequestRows, ProblemLog]]) -> RequestRows:
 
 
 _request_id = attrgetter("id")
+
+
+def ready_plan(
+    requests: Sequence[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]], chunk_size: int
+) -> tuple[BatchPlan, PlanSummary]:
+    """
+    Ready batch requests as a plan, validated.
+
+    :param requests: the requests, or a function that makes them anew at each call (they are then made as
+        they are checked and again as they are sent, never all held at once).
+    :param chunk_size: requests per batch.
+    """
+    source = MadeRequestsSource(requests) if callable(requests) else ReadyRequestsSource(list(requests))
+    plan = BatchPlan(source, RequestBuilder(path=None), chunk_size)
+    return plan, plan.validate()

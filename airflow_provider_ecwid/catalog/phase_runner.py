@@ -15,11 +15,9 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from airflow_provider_ecwid.api.client import EcwidClient
-from airflow_provider_ecwid.batch.build import RequestBuilder
 from airflow_provider_ecwid.batch.chunks import EncodedChunk, request_targets
 from airflow_provider_ecwid.batch.models import BatchStatus
 from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
-from airflow_provider_ecwid.batch.sources import MadeRequestsSource, ReadyRequestsSource
 from airflow_provider_ecwid.catalog.request_ids import sku_of
 from airflow_provider_ecwid.tickets.report import BatchReport
 from airflow_provider_ecwid.tickets.state import StateStore
@@ -137,21 +135,6 @@ class PhaseStateStore:
 
     def delete(self, key: str) -> None:
         self.store.delete(self.prefix + key)
-
-
-def ready_plan(
-    requests: Sequence[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]], chunk_size: int
-) -> tuple[BatchPlan, PlanSummary]:
-    """
-    Ready batch requests as a plan, validated.
-
-    :param requests: the requests, or a function that makes them anew at each call (they are then made as
-        they are checked and again as they are sent, never all held at once).
-    :param chunk_size: requests per batch.
-    """
-    source = MadeRequestsSource(requests) if callable(requests) else ReadyRequestsSource(list(requests))
-    plan = BatchPlan(source, RequestBuilder(path=None), chunk_size)
-    return plan, plan.validate()
 
 
 @dataclass

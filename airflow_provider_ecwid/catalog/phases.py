@@ -19,12 +19,12 @@ from typing import Any, ClassVar, Protocol
 
 import pandas as pd
 
-from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary
+from airflow_provider_ecwid.batch.plan import BatchPlan, PlanSummary, ready_plan
 from airflow_provider_ecwid.catalog.categories import CategoryTree, Path, request_id
 from airflow_provider_ecwid.catalog.diff import CatalogIndex
 from airflow_provider_ecwid.catalog.image_memory import ImageMemory
 from airflow_provider_ecwid.catalog.images import remember_images
-from airflow_provider_ecwid.catalog.phase_runner import PhaseResult, ready_plan
+from airflow_provider_ecwid.catalog.phase_runner import PhaseResult
 from airflow_provider_ecwid.catalog.planner import CatalogPlanner
 from airflow_provider_ecwid.catalog.progress import PATH_JOIN, Pending, SyncProgress
 from airflow_provider_ecwid.catalog.request_ids import MISSING_PRODUCT, OPTIONS, UNUSED_CATEGORY, VARIATION

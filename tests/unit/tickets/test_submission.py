@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ecwid.catalog.phase_runner import ready_plan
+from airflow_provider_ecwid.batch.plan import ready_plan
 from airflow_provider_ecwid.tickets.accounting import EXPECTED_XCOM_KEY
 from airflow_provider_ecwid.tickets.submission import TICKETS_XCOM_KEY, Submission
 from tests.unit.catalog.memory_store import MemoryStore
