@@ -68,6 +68,11 @@ class MemoryStore(BaseAdapter):
         """Run no batch until :meth:`release`: they stay queued."""
         self.holding = True
 
+    def run_next(self) -> None:
+        """Run the oldest held batch (the store goes on holding the others)."""
+        if self.held:
+            self._run(self.held.pop(0))
+
     def release(self) -> None:
         """Run the held batches, in the order they came."""
         self.holding = False
