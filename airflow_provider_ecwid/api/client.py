@@ -222,6 +222,8 @@ class EcwidClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store_id, token = checked_credentials(store_id, token)
+        #: HTTP requests sent, retries included (what a task spent of the store's budget)
+        self.http_calls = 0
         if timeout <= 0:
             raise EcwidConfigError(f"timeout must be positive, got {timeout}")
         if max_retries < 0 or max_retry_wait < 0:
@@ -299,6 +301,7 @@ class EcwidClient:
         return retrying(self._send_once, method, path, shown_path, query, data)
 
     def _send_once(self, method: str, path: str, shown_path: str, query: dict[str, Any], data: bytes | None) -> Any:
+        self.http_calls += 1
         self.rate_limiter.acquire()
         if self.shared_budget is not None:
             self.shared_budget.acquire()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -226,6 +226,27 @@ def _date_seconds(text: str) -> int:
     raise _Misfit
 
 
-def record_batch(rows: list[Mapping[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
+def record_batch(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
     """Items as one Arrow record batch of the entity's schema."""
     return pa.RecordBatch.from_pylist([fit(row, schema) for row in rows], schema=schema)
+
+
+#: The deletions beside an export: each deleted id (as text, whatever the entity) and when it was deleted.
+DELETED = pa.schema([("id", pa.string()), ("date", TIMESTAMP)])
+
+
+def deleted_batch(items: Sequence[Mapping[str, Any]]) -> pa.RecordBatch:
+    """Deletion items (``{"id", "date"}``) as a record batch of :data:`DELETED`."""
+    rows = [
+        {"id": _value(item.get("id"), pa.string(), "id", {}), "date": _value(item.get("date"), TIMESTAMP, "date", {})}
+        for item in items
+    ]
+    return pa.RecordBatch.from_pylist(rows, schema=DELETED)
+
+
+def deletion_seconds(item: Mapping[str, Any]) -> int | None:
+    """When a deletion item says it happened, as UNIX seconds (None when it cannot be read)."""
+    try:
+        return _whole(item.get("date"), timestamp=True)
+    except _Misfit:
+        return None
