@@ -3,6 +3,7 @@
 Public API: :class:`~airflow_provider_ecwid.hooks.ecwid.EcwidHook`,
 :class:`~airflow_provider_ecwid.operators.batch.EcwidBatchOperator`,
 :class:`~airflow_provider_ecwid.operators.catalog.EcwidCatalogSyncOperator`,
+:class:`~airflow_provider_ecwid.operators.export.EcwidExportOperator`,
 :class:`~airflow_provider_ecwid.sensors.batch.EcwidBatchSensor`,
 :class:`~airflow_provider_ecwid.triggers.batch.EcwidBatchTrigger`, and the emulator in
 :mod:`airflow_provider_ecwid.testing`. Import them from their modules, or lazily from here. Every error the
@@ -40,6 +41,7 @@ _LAZY = {
     "EcwidHook": "airflow_provider_ecwid.hooks.ecwid",
     "EcwidBatchOperator": "airflow_provider_ecwid.operators.batch",
     "EcwidCatalogSyncOperator": "airflow_provider_ecwid.operators.catalog",
+    "EcwidExportOperator": "airflow_provider_ecwid.operators.export",
     "EcwidBatchSensor": "airflow_provider_ecwid.sensors.batch",
     "EcwidBatchTrigger": "airflow_provider_ecwid.triggers.batch",
     "EcwidClient": "airflow_provider_ecwid.api.client",

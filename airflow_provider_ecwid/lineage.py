@@ -42,6 +42,29 @@ def ecwid_catalog_uri(store_id: int | str) -> str:
     return f"{SCHEME}://{text}/{CATALOG_NAME}"
 
 
+def ecwid_entity_uri(store_id: int | str, entity: str) -> str:
+    """
+    The URI of one of a store's entities: ``ecwid://{store_id}/{entity}`` (``products`` is the catalog).
+
+    :param store_id: the store's numeric id.
+    :param entity: ``orders``, ``products``, ``customers`` or ``categories``.
+    """
+    return ecwid_catalog_uri(store_id).removesuffix(f"/{CATALOG_NAME}") + f"/{entity}"
+
+
+def ecwid_entity_asset(store_id: int | str, entity: str, **kwargs: Any) -> Any:
+    """
+    One of a store's entities as an Airflow Asset (a Dataset on Airflow 2.11), e.g. the orders an export reads.
+
+    :param store_id: the store's numeric id.
+    :param entity: ``orders``, ``products``, ``customers`` or ``categories``.
+    :param kwargs: more keyword arguments for the Asset.
+    """
+    from airflow.providers.common.compat.assets import Asset
+
+    return Asset(uri=ecwid_entity_uri(store_id, entity), **kwargs)
+
+
 def ecwid_catalog_asset(store_id: int | str, **kwargs: Any) -> Any:
     """
     A store's catalog as an Airflow Asset (a Dataset on Airflow 2.11), for ``outlets`` and ``schedule``.
@@ -128,3 +151,30 @@ def _input_statistics(rows_read: int | None) -> dict[str, Any]:
     except ImportError:  # an older OpenLineage client: no input statistics
         return {}
     return {"inputStatistics": InputStatisticsInputDatasetFacet(rowCount=rows_read)}
+
+
+def export_lineage(store_id: str, entity: str, output: str | None, rows: int | None) -> Any:
+    """
+    The OpenLineage ``OperatorLineage`` of an export: the store's entity -> the file (needs the OpenLineage provider).
+
+    :param store_id: the store read.
+    :param entity: the entity exported.
+    :param output: the file's path or URL (None: the rows went to XCom, no output dataset).
+    :param rows: the rows written, when known.
+    """
+    from airflow.providers.common.compat.openlineage.facet import (
+        InputDataset,
+        OutputDataset,
+        OutputStatisticsOutputDatasetFacet,
+    )
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    inputs = [InputDataset(namespace=f"{SCHEME}://{store_id}", name=entity, inputFacets=_input_statistics(rows))]
+    outputs = []
+    target = feed_dataset_name(output) if output is not None else None
+    if target is not None:
+        facets: dict[str, Any] = {}
+        if rows is not None:
+            facets["outputStatistics"] = OutputStatisticsOutputDatasetFacet(rowCount=rows)
+        outputs.append(OutputDataset(namespace=target[0], name=target[1], outputFacets=facets))
+    return OperatorLineage(inputs=inputs, outputs=outputs)

@@ -80,7 +80,11 @@ PROVIDER_INFO: dict[str, Any] = {
     "operators": [
         {
             "integration-name": INTEGRATION,
-            "python-modules": ["airflow_provider_ecwid.operators.batch", "airflow_provider_ecwid.operators.catalog"],
+            "python-modules": [
+                "airflow_provider_ecwid.operators.batch",
+                "airflow_provider_ecwid.operators.catalog",
+                "airflow_provider_ecwid.operators.export",
+            ],
         }
     ],
     "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_ecwid.sensors.batch"]}],

@@ -65,7 +65,7 @@ def run_export(
     started_calls = client.http_calls
     window = settings.window if spec.time_field is not None else None
     if spec.time_field is not None and window is None:
-        window = Window(None, now())  # the whole entity, up to now: fixed before the first page
+        window = Window(None, _store_now(client, now()))  # the whole entity, up to now: fixed before the first page
     params: dict[str, Any] = dict(settings.filters)
     if settings.fields:
         wanted = dict.fromkeys(["id", *([spec.time_field] if spec.time_field else []), *settings.fields])
@@ -103,6 +103,21 @@ def run_export(
         reader.stats.batches,
     )
     return result
+
+
+def _store_now(client: EcwidClient, local: int) -> int:
+    """
+    When the export starts, by the earlier of the worker's clock and the store's (the ``Date`` of one call): the
+    window must end in the store's past, or an item the store updates during the read could stay in it.
+    """
+    from email.utils import parsedate_to_datetime
+
+    _, date = client.latest_stats()
+    try:
+        store = int(parsedate_to_datetime(date).timestamp()) if date else local
+    except (TypeError, ValueError):
+        store = local
+    return min(local, store)
 
 
 def _export_deleted(

@@ -117,13 +117,8 @@ class BatchedReader:
 
     def count(self, window: Window | None) -> int:
         """How many items the window holds now (one direct call)."""
-        params = {**self._params(window), "limit": 1, "offset": 0}
-        answer = self.client.request("GET", self.endpoint.path, params=params)
         self.stats.counts += 1
-        total = answer.get("total") if isinstance(answer, Mapping) else None
-        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-            raise EcwidResponseError(f"Ecwid's {self.endpoint.path} answer has no total: {answer!r:.200}")
-        return total
+        return count_items(self.client, self.endpoint.path, self._params(window))
 
     def _params(self, window: Window | None) -> dict[str, Any]:
         return {**self.endpoint.params, **(window.params() if window is not None else {})}
@@ -192,6 +187,15 @@ class BatchedReader:
             for page in _pages_of(status, self.endpoint.path):
                 self.stats.pages += 1
                 yield page
+
+
+def count_items(client: EcwidClient, path: str, params: Mapping[str, Any]) -> int:
+    """How many items a search holds now: one direct call for one item, read for its ``total``."""
+    answer = client.request("GET", path, params={**params, "limit": 1, "offset": 0})
+    total = answer.get("total") if isinstance(answer, Mapping) else None
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise EcwidResponseError(f"Ecwid's {path} answer has no total: {answer!r:.200}")
+    return total
 
 
 def _page_path(path: str, params: Mapping[str, Any], offset: int) -> str:
