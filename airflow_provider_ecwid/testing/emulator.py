@@ -1,7 +1,7 @@
 """The emulator's command line: ``python -m airflow_provider_ecwid.testing.emulator --port 8089``.
 
-Serves an emulated Ecwid REST API (stores, catalog, orders and customers, batches) in the foreground until Ctrl-C, and prints the
-API base URL and a connection to put in ``AIRFLOW_CONN_ECWID_DEFAULT``.
+Serves an emulated Ecwid REST API (stores, catalog, orders and customers, batches) in the foreground until
+Ctrl-C, and prints the API base URL and a connection to put in ``AIRFLOW_CONN_ECWID_DEFAULT``.
 """
 
 from __future__ import annotations

@@ -127,7 +127,12 @@ class LazyTable:
         return self.update_time(position), position
 
     def move(self, position: int, when: int, fields: dict[str, Any]) -> None:
-        """Record a change of ``position`` at ``when``: ``fields`` join its overlay and its update time moves."""
+        """
+        Record a change of ``position`` at ``when``: ``fields`` join its overlay and its update time moves.
+
+        The overlay's dict is replaced, never changed in place, so a page that kept the old one still answers
+        what it read.
+        """
         previous = self.overlay.get(position)
         if previous is not None:
             self._moved.remove((int(previous[UPDATE_TIME]), position))

@@ -47,7 +47,7 @@ class RecordsPage(Deferred):
     :param total: how many records the search found.
     :param offset: the page's offset.
     :param limit: the page's limit.
-    :param rows: each record's position and the fields changed when the page was read (a copy).
+    :param rows: each record's position and the fields changed when the page was read.
     :param view: makes a record from its position and changed fields.
     :param fields: the ``responseFields`` tree, or None.
     """
@@ -198,12 +198,9 @@ def _search(
             if all(check(view(position, table.overlay.get(position))) for check in checks)
         ]
         chosen, total = found[offset : offset + limit], len(found)
-    rows = [(position, _copy(table.overlay.get(position))) for position in chosen]
+    # an overlay's dict is replaced on each change, never changed in place: keeping it keeps the page as read
+    rows = [(position, table.overlay.get(position)) for position in chosen]
     return RecordsPage(total, offset, limit, rows, view, fields)
-
-
-def _copy(changed: dict[str, Any] | None) -> dict[str, Any] | None:
-    return None if changed is None else dict(changed)
 
 
 def _order_positions(sales: Sales, text: str) -> list[int]:
