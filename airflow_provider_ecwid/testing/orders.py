@@ -18,7 +18,7 @@ when the batch's status is read: what the request answered when it ran, at a fra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from airflow_provider_ecwid.testing.answers import Answer, Deferred, bad_request, not_found
@@ -36,8 +36,6 @@ from airflow_provider_ecwid.testing.tracking import date_text, parse_time
 
 View = Callable[[int, "dict[str, Any] | None"], "dict[str, Any]"]
 Check = Callable[["dict[str, Any]"], bool]
-#: A row of a page: a record's position and the fields changed by the time it was read.
-Row = tuple[int, "dict[str, Any] | None"]
 
 
 class RecordsPage(Deferred):
@@ -47,24 +45,35 @@ class RecordsPage(Deferred):
     :param total: how many records the search found.
     :param offset: the page's offset.
     :param limit: the page's limit.
-    :param rows: each record's position and the fields changed when the page was read.
+    :param positions: the records' positions, in answer order (kept as a ``range`` when they follow each other,
+        as most pages' do, so a batch that read a million orders keeps kilobytes).
+    :param changed: the fields changed when the page was read, by position, for the records that had any.
     :param view: makes a record from its position and changed fields.
     :param fields: the ``responseFields`` tree, or None.
     """
 
     def __init__(
-        self, total: int, offset: int, limit: int, rows: list[Row], view: View, fields: FieldTree | None
+        self,
+        total: int,
+        offset: int,
+        limit: int,
+        positions: list[int],
+        changed: dict[int, dict[str, Any]],
+        view: View,
+        fields: FieldTree | None,
     ) -> None:
         self.total, self.offset, self.limit = total, offset, limit
-        self.rows, self.view, self.fields = rows, view, fields
+        run = range(positions[0], positions[0] + len(positions)) if positions else range(0)
+        self.positions: Sequence[int] = run if list(run) == positions else positions
+        self.changed, self.view, self.fields = changed, view, fields
 
     def render(self) -> dict[str, Any]:
         answer = {
             "total": self.total,
-            "count": len(self.rows),
+            "count": len(self.positions),
             "offset": self.offset,
             "limit": self.limit,
-            "items": [self.view(position, changed) for position, changed in self.rows],
+            "items": [self.view(position, self.changed.get(position)) for position in self.positions],
         }
         return answer if self.fields is None else dict(trim(answer, self.fields))
 
@@ -199,8 +208,8 @@ def _search(
         ]
         chosen, total = found[offset : offset + limit], len(found)
     # an overlay's dict is replaced on each change, never changed in place: keeping it keeps the page as read
-    rows = [(position, table.overlay.get(position)) for position in chosen]
-    return RecordsPage(total, offset, limit, rows, view, fields)
+    changed = {position: table.overlay[position] for position in chosen if position in table.overlay}
+    return RecordsPage(total, offset, limit, chosen, changed, view, fields)
 
 
 def _order_positions(sales: Sales, text: str) -> list[int]:
