@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +22,31 @@ STATUS_LINES = {
 }
 
 
+class Deferred(ABC):
+    """
+    A body made only when it is sent: a batch keeps a page of orders as positions, not as a hundred orders.
+
+    It must render to what the request would have answered when it ran, whatever changed since.
+    """
+
+    @abstractmethod
+    def render(self) -> Any:
+        """The JSON body."""
+
+
+def rendered(body: Any) -> Any:
+    """The JSON body of an answer, made now if it was deferred."""
+    return body.render() if isinstance(body, Deferred) else body
+
+
 @dataclass
 class Answer:
     """
     What the emulator answers to one request, direct or inside a batch.
 
     :param status: the HTTP status code.
-    :param body: the JSON body (None for an empty body).
+    :param body: the JSON body (None for an empty body), or a :class:`Deferred` one (only for a batch's inner
+        requests: ``catalog.handle`` renders it unless asked to defer).
     :param headers: extra response headers (e.g. Retry-After).
     """
 

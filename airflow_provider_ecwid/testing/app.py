@@ -3,7 +3,8 @@
 API calls go through, in order: dropped-connection fault, latency, auth (403), rate limit (429), injected
 5xx (503), import lock (449), then the batch or catalog handlers. Every API call is counted with its final
 status; with ``echo_authorization`` an error answer then repeats the request's Authorization header.
-``/_emulator/...`` is the inspection API that Ecwid does not have; it is never counted or limited.
+``/_emulator/...`` is the inspection and control API that Ecwid does not have (seeding orders and customers,
+the churn knob, the clock...); it is never counted or limited.
 """
 
 from __future__ import annotations
@@ -231,3 +232,30 @@ def _add_inspection_routes(app: FastAPI, state: EmulatorState) -> None:
     def import_lock(seconds: float) -> dict[str, float]:
         state.lock_imports(seconds)
         return {"seconds": seconds}
+
+    @app.post("/_emulator/stores/{store_id}/{kind}/seed", response_model=None)
+    def seed(
+        store_id: int,
+        kind: str,
+        count: int,
+        updated_from: str | None = None,
+        updated_to: str | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any] | Response:
+        try:
+            return state.seed_sales(store_id, kind, count, updated_from, updated_to, seed)
+        except (KeyError, ValueError) as err:
+            return Response(json.dumps({"error": str(err)}), status_code=400, media_type="application/json")
+
+    @app.get("/_emulator/stores/{store_id}/churn")
+    def churn(store_id: int) -> dict[str, Any]:
+        return state.churn_report(store_id)
+
+    @app.post("/_emulator/stores/{store_id}/churn", response_model=None)
+    def set_churn(
+        store_id: int, updates: int = 0, deletes: int = 0, seed: int | None = None
+    ) -> dict[str, Any] | Response:
+        try:
+            return state.set_churn(store_id, updates, deletes, seed)
+        except (KeyError, ValueError) as err:
+            return Response(json.dumps({"error": str(err)}), status_code=400, media_type="application/json")

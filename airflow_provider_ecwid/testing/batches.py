@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_ecwid.testing.answers import STATUS_LINES, bad_request
+from airflow_provider_ecwid.testing.answers import STATUS_LINES, bad_request, rendered
 
 MAX_BATCH_SIZE = 500
 METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
@@ -65,10 +65,11 @@ class Batch:
             if item.http_status is not None:
                 response["httpStatusCode"] = item.http_status
                 response["httpStatusLine"] = STATUS_LINES.get(item.http_status, "")
+                body = rendered(item.answer)  # a page of orders is kept as positions until now
                 if escaped:
-                    response["escapedHttpBody"] = json.dumps(item.answer)
+                    response["escapedHttpBody"] = json.dumps(body)
                 else:
-                    response["httpBody"] = item.answer
+                    response["httpBody"] = body
             responses.append(response)
         return {
             "status": self.state,

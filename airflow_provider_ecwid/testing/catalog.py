@@ -1,5 +1,7 @@
 """An emulated Ecwid store's catalog endpoints: profile, products, categories, and the routing of every request.
 
+Orders and customers have their handlers in ``orders.py``; their routes join the catalog's here.
+
 The same handlers answer direct HTTP calls and the inner requests of batches. Every handler takes the
 store, the path's captured ids, the query parameters and the decoded JSON body, and returns an Answer or
 raises EcwidFault. Variations live in ``variations.py``, images in ``images.py``, change tracking in
@@ -13,8 +15,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_ecwid.testing import images, tracking, variations
-from airflow_provider_ecwid.testing.answers import Answer, EcwidFault, bad_request, not_found
+from airflow_provider_ecwid.testing import images, orders, tracking, variations
+from airflow_provider_ecwid.testing.answers import Answer, EcwidFault, bad_request, not_found, rendered
 from airflow_provider_ecwid.testing.store import (
     NUMBER,
     Store,
@@ -114,7 +116,9 @@ def search_products(store: Store, ids: tuple[str, ...], query: dict[str, str], b
 
 
 def latest_stats(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
-    return tracking.latest_stats(store.changes, query, len(store.products), len(store.categories))
+    return tracking.latest_stats(
+        store.changes, query, len(store.products), len(store.categories), store.sales.orders.last_change
+    )
 
 
 def deleted_products(store: Store, ids: tuple[str, ...], query: dict[str, str], body: Any) -> Answer:
@@ -291,6 +295,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         ("GET", f"/categories/{_ID}", "/categories/{id}", get_category),
         ("PUT", f"/categories/{_ID}", "/categories/{id}", update_category),
         ("DELETE", f"/categories/{_ID}", "/categories/{id}", delete_category),
+        *orders.ROUTES,
     ]
 ]
 
@@ -306,8 +311,13 @@ def endpoint_of(path: str) -> str:
     return re.sub(r"/\d+", "/{id}", path)
 
 
-def handle(store: Store, method: str, path: str, query: dict[str, str], body: Any) -> Answer:
-    """Answer one catalog request (direct or from a batch)."""
+def handle(store: Store, method: str, path: str, query: dict[str, str], body: Any, *, defer: bool = False) -> Answer:
+    """
+    Answer one request of the store's API (direct or from a batch).
+
+    :param defer: leave a body that can be made later (a page of orders) unmade: a batch keeps it that way
+        until its status is read. Otherwise every body is plain JSON data.
+    """
     known_path = False
     for route_method, pattern, _endpoint, handler in ROUTES:
         match = pattern.match(path)
@@ -316,9 +326,10 @@ def handle(store: Store, method: str, path: str, query: dict[str, str], body: An
         known_path = True
         if route_method == method:
             try:
-                return handler(store, match.groups(), query, body)
+                answer = handler(store, match.groups(), query, body)
             except EcwidFault as fault:
                 return fault.answer
+            return answer if defer else Answer(answer.status, rendered(answer.body), answer.headers)
     if known_path:
         return EcwidFault(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}").answer
     return not_found(f"No such endpoint: {path}", "ENDPOINT_NOT_FOUND").answer

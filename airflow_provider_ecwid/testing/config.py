@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from airflow_provider_ecwid.testing.tracking import to_seconds
+
 SHORT_STATUS_MODES = (None, "no_counters", "half", "total_one", "total_negative", "foreign_ids")
 
 
@@ -46,6 +48,16 @@ class EmulatorConfig:
         ``updateTimestamp``, a deletion's date...) is floored: 1 (default) or coarser, e.g. 60 (minutes).
     :param nested_changes_move_product: a change to a product's variations or images moves its
         ``updateTimestamp`` (default; Ecwid does not document it). Off: only ``productsUpdated`` moves.
+    :param customers: customers seeded in every store (at start and on reset), made from ``seed``.
+    :param orders: orders seeded in every store after the customers (placed by them, 15 % by guests).
+    :param seeded_from: the update time of the first seeded order and customer: UNIX seconds or a date text
+        (``2026-12-01``, ``2026-12-01 12:00:00``); default a year before ``seeded_to``.
+    :param seeded_to: the update time of the last one; default the emulator's clock at seeding.
+        Update times spread evenly from one to the other, in the order of the ids.
+    :param order_prefix: an order's ``id`` is ``{order_prefix}-{orderNumber}``, e.g. ``ORD-1042``.
+    :param churn_updates: after each page of ``GET /orders`` or ``GET /customers`` served (directly or in a
+        batch), this many random records of that kind are updated (update time moved to now).
+    :param churn_deletes: ... and this many are deleted. The emulator logs every such change.
     """
 
     stores: dict[int, list[str]] = field(default_factory=lambda: {1002: ["secret_demo"]})
@@ -69,6 +81,13 @@ class EmulatorConfig:
     refuse_inner: str | None = None
     timestamp_resolution: int = 1
     nested_changes_move_product: bool = True
+    customers: int = 0
+    orders: int = 0
+    seeded_from: int | str | None = None
+    seeded_to: int | str | None = None
+    order_prefix: str = "ORD"
+    churn_updates: int = 0
+    churn_deletes: int = 0
 
     def __post_init__(self) -> None:
         if self.short_status not in SHORT_STATUS_MODES:
@@ -88,6 +107,14 @@ class EmulatorConfig:
             raise ValueError("timestamp_resolution must be at least 1 second")
         if self.parallel_limit < 1:
             raise ValueError("parallel_limit must be at least 1")
+        start, end = to_seconds(self.seeded_from), to_seconds(self.seeded_to)  # a bad date fails here
+        if start is not None and end is not None and start > end:
+            raise ValueError(f"seeded_from ({self.seeded_from}) is after seeded_to ({self.seeded_to})")
+        for name in ("customers", "orders", "churn_updates", "churn_deletes"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if not re.fullmatch(r"[A-Za-z0-9_]+", self.order_prefix):
+            raise ValueError(f"order_prefix must be letters, digits or _, got {self.order_prefix!r}")
         if self.refuse_inner is not None:
             re.compile(self.refuse_inner)  # a bad pattern fails here, not inside a running batch
         tokens = [token for store_tokens in self.stores.values() for token in store_tokens]

@@ -1,7 +1,7 @@
 """The emulator's command line: ``python -m airflow_provider_ecwid.testing.emulator --port 8089``.
 
-Serves an emulated Ecwid REST API (stores, catalog, batches) in the foreground until Ctrl-C, and prints the
-API base URL and a connection to put in ``AIRFLOW_CONN_ECWID_DEFAULT``.
+Serves an emulated Ecwid REST API (stores, catalog, orders and customers, batches) in the foreground until
+Ctrl-C, and prints the API base URL and a connection to put in ``AIRFLOW_CONN_ECWID_DEFAULT``.
 """
 
 from __future__ import annotations
@@ -78,6 +78,37 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
         metavar="START:SECONDS",
         help="answer 449 to catalog writes from START to START+SECONDS after the first API call (repeatable)",
     )
+    parser.add_argument("--customers", type=int, default=0, metavar="N", help="customers seeded in every store")
+    parser.add_argument(
+        "--orders", type=int, default=0, metavar="N", help="orders seeded in every store (placed by those customers)"
+    )
+    parser.add_argument(
+        "--seeded-from",
+        default=None,
+        metavar="WHEN",
+        help="update time of the first seeded order and customer: UNIX seconds or a date (default: a year earlier)",
+    )
+    parser.add_argument(
+        "--seeded-to",
+        default=None,
+        metavar="WHEN",
+        help="update time of the last seeded order and customer (default: now); the rest spread evenly between",
+    )
+    parser.add_argument("--order-prefix", default="ORD", help="orders' ids are PREFIX-NUMBER (default ORD)")
+    parser.add_argument(
+        "--churn-updates",
+        type=int,
+        default=0,
+        metavar="K",
+        help="after each page of /orders or /customers served, update K random records of that kind",
+    )
+    parser.add_argument(
+        "--churn-deletes",
+        type=int,
+        default=0,
+        metavar="D",
+        help="after each page of /orders or /customers served, delete D random records of that kind",
+    )
     args = parser.parse_args(argv)
     stores: dict[int, list[str]] = {args.store_id: [args.token]}
     for spec in args.store:
@@ -111,6 +142,13 @@ def _parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, EmulatorCon
             refuse_inner=args.refuse_inner,
             timestamp_resolution=args.timestamp_resolution,
             nested_changes_move_product=not args.nested_changes_keep_product_time,
+            customers=args.customers,
+            orders=args.orders,
+            seeded_from=args.seeded_from,
+            seeded_to=args.seeded_to,
+            order_prefix=args.order_prefix,
+            churn_updates=args.churn_updates,
+            churn_deletes=args.churn_deletes,
         )
     except ValueError as err:
         parser.error(str(err))

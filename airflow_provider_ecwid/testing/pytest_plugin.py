@@ -1,7 +1,9 @@
 """A pytest fixture that runs the Ecwid emulator: ``ecwid_emulator``.
 
 Enable it with ``pytest_plugins = ["airflow_provider_ecwid.testing.pytest_plugin"]`` in a conftest.py.
-Configure one test with ``@pytest.mark.ecwid_emulator(processing_time=0.01, error_rate=0.1)``.
+Configure one test with ``@pytest.mark.ecwid_emulator(processing_time=0.01, error_rate=0.1)``; seed orders and
+customers with ``@pytest.mark.ecwid_emulator(customers=200, orders=5_000, seed=1)`` (one time range), or call
+``ecwid_emulator.seed_customers(...)`` and ``seed_orders(...)`` in the test (a time range per call).
 It needs the ``testing`` extra (FastAPI and uvicorn): ``pip install "airflow-provider-ecwid[testing]"``.
 """
 

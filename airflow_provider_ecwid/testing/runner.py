@@ -119,7 +119,8 @@ class BatchRunner:
             answer = Answer(400, {"errorMessage": "Injected refusal", "errorCode": "INJECTED_REFUSAL"})
         else:
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            answer = catalog.handle(state.stores[batch.store_id], item.method, parts.path, query, item.body)
+            store = state.stores[batch.store_id]
+            answer = catalog.handle(store, item.method, parts.path, query, item.body, defer=True)
         state.count("inner", item.method, endpoint, answer.status, store_id=batch.store_id)
         if state.config.echo_authorization and answer.status >= 400:
             answer = echo_authorization(answer, batch.authorization)

@@ -215,3 +215,63 @@ class EcwidEmulator:
     def lock_imports(self, seconds: float) -> None:
         """Answer 449 to catalog writes for the next ``seconds``."""
         self.state.lock_imports(seconds)
+
+    # -- orders and customers ----------------------------------------------------------------------------
+
+    def seed_orders(
+        self,
+        count: int,
+        *,
+        updated_from: int | str | None = None,
+        updated_to: int | str | None = None,
+        seed: int | None = None,
+        store_id: int | None = None,
+    ) -> dict[str, Any]:
+        """
+        Add ``count`` orders, placed by the customers seeded before them (15 % by guests; all, if none was).
+
+        Their update times spread evenly from ``updated_from`` to ``updated_to`` (UNIX seconds or a date text such
+        as ``"2026-12-01"`` or ``"2026-12-01 23:59:59"``; defaults: a year before ``updated_to``, and the
+        emulator's clock), in the order of their ids. Each call's range must not overlap an earlier one's, so
+        "5,000 orders on 2026-12-01 and 95,000 before" is two calls. The same seed gives the same orders; a
+        million costs no time and no memory until they are read (each is made when an answer needs it).
+
+        :returns: what was added: ``count``, ``first_id``, ``last_id``, ``updated_from``, ``updated_to``.
+        :raises ValueError: for a bad date, a range that runs backwards or overlaps an earlier one.
+        """
+        return self.state.seed_sales(self._sid(store_id), "orders", count, updated_from, updated_to, seed)
+
+    def seed_customers(
+        self,
+        count: int,
+        *,
+        updated_from: int | str | None = None,
+        updated_to: int | str | None = None,
+        seed: int | None = None,
+        store_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Add ``count`` customers, as :meth:`seed_orders` adds orders (seed them first: orders name them)."""
+        return self.state.seed_sales(self._sid(store_id), "customers", count, updated_from, updated_to, seed)
+
+    def set_churn(
+        self, updates: int = 0, deletes: int = 0, *, seed: int | None = None, store_id: int | None = None
+    ) -> dict[str, Any]:
+        """
+        Change the store while it is read: after each page of ``GET /orders`` or ``GET /customers`` served
+        (directly or inside a batch), update ``updates`` random records of that kind (their update time moves to
+        now; an order's fulfilment moves one step on) and delete ``deletes``. ``set_churn()`` stops it. The log
+        of changes starts afresh.
+        """
+        return self.state.set_churn(self._sid(store_id), updates, deletes, seed)
+
+    def churn_log(self, store_id: int | None = None) -> dict[str, Any]:
+        """
+        What the churn knob did: ``updates``, ``deletes``, ``seed``, ``pages`` (pages served by kind),
+        ``updated`` and ``deleted`` (counts), and ``changes``: each ``{"entity", "action", "id", "at", "date",
+        "page"}`` (``entity`` orders or customers, ``action`` updated or deleted, ``at`` UNIX seconds, ``page`` the
+        number of that kind's pages served before it).
+        """
+        return self.state.churn_report(self._sid(store_id))
+
+    def _sid(self, store_id: int | None) -> int:
+        return store_id if store_id is not None else self.store_id

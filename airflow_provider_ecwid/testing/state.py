@@ -17,8 +17,9 @@ from typing import Any
 from airflow_provider_ecwid.testing.answers import EcwidFault, not_found
 from airflow_provider_ecwid.testing.batches import Batch, BatchItem, new_ticket
 from airflow_provider_ecwid.testing.config import EmulatorConfig
+from airflow_provider_ecwid.testing.sales import CUSTOMERS, ORDERS, Churn, Sales
 from airflow_provider_ecwid.testing.store import Store
-from airflow_provider_ecwid.testing.tracking import ChangeLog
+from airflow_provider_ecwid.testing.tracking import ChangeLog, to_seconds
 
 
 class EmulatorState:
@@ -38,7 +39,7 @@ class EmulatorState:
         with self.lock:
             for batch in getattr(self, "batches", {}).values():
                 batch.deleted = True  # queued or running work of the old state stops
-            self.stores = {store_id: Store(store_id, changes=self._change_log()) for store_id in self.config.stores}
+            self.stores = {store_id: self._new_store(store_id) for store_id in self.config.stores}
             self.token_store = {token: sid for sid, tokens in self.config.stores.items() for token in tokens}
             self.rng = random.Random(self.config.seed)
             self.calls: Counter[tuple[str, str, str, int]] = Counter()
@@ -51,6 +52,55 @@ class EmulatorState:
             self.first_call_at: float | None = None  # 449 windows count from the first API call
             #: while True, no queued batch starts (the running one finishes): a test's way to make work wait
             self.processing_held = False
+
+    def _new_store(self, store_id: int) -> Store:
+        """A store as configured: an empty catalog, and the configured customers and orders."""
+        config = self.config
+        changes = self._change_log()
+        churn = Churn(config.churn_updates, config.churn_deletes, config.seed)
+        store = Store(store_id, changes=changes, sales=Sales(changes.stamp, config.order_prefix, churn))
+        start, end = to_seconds(config.seeded_from), to_seconds(config.seeded_to)
+        for kind, count in ((CUSTOMERS, config.customers), (ORDERS, config.orders)):
+            if count:
+                store.sales.seed(kind, count, start, end, config.seed or 0)
+        return store
+
+    # -- orders and customers ------------------------------------------------------------------------------
+
+    def seed_sales(
+        self,
+        store_id: int,
+        kind: str,
+        count: int,
+        updated_from: int | str | None = None,
+        updated_to: int | str | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Seed ``count`` orders or customers in a store (see :meth:`Sales.seed`); dates as UNIX seconds or text."""
+        start, end = to_seconds(updated_from), to_seconds(updated_to)
+        with self.lock:
+            store = self._store(store_id)
+            if end is None:
+                end = store.changes.stamp()
+            return store.sales.seed(kind, count, start, end, (self.config.seed or 0) if seed is None else seed)
+
+    def set_churn(self, store_id: int, updates: int, deletes: int, seed: int | None = None) -> dict[str, Any]:
+        """Set a store's change-during-read knob; its log starts afresh. Return its report."""
+        with self.lock:
+            sales = self._store(store_id).sales
+            sales.churn = Churn(updates, deletes, seed)
+            return sales.churn.report()
+
+    def churn_report(self, store_id: int) -> dict[str, Any]:
+        """What a store's change-during-read knob is set to, and every change it made."""
+        with self.lock:
+            return self._store(store_id).sales.churn.report()
+
+    def _store(self, store_id: int) -> Store:
+        store = self.stores.get(store_id)
+        if store is None:
+            raise KeyError(f"no store {store_id}; stores: {sorted(self.stores)}")
+        return store
 
     # -- time --------------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_provider_ecwid.testing.answers import Answer, bad_request, not_found
 from airflow_provider_ecwid.testing.fields import parse_response_fields, trim
+from airflow_provider_ecwid.testing.sales import Sales
 from airflow_provider_ecwid.testing.tracking import ChangeLog
 
 MAX_PAGE = 100
@@ -53,6 +54,7 @@ class Store:
     :param store_id: the store's numeric id.
     :param name: the store's name, shown in the profile.
     :param changes: when its catalog changed (``GET /latest-stats``, timestamps, deletions).
+    :param sales: its orders and customers.
     """
 
     store_id: int
@@ -66,6 +68,7 @@ class Store:
     variation_skus: dict[str, tuple[int, int]] = field(default_factory=dict)
     next_id: int = 100_000_001
     changes: ChangeLog = field(default_factory=ChangeLog)
+    sales: Sales = field(default_factory=lambda: Sales(ChangeLog().stamp))
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -124,7 +127,8 @@ def find_combination(store: Store, product_text_id: str, text_id: str) -> tuple[
     return product, combination
 
 
-def _paging(query: dict[str, str]) -> tuple[int, int]:
+def paging(query: dict[str, str]) -> tuple[int, int]:
+    """A search's ``offset`` and ``limit`` (default and at most 100); a 400 when they are not whole numbers."""
     try:
         offset = int(query.get("offset", "0") or 0)
         limit = int(query.get("limit", str(MAX_PAGE)) or MAX_PAGE)
@@ -147,7 +151,7 @@ def page_answer(
     :param query: the query parameters (``offset``, ``limit``, ``responseFields``).
     :param view: how one item is answered (a copy by default); applied to the page's items only.
     """
-    offset, limit = _paging(query)
+    offset, limit = paging(query)
     chosen = items[offset : offset + limit]
     answer: dict[str, Any] = {
         "total": len(items),

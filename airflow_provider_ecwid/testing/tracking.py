@@ -52,6 +52,31 @@ def parse_time(text: str, name: str) -> int:
     raise bad_request(f"{name} must be UNIX seconds or a date 'yyyy-MM-dd HH:mm:ss Z', got {text!r}")
 
 
+SEED_LAYOUTS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+def to_seconds(value: int | float | str | datetime | None) -> int | None:
+    """
+    A moment as UNIX seconds: seconds as a number or digits, a datetime (naive: UTC), or a date text
+    (``2026-12-01``, ``2026-12-01 23:59:59``, ``2026-12-01 23:59:59 +0000``); None stays None.
+
+    :raises ValueError: for anything else.
+    """
+    if value is None or isinstance(value, int | float):
+        return None if value is None else int(value)
+    if isinstance(value, datetime):
+        return int((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp())
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    for layout in SEED_LAYOUTS:
+        try:
+            return to_seconds(datetime.strptime(text, layout))
+        except ValueError:
+            continue
+    raise ValueError(f"not UNIX seconds or a date 'yyyy-MM-dd[ HH:mm:ss[ Z]]': {value!r}")
+
+
 @dataclass
 class ChangeLog:
     """
@@ -96,12 +121,14 @@ class ChangeLog:
         self.deleted.append((product_id, self.products_updated))
 
 
-def latest_stats(changes: ChangeLog, query: dict[str, str], products: int, categories: int) -> Answer:
-    """``GET /latest-stats``: when the catalog last changed; the counts when asked."""
+def latest_stats(
+    changes: ChangeLog, query: dict[str, str], products: int, categories: int, orders_updated: int = 0
+) -> Answer:
+    """``GET /latest-stats``: when the catalog (and the orders) last changed; the counts when asked."""
     answer: dict[str, Any] = {
         "productsUpdated": date_text(changes.products_updated),
         "categoriesUpdated": date_text(changes.categories_updated),
-        "ordersUpdated": date_text(0),
+        "ordersUpdated": date_text(orders_updated),
         "profileUpdated": date_text(0),
         "discountCouponsUpdated": date_text(0),
         "reviewsUpdated": date_text(0),
