@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from airflow_provider_ecwid.testing import EcwidEmulator
 from tests.catalog_checks import assert_store_matches, expected_catalog
 from tests.e2e.conftest import AIRFLOW, AirflowHome, RunRecord, without_airflows_mask_requests
+from tests.integration.helpers import Api
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 
@@ -52,6 +54,7 @@ def test_example_dags_import_without_errors() -> None:
         "ecwid_manual_batch",
         "ecwid_catalog_changed",
         "ecwid_multi_store_sync",
+        "ecwid_orders_export",
     } <= set(bag.dag_ids)
     nightly = bag.dags["ecwid_nightly_catalog_import"]
     assert nightly is not None
@@ -236,3 +239,31 @@ def test_multi_store_sync_fills_every_store_and_two_tasks_share_one(
     assert len(accessories) == 120
     assert_store_matches(ecwid_emulator, expected, store_id=1002, ignore_sku_prefix="ACC-")
     assert ecwid_emulator.call_count(status=429) == 0
+
+
+@pytest.mark.ecwid_emulator(processing_time=0.001)
+def test_orders_export_writes_its_days_orders_and_the_revenue_task_reads_them(
+    examples: AirflowHome, ecwid_emulator: EcwidEmulator, tmp_path: Path
+) -> None:
+    ecwid_emulator.seed_customers(100, updated_from="2026-11-01", updated_to="2026-11-02", seed=1)
+    ecwid_emulator.seed_orders(3_000, updated_from="2026-11-28", updated_to="2026-12-03 23:59:59", seed=2)
+    # a manual run names its day (its own interval is empty on Airflow 3), as the DAG's doc says
+    result = examples.dags_test_with_conf(
+        "ecwid_orders_export", ecwid_emulator, {"day": "2026-12-01"}, ECWID_EXPORT_FOLDER=str(tmp_path)
+    )
+    assert result.returncode == 0, output_of(result)[-5000:]
+    run = examples.latest_run("ecwid_orders_export")
+    assert run.task_states() == dict.fromkeys(("export_orders", "daily_revenue"), "success")
+    exported = run.xcom("export_orders")
+    start, end = exported["window"]["start"], exported["window"]["end"]
+    assert (start, end) == (1_796_083_200, 1_796_169_600)  # 2026-12-01, the whole day
+    assert Path(exported["output"]).name == "2026-12-01.parquet"
+    query = {"updatedFrom": start, "updatedTo": end - 1, "paymentStatus": "PAID,AWAITING_PAYMENT", "limit": 1}
+    expected = Api(ecwid_emulator).call("GET", "/orders", params=query).json()["total"]
+    assert expected > 0
+    assert pq.read_table(exported["output"]).num_rows == exported["rows"] == expected
+    assert Path(exported["output"]).parent == tmp_path / "orders"
+    assert exported["calls"] <= 6  # a day of orders: a count, a batch or two, their status reads
+    revenue = run.xcom("daily_revenue")
+    assert revenue["orders"] == expected
+    assert revenue["revenue"] > 0
