@@ -39,8 +39,15 @@ USER = "admin"
 #: (1,125, 22 s) outlast the 10 s the tasks wait in their worker before deferring, so they defer; the smaller
 #: phases finish within it and do not
 PROCESSING_TIME = 0.02
-#: Seconds without a heartbeat before the scheduler fails a try whose worker is gone (Celery configuration)
-HEARTBEAT_TIMEOUT = 30
+#: Seconds without a heartbeat before the scheduler fails a try whose worker is gone (Celery configuration). A
+#: running try heartbeats every 5 s (``[workers] min_heartbeat_interval``), so 20 s is four heartbeats missed in a row
+HEARTBEAT_TIMEOUT = 20
+#: How often the scheduler looks for tries without a heartbeat (Airflow's default: 10 s): a query every 2 s is
+#: nothing to the scheduler here, and a lost worker's try is failed within 2 s of its timeout instead of 10
+HEARTBEAT_TIMEOUT_DETECTION_INTERVAL = 2
+#: Seconds after its last heartbeat (every 5 s, ``[triggerer] job_heartbeat_sec``) before a triggerer counts as gone
+#: and another takes its triggers over (Airflow's default: 30 s): the killed triggerer's recovery time
+TRIGGERER_HEALTH_CHECK_THRESHOLD = 15
 #: A second store, for the browser test (so that its runs leave the first store to the REST API test)
 OTHER_STORE_ID, OTHER_TOKEN = 2002, "secret_other"
 
@@ -167,6 +174,10 @@ class Deployment:
             # a try lost with its worker is failed (then retried) after this long without a heartbeat: the
             # fault tests' recovery time; Airflow's default is 300 s (README: When things fail)
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(
+                HEARTBEAT_TIMEOUT_DETECTION_INTERVAL
+            ),
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(TRIGGERER_HEALTH_CHECK_THRESHOLD),
         }
 
     # -- processes -------------------------------------------------------------------------------------------

@@ -246,12 +246,14 @@ def test_dry_run_sends_nothing_and_summarises(emulator_conn: EcwidEmulator, task
 # -- idempotency -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.ecwid_emulator(rate_limit_per_minute=2)
+# 2 calls in a window of 10 s, not Ecwid's minute: the 429 pauses the token's shared budget for what Retry-After
+# says (up to the window), and the retried task waits that out before its first call
+@pytest.mark.ecwid_emulator(rate_limit_per_minute=2, rate_limit_window=10)
 @pytest.mark.parametrize("with_state_store", [True, False])
 def test_a_retried_task_creates_each_chunk_exactly_once(
     ecwid_emulator: EcwidEmulator, monkeypatch: pytest.MonkeyPatch, with_state_store: bool
 ) -> None:
-    # the emulator allows 2 calls a minute and the client does not retry: the first try fails after 2 chunks
+    # the emulator allows 2 calls a window and the client does not retry: the first try fails after 2 chunks
     monkeypatch.setenv("AIRFLOW_CONN_ECWID_DEFAULT", ecwid_emulator.connection_json(max_retries=0))
     frame = products_frame(5 * 20)
     state = FakeStateStore() if with_state_store else None
