@@ -14,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+
 from airflow_provider_ecwid.api.client import EcwidClient
+from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.export.entities import ENTITIES
-from airflow_provider_ecwid.export.files import ExportFormat, Opener, open_export
+from airflow_provider_ecwid.export.files import ExportFile, ExportFormat, Opener, open_export
 from airflow_provider_ecwid.export.schema import DELETED, deleted_batch, deletion_seconds, record_batch
 from airflow_provider_ecwid.reading.pages import PAGES_PER_BATCH, BatchedReader, ListEndpoint, TicketRunner
 from airflow_provider_ecwid.reading.window import Window
@@ -63,6 +66,11 @@ def run_export(
     """
     spec = ENTITIES[settings.entity]
     started_calls = client.http_calls
+    # both files are opened before any call: an output that cannot be written fails the export first
+    out = _open("output", settings.output, settings.file_format, spec.schema, opener)
+    deleted_out = None
+    if settings.deleted_output is not None and spec.deleted_path is not None:
+        deleted_out = _open("deleted_output", settings.deleted_output, settings.file_format, DELETED, opener)
     window = settings.window if spec.time_field is not None else None
     if spec.time_field is not None and window is None:
         window = Window(None, _store_now(client, now()))  # the whole entity, up to now: fixed before the first page
@@ -76,7 +84,6 @@ def run_export(
         tickets,
         pages_per_batch=settings.pages_per_batch,
     )
-    out = open_export(settings.output, settings.file_format, spec.schema, opener)
     for page in reader.read(window):
         out.write(record_batch(page, spec.schema))
     rows = out.close()
@@ -89,8 +96,9 @@ def run_export(
         "batches": reader.stats.batches,
         "rereads": reader.stats.rereads,
     }
-    if settings.deleted_output is not None and spec.deleted_path is not None:
-        result["deleted_rows"] = _export_deleted(client, spec.deleted_path, window, settings, tickets, opener)
+    if deleted_out is not None:
+        assert spec.deleted_path is not None
+        result["deleted_rows"] = _export_deleted(client, spec.deleted_path, window, tickets, deleted_out)
         result["deleted_output"] = settings.deleted_output
     result["calls"] = client.http_calls - started_calls
     log.info(
@@ -120,13 +128,16 @@ def _store_now(client: EcwidClient, local: int) -> int:
     return min(local, store)
 
 
+def _open(name: str, url: str, file_format: ExportFormat, schema: pa.Schema, opener: Opener) -> ExportFile:
+    """The file at ``url``, open for writing; one that cannot be opened is an error that names the argument."""
+    try:
+        return open_export(url, file_format, schema, opener)
+    except OSError as err:
+        raise EcwidConfigError(f"{name}: {url!r} cannot be written: {err}") from err
+
+
 def _export_deleted(
-    client: EcwidClient,
-    path: str,
-    window: Window | None,
-    settings: ExportSettings,
-    tickets: TicketRunner,
-    opener: Opener,
+    client: EcwidClient, path: str, window: Window | None, tickets: TicketRunner, out: ExportFile
 ) -> int:
     """The window's deletions (``{id, date}``) into their own file; how many."""
     params: dict[str, Any] = {}
@@ -135,8 +146,6 @@ def _export_deleted(
         if window.start is not None:
             params["from_date"] = window.start
     reader = BatchedReader(client, ListEndpoint(path, params, time_field=None), tickets, pages_per_batch=500)
-    assert settings.deleted_output is not None
-    out = open_export(settings.deleted_output, settings.file_format, DELETED, opener)
     for page in reader.read(None):
         kept = [item for item in page if window is None or window.holds(deletion_seconds(item))]
         out.write(deleted_batch(kept))

@@ -92,3 +92,12 @@ def test_filters_lists_become_comma_lists_and_an_unknown_entity_is_refused() -> 
     }
     with pytest.raises(EcwidConfigError, match="entity must be one of"):
         entity_spec("invoices")
+
+
+def test_an_output_that_cannot_be_written_fails_before_any_call(tmp_path: Path) -> None:
+    store, _ = seeded(5)
+    client = store.client()
+    settings = ExportSettings("products", None, {}, str(tmp_path / "no-such-folder" / "p.parquet"))
+    with pytest.raises(EcwidConfigError, match="output: .*no-such-folder.* cannot be written"):
+        run_export(client, settings, tickets(store), local, now=lambda: 5_000)
+    assert client.http_calls == 0
