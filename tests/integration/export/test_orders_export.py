@@ -71,3 +71,21 @@ def test_orders_changed_during_the_read_never_cost_an_unchanged_one(
     assert not missing, f"unchanged orders lost: {sorted(missing)[:10]}"
     assert set(ids) <= set(orders)  # October's stay out
     assert result["rereads"] >= 1
+
+
+def test_a_day_of_5000_changed_orders_costs_at_most_six_calls(emulator_conn: EcwidEmulator, tmp_path: Path) -> None:
+    emulator_conn.seed_orders(20_000, updated_from="2026-10-01", updated_to="2026-11-30 23:59:59", seed=4)
+    emulator_conn.seed_orders(5_000, updated_from="2026-12-01", updated_to="2026-12-01 23:59:59", seed=5)
+    operator = EcwidExportOperator(
+        task_id="export",
+        entity="orders",
+        updated_from="2026-12-01T00:00:00+00:00",
+        updated_to="2026-12-02T00:00:00+00:00",
+        output=str(tmp_path / "day.parquet"),
+        poll_interval=0.5,
+    )
+    result = operator.execute(make_context(FakeTaskInstance(run_id="day")))
+    assert result["rows"] == 5_000
+    assert result["calls"] <= 6  # the count, one batch of 50 pages, its status reads (paging: 51 calls)
+    ids = pq.read_table(tmp_path / "day.parquet").column("id").to_pylist()
+    assert len(set(ids)) == 5_000
