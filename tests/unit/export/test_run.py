@@ -98,6 +98,6 @@ def test_an_output_that_cannot_be_written_fails_before_any_call(tmp_path: Path) 
     store, _ = seeded(5)
     client = store.client()
     settings = ExportSettings("products", None, {}, str(tmp_path / "no-such-folder" / "p.parquet"))
-    with pytest.raises(EcwidConfigError, match="output: .*no-such-folder.* cannot be written"):
+    with pytest.raises(EcwidConfigError, match=r"output: .*no-such-folder.* cannot be written"):
         run_export(client, settings, tickets(store), local, now=lambda: 5_000)
     assert client.http_calls == 0
