@@ -28,5 +28,6 @@ def test_an_order_is_the_same_every_time_it_is_made() -> None:
 def test_update_times_follow_the_position_within_the_segment() -> None:
     times = [make_order(SEGMENT, position, None, "ORD")["updateTimestamp"] for position in range(0, 1_000, 37)]
     assert times == sorted(times)
-    assert SEGMENT.start <= times[0] and times[-1] <= SEGMENT.end
+    assert SEGMENT.start <= times[0]
+    assert times[-1] <= SEGMENT.end
     assert SEGMENT.first_at_or_after(times[5]) <= 5 * 37
