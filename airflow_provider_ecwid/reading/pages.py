@@ -127,10 +127,10 @@ class BatchedReader:
         found, totals = SeenIds(), set()
         for page in self._pages(window, total):
             totals.add(page.total)
-            ids = [item.get(self.endpoint.id_field) for item in page.items]
-            found.add_new(ids)
-            fresh = self.seen.add_new(ids)
-            kept = [item for item, new in zip(page.items, fresh, strict=True) if new and self._holds(window, item)]
+            found.add_new(item.get(self.endpoint.id_field) for item in page.items)
+            held = [item for item in page.items if self._holds(window, item)]  # the query is a second wider
+            fresh = self.seen.add_new(item.get(self.endpoint.id_field) for item in held)
+            kept = [item for item, new in zip(held, fresh, strict=True) if new]
             self.stats.items += len(kept)
             if kept:
                 yield kept
