@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from cryptography.fernet import Fernet
 
-from benchmarks.bench_whole_catalog_dag import AIRFLOW, DAGS, RATE_PER_MINUTE, dags_test
+from benchmarks.bench_whole_catalog_dag import RATE_PER_MINUTE, airflow_home, dags_test
 from benchmarks.common import STORE, EmulatorProcess, Figure, emulator_process
 
 WINDOW = ("2026-10-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00")
@@ -62,20 +60,10 @@ def page_directly(emulator: EmulatorProcess) -> dict[str, Any]:
 def export_once(orders: int, folder: Path) -> dict[str, Any]:
     seeding = ("--orders", str(orders), "--customers", "20000", "--seeded-from", SEEDED[0], "--seeded-to", SEEDED[1])
     with emulator_process(*seeding) as emulator:
-        home = folder / f"home-{orders}"
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN"))}
         output = folder / f"orders-{orders}.parquet"
-        env.update(
-            AIRFLOW_HOME=str(home),
-            AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
-            AIRFLOW_CONN_ECWID_DEFAULT=emulator.connection(),
-            BENCH_FROM=WINDOW[0],
-            BENCH_TO=WINDOW[1],
-            BENCH_OUTPUT=str(output),
+        env = airflow_home(
+            folder / f"home-{orders}", emulator, BENCH_FROM=WINDOW[0], BENCH_TO=WINDOW[1], BENCH_OUTPUT=str(output)
         )
-        subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, check=True, timeout=600)
         _, empty_rss, _ = dags_test("bench_empty", env)
         calls_before = emulator.stats()["http_total"]
         cpu_before = cpu_seconds(emulator.process.pid)

@@ -105,6 +105,21 @@ class DatabaseWatch:
                     self.largest[table] = max(self.largest[table], int(size))
 
 
+def airflow_home(home: Path, emulator: EmulatorProcess, **extra: str) -> dict[str, str]:
+    """A fresh Airflow home (its database migrated) on the benchmark DAGs, connected to the emulator: its env."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
+        AIRFLOW_CONN_ECWID_DEFAULT=emulator.connection(),
+        **extra,
+    )
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, check=True, timeout=600)
+    return env
+
+
 def dags_test(dag_id: str, env: dict[str, str]) -> tuple[float, int, str]:
     """Run a DAG; return the wall seconds, the process's peak RSS in bytes, and its output's tail."""
     started = time.monotonic()
@@ -134,16 +149,7 @@ def run(products: int = 250_000) -> list[Figure]:
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as folder, emulator_process("--processing-time", str(COST)) as emulator:
         home = Path(folder) / "airflow-home"
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN"))}
-        env.update(
-            AIRFLOW_HOME=str(home),
-            AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
-            AIRFLOW_CONN_ECWID_DEFAULT=emulator.connection(),
-            BENCH_MEMORY=str(Path(folder) / "memory"),
-        )
-        subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, check=True, timeout=600)
+        env = airflow_home(home, emulator, BENCH_MEMORY=str(Path(folder) / "memory"))
         _, empty_rss, _ = dags_test("bench_empty", env)
         for name, share in (("first", 0.0), ("unchanged", 0.0), ("one_percent", 0.01), ("hand_edits", 0.01)):
             path = Path(folder) / f"{name}.parquet"
