@@ -100,3 +100,15 @@ def test_json_lines_write_one_object_per_item(tmp_path: Path) -> None:
     assert out.close() == 2
     lines = Path(path).read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["SHOP-1001", "SHOP-1001"]
+
+
+def test_parquet_row_groups_gather_many_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages arrive 100 rows at a time; a row group each would make the footer grow with the export."""
+    monkeypatch.setattr("airflow_provider_ecwid.export.files.ROW_GROUP_ROWS", 1_000)
+    path = str(tmp_path / "orders.parquet")
+    out = open_export(path, "parquet", ORDERS, local)
+    for page in range(25):
+        out.write(record_batch([{**ORDER, "id": f"SHOP-{page}-{row}"} for row in range(100)], ORDERS))
+    assert out.close() == 2_500
+    assert pq.ParquetFile(path).metadata.num_row_groups == 3  # 1,000 + 1,000 + the last 500
+    assert pq.read_table(path).num_rows == 2_500
