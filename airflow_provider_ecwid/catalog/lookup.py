@@ -6,7 +6,6 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +15,7 @@ from airflow_provider_ecwid.catalog.diff import CatalogIndex, lookup_costs, reco
 from airflow_provider_ecwid.catalog.settings import Lookup
 from airflow_provider_ecwid.errors import EcwidError
 from airflow_provider_ecwid.reading.inline import InlineTickets
-from airflow_provider_ecwid.reading.pages import BatchedReader, ListEndpoint, count_items
+from airflow_provider_ecwid.reading.pages import BatchedReader, ListEndpoint, count_items, store_now
 from airflow_provider_ecwid.reading.window import Window
 from airflow_provider_ecwid.tickets.waiting import TicketPoller, wait_for_tickets
 
@@ -108,13 +107,8 @@ def _read_through_batches(client: EcwidClient, index: CatalogIndex, lookup: Look
 
 
 def _store_time(client: EcwidClient) -> int:
-    """Now, by the earlier of this worker's clock and the store's (the Date of one call)."""
-    local = int(time.time())
-    _, date = client.latest_stats()
-    try:
-        return min(local, int(parsedate_to_datetime(date).timestamp())) if date else local
-    except (TypeError, ValueError):
-        return local
+    """Now, by the earlier of this worker's clock and the store's."""
+    return store_now(client, int(time.time()))
 
 
 def wait_for_store_at_rest(client: EcwidClient, *, poll_interval: float, progress_timeout: float | None) -> int:

@@ -21,7 +21,7 @@ from airflow_provider_ecwid.errors import EcwidConfigError
 from airflow_provider_ecwid.export.entities import ENTITIES
 from airflow_provider_ecwid.export.files import ExportFile, ExportFormat, Opener, open_export
 from airflow_provider_ecwid.export.schema import DELETED, deleted_batch, deletion_seconds, record_batch
-from airflow_provider_ecwid.reading.pages import PAGES_PER_BATCH, BatchedReader, ListEndpoint, TicketRunner
+from airflow_provider_ecwid.reading.pages import PAGES_PER_BATCH, BatchedReader, ListEndpoint, TicketRunner, store_now
 from airflow_provider_ecwid.reading.window import Window
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def run_export(
         deleted_out = _open("deleted_output", settings.deleted_output, settings.file_format, DELETED, opener)
     window = settings.window if spec.time_field is not None else None
     if spec.time_field is not None and window is None:
-        window = Window(None, _store_now(client, now()))  # the whole entity, up to now: fixed before the first page
+        window = Window(None, store_now(client, now()))  # the whole entity, up to now: fixed before the first page
     params: dict[str, Any] = dict(settings.filters)
     if settings.fields:
         wanted = dict.fromkeys(["id", *([spec.time_field] if spec.time_field else []), *settings.fields])
@@ -111,21 +111,6 @@ def run_export(
         reader.stats.batches,
     )
     return result
-
-
-def _store_now(client: EcwidClient, local: int) -> int:
-    """
-    When the export starts, by the earlier of the worker's clock and the store's (the ``Date`` of one call): the
-    window must end in the store's past, or an item the store updates during the read could stay in it.
-    """
-    from email.utils import parsedate_to_datetime
-
-    _, date = client.latest_stats()
-    try:
-        store = int(parsedate_to_datetime(date).timestamp()) if date else local
-    except (TypeError, ValueError):
-        store = local
-    return min(local, store)
 
 
 def _open(name: str, url: str, file_format: ExportFormat, schema: pa.Schema, opener: Opener) -> ExportFile:

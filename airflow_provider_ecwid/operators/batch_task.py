@@ -58,6 +58,23 @@ def group_id_of(identity: str) -> str:
     return str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
 
 
+def run_identity(context: Context) -> str:
+    """A task run's identity (dag, run, task, map index): the base of every deduplication key and of its group."""
+    ti = context["ti"]
+    return f"{ti.dag_id}|{ti.run_id}|{ti.task_id}|{getattr(ti, 'map_index', -1)}"
+
+
+def cancel_group(hook: EcwidHook, group_id: str | None, log: Any) -> None:
+    """``on_kill``: cancel the not-yet-run requests of a task run's group (best effort, logged)."""
+    if not group_id:
+        return
+    try:
+        count = hook.get_conn().cancel_group(group_id)
+        log.info("on_kill: cancelled %d not-yet-run request(s) of group %s", count, group_id)
+    except Exception as err:
+        log.warning("on_kill: could not cancel group %s: %s", group_id, err)
+
+
 class EcwidBatchTaskMixin:
     """
     The parts every Ecwid operator has: see the module's docstring.
@@ -113,8 +130,7 @@ class EcwidBatchTaskMixin:
     def _open_group(self, context: Context) -> str:
         """This task run's identity (dag, run, task, map index), the base of every deduplication key; it also
         names the batch group that ``on_kill`` cancels."""
-        ti = context["ti"]
-        identity = f"{ti.dag_id}|{ti.run_id}|{ti.task_id}|{getattr(ti, 'map_index', -1)}"
+        identity = run_identity(context)
         self.group_id = group_id_of(identity)
         return identity
 
@@ -238,10 +254,4 @@ class EcwidBatchTaskMixin:
         if self.submission is not None:
             self.submission.kill()
             return
-        if not self.group_id:
-            return
-        try:
-            count = self.hook.get_conn().cancel_group(self.group_id)
-            self.log.info("on_kill: cancelled %d not-yet-run request(s) of group %s", count, self.group_id)
-        except Exception as err:
-            self.log.warning("on_kill: could not cancel group %s: %s", self.group_id, err)
+        cancel_group(self.hook, self.group_id, self.log)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
@@ -11,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, Context
 
-from airflow_provider_ecwid.batch.chunks import DEDUPLICATION_NAMESPACE
 from airflow_provider_ecwid.errors import EcwidConfigError, EcwidWaitError
 from airflow_provider_ecwid.export.entities import checked_filters, entity_spec
 from airflow_provider_ecwid.export.files import SUFFIXES
 from airflow_provider_ecwid.hooks.ecwid import EcwidHook
 from airflow_provider_ecwid.lineage import export_lineage
 from airflow_provider_ecwid.links import EcwidStoreLink
+from airflow_provider_ecwid.operators.batch_task import cancel_group, group_id_of, run_identity
 from airflow_provider_ecwid.reading.pages import PAGES_PER_BATCH
 from airflow_provider_ecwid.reading.window import Window
 from airflow_provider_ecwid.runtime.wait_or_defer import fail_without_retry
@@ -170,9 +169,8 @@ class EcwidExportOperator(BaseOperator):
             )
             client = self.hook.get_conn()
             self.store_id = client.store_id
-            ti = context["ti"]
-            identity = f"{ti.dag_id}|{ti.run_id}|{ti.task_id}|{getattr(ti, 'map_index', -1)}"
-            self.group_id = str(uuid.uuid5(DEDUPLICATION_NAMESPACE, f"group|{identity}"))
+            identity = run_identity(context)
+            self.group_id = group_id_of(identity)
             tickets = InlineTickets(
                 client,
                 identity=identity,
@@ -219,13 +217,7 @@ class EcwidExportOperator(BaseOperator):
 
     def on_kill(self) -> None:
         """Cancel the not-yet-run page reads of this task run's group (best effort, logged)."""
-        if not self.group_id:
-            return
-        try:
-            count = self.hook.get_conn().cancel_group(self.group_id)
-            self.log.info("on_kill: cancelled %d not-yet-run read(s) of group %s", count, self.group_id)
-        except Exception as err:
-            self.log.warning("on_kill: could not cancel group %s: %s", self.group_id, err)
+        cancel_group(self.hook, self.group_id, self.log)
 
 
 _NO_INTERVAL = (

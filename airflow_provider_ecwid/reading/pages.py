@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from airflow_provider_ecwid.api.client import EcwidClient
 from airflow_provider_ecwid.batch.models import BatchStatus, ItemStatus
@@ -198,9 +200,19 @@ def count_items(client: EcwidClient, path: str, params: Mapping[str, Any]) -> in
     return total
 
 
-def _page_path(path: str, params: Mapping[str, Any], offset: int) -> str:
-    from urllib.parse import urlencode
+def store_now(client: EcwidClient, local: int) -> int:
+    """
+    Now, by the earlier of this worker's clock (``local``) and the store's (the ``Date`` of one call): a window
+    that ends now must end in the store's past, or an item the store updates during the read could stay in it.
+    """
+    _, date = client.latest_stats()
+    try:
+        return min(local, int(parsedate_to_datetime(date).timestamp())) if date else local
+    except (TypeError, ValueError):
+        return local
 
+
+def _page_path(path: str, params: Mapping[str, Any], offset: int) -> str:
     query = urlencode({**params, "offset": offset, "limit": PAGE_LIMIT})
     return f"{path}?{query}"
 
